@@ -1,0 +1,253 @@
+"""The index's SQLite catalog: manifest of files, chunk texts, the FTS5 lexical index, and a
+journal of pending vector-store operations.
+
+SQLite transactions make each file's change atomic on this side; the journal records which
+vector-store writes were begun, so that a crash between the two stores is repaired on the next
+open (see ``Index.recover``). Opened in WAL mode so readers never wait for the writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.lexical import match_query, terms
+from ingest.types import Chunk
+
+SCHEMA_VERSION = "1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL, chunks INTEGER NOT NULL, indexed_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS files_by_hash ON files(sha256);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, path TEXT NOT NULL, file_hash TEXT NOT NULL,
+    ordinal INTEGER NOT NULL, page INTEGER, heading TEXT NOT NULL, start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks(path);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
+CREATE TABLE IF NOT EXISTS skipped (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY, action TEXT NOT NULL, path TEXT NOT NULL, file_hash TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    chunks: int = 0
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    path: str
+    page: int | None
+    heading: str
+    start: int
+    end: int
+    text: str
+    ordinal: int
+
+
+def chunk_id(path: str, file_hash: str, ordinal: int) -> str:
+    import hashlib
+
+    return f"{hashlib.sha1(path.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}-{file_hash[:16]}-{ordinal}"
+
+
+class Catalog:
+    def __init__(self, path: Path, *, readonly: bool = False):
+        self.path = path
+        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA busy_timeout = 30000")
+        if not readonly:
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.executescript(_SCHEMA)
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- metadata ---------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, **values: str) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
+
+    # --- manifest ---------------------------------------------------------------------------
+    def files(self) -> dict[str, FileRecord]:
+        rows = self.db.execute("SELECT path, size, mtime_ns, sha256, chunks FROM files")
+        return {row[0]: FileRecord(*row) for row in rows}
+
+    def skipped(self) -> dict[str, tuple[int, int, str]]:
+        rows = self.db.execute("SELECT path, size, mtime_ns, reason FROM skipped")
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+    def record_skip(self, path: str, size: int, mtime_ns: int, reason: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO skipped VALUES (?, ?, ?, ?)", (path, size, mtime_ns, reason))
+
+    def forget_skips(self, paths: Iterable[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("DELETE FROM skipped WHERE path = ?", [(p,) for p in paths])
+
+    def touch(self, record: FileRecord) -> None:
+        """Same content, new size/mtime: update the manifest only."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (record.size, record.mtime_ns, record.path)
+            )
+
+    def chunk_ids(self, path: str) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE path = ? ORDER BY ordinal", (path,))]
+
+    def chunk_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    # --- journal ----------------------------------------------------------------------------
+    def journal_begin(self, action: str, path: str, file_hash: str) -> int:
+        with self.transaction() as db:
+            return db.execute(
+                "INSERT INTO journal (action, path, file_hash) VALUES (?, ?, ?)", (action, path, file_hash)
+            ).lastrowid
+
+    def journal_end(self, seq: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM journal WHERE seq = ?", (seq,))
+
+    def journal(self) -> list[tuple[int, str, str, str]]:
+        return list(self.db.execute("SELECT seq, action, path, file_hash FROM journal ORDER BY seq"))
+
+    # --- writes -------------------------------------------------------------------------------
+    def replace_file(
+        self, record: FileRecord, chunks: Sequence[Chunk], *, pending_add: int | None
+    ) -> tuple[int, str, str] | None:
+        """Make ``record`` with ``chunks`` the indexed version of its path, in one transaction.
+
+        Returns (journal seq, path, old hash) when an older version's vectors must now be deleted; that
+        deletion is journalled here, in the same transaction, so a crash cannot lose it.
+        """
+        with self.transaction() as db:
+            old = db.execute("SELECT sha256 FROM files WHERE path = ?", (record.path,)).fetchone()
+            self._delete_chunks(db, record.path)
+            self._insert_chunks(db, record.path, record.sha256, chunks)
+            db.execute(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                (record.path, record.size, record.mtime_ns, record.sha256, len(chunks), time.time()),
+            )
+            db.execute("DELETE FROM skipped WHERE path = ?", (record.path,))
+            if pending_add is not None:
+                db.execute("DELETE FROM journal WHERE seq = ?", (pending_add,))
+            if old and old[0] != record.sha256:
+                return self._journal_delete(db, record.path, old[0])
+        return None
+
+    def remove_file(self, path: str) -> tuple[int, str, str] | None:
+        with self.transaction() as db:
+            old = db.execute("SELECT sha256 FROM files WHERE path = ?", (path,)).fetchone()
+            self._delete_chunks(db, path)
+            db.execute("DELETE FROM files WHERE path = ?", (path,))
+            db.execute("DELETE FROM skipped WHERE path = ?", (path,))
+            if old:
+                return self._journal_delete(db, path, old[0])
+        return None
+
+    @staticmethod
+    def _journal_delete(db: sqlite3.Connection, path: str, file_hash: str) -> tuple[int, str, str]:
+        seq = db.execute(
+            "INSERT INTO journal (action, path, file_hash) VALUES ('delete', ?, ?)", (path, file_hash)
+        ).lastrowid
+        return seq, path, file_hash
+
+    @staticmethod
+    def _delete_chunks(db: sqlite3.Connection, path: str) -> None:
+        db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE path = ?)", (path,))
+        db.execute("DELETE FROM chunks WHERE path = ?", (path,))
+
+    @staticmethod
+    def _insert_chunks(db: sqlite3.Connection, path: str, file_hash: str, chunks: Sequence[Chunk]) -> None:
+        for chunk in chunks:
+            rowid = db.execute(
+                'INSERT INTO chunks (id, path, file_hash, ordinal, page, heading, start, "end", text) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    chunk_id(path, file_hash, chunk.ordinal),
+                    path,
+                    file_hash,
+                    chunk.ordinal,
+                    chunk.page,
+                    chunk.heading,
+                    chunk.start,
+                    chunk.end,
+                    chunk.text,
+                ),
+            ).lastrowid
+            db.execute(
+                "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
+                (rowid, " ".join(terms(chunk.heading + "\n" + chunk.text))),
+            )
+
+    # --- reads --------------------------------------------------------------------------------
+    def chunks_of(self, path: str) -> list[Chunk]:
+        rows = self.db.execute(
+            'SELECT text, ordinal, start, "end", page, heading FROM chunks WHERE path = ? ORDER BY ordinal', (path,)
+        )
+        return [
+            Chunk(text=r[0], ordinal=r[1], start=r[2], end=r[3], page=r[4], headings=tuple(filter(None, r[5].split(" > "))))
+            for r in rows
+        ]
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
+        found: dict[str, StoredChunk] = {}
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(
+                f'SELECT id, path, page, heading, start, "end", text, ordinal FROM chunks WHERE id IN ({marks})', part
+            ):
+                found[row[0]] = StoredChunk(*row)
+        return found
+
+    def neighbour(self, chunk: StoredChunk, step: int) -> StoredChunk | None:
+        row = self.db.execute(
+            'SELECT id, path, page, heading, start, "end", text, ordinal FROM chunks WHERE path = ? AND ordinal = ?',
+            (chunk.path, chunk.ordinal + step),
+        ).fetchone()
+        return StoredChunk(*row) if row else None
+
+    def lexical_search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) best first; higher is better."""
+        expression = match_query(query)
+        if expression is None:
+            return []
+        rows = self.db.execute(
+            "SELECT c.id, -f.rank FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? "
+            "ORDER BY rank LIMIT ?) AS f JOIN chunks c ON c.rowid = f.rowid ORDER BY f.rank",
+            (expression, k),
+        )
+        return [(row[0], row[1]) for row in rows]

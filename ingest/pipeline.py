@@ -1,0 +1,190 @@
+"""walk -> plan -> load -> chunk -> embed -> store, reporting progress through a callback.
+
+Embedding is batched across files (the embedder is fastest on full batches) while each
+file is committed on its own, so a crash costs at most the files of one batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.catalog import FileRecord
+from ingest.chunker import chunk_document, embedding_text
+from ingest.embedder import Embedder
+from ingest.errors import UnreadableFile
+from ingest.index import Index
+from ingest.loaders import load_document
+from ingest.sync import plan_sync
+from ingest.types import Chunk
+from ingest.walk import FoundFile, discover, inside, resolve_roots
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total): stage is 'hash', 'parse' or 'embed'."""
+
+DEFAULT_MAX_FILE_MB = 200
+
+
+@dataclass
+class SyncOptions:
+    password: str | None = None
+    max_file_bytes: int = DEFAULT_MAX_FILE_MB * 1024 * 1024
+    chunk_tokens: int = 200
+    overlap_tokens: int = 40
+    batch_chunks: int = 128
+
+
+@dataclass
+class SyncReport:
+    added: int = 0
+    changed: int = 0
+    deleted: int = 0
+    renamed: int = 0
+    unchanged: int = 0
+    skipped: list[dict] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "added": self.added,
+            "changed": self.changed,
+            "deleted": self.deleted,
+            "renamed": self.renamed,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "chunks_added": self.chunks_added,
+            "chunks_removed": self.chunks_removed,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def sha256_of(file: FoundFile) -> str:
+    digest = hashlib.sha256()
+    with open(file.path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _still_same(record: FileRecord) -> bool:
+    try:
+        st = os.stat(record.path)
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns) == (record.size, record.mtime_ns)
+
+
+def sync(
+    paths: Sequence[str | Path],
+    index: Index,
+    embedder: Embedder,
+    options: SyncOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
+) -> SyncReport:
+    """Bring ``index`` in line with the files under ``paths``. The caller holds ``index.writer()``."""
+    options = options or SyncOptions()
+    progress = progress or (lambda stage, done, total: None)
+    started = time.monotonic()
+    report = SyncReport()
+    roots = resolve_roots(paths)
+
+    def skip(path: str, reason: str, *, remember: FileRecord | FoundFile | None = None) -> None:
+        report.skipped.append({"path": path, "reason": reason})
+        if remember is not None:
+            index.catalog.record_skip(path, remember.size, remember.mtime_ns, reason)
+        if on_skip:
+            on_skip(path, reason)
+
+    walked = discover(roots, max_file_bytes=options.max_file_bytes)
+    for path, reason in walked.skipped:
+        skip(path, reason)
+
+    hashed = 0
+    to_hash = len(walked.files)
+
+    def hash_with_progress(file: FoundFile) -> str:
+        nonlocal hashed
+        hashed += 1
+        progress("hash", hashed, to_hash)
+        return sha256_of(file)
+
+    plan = plan_sync(walked.files, index.catalog.files(), roots, hash_with_progress, index.catalog.skipped())
+    for path, reason in plan.unreadable:
+        skip(path, reason)
+    present = {f.path for f in walked.files}
+    index.catalog.forget_skips(p for p in index.catalog.skipped() if inside(p, roots) and p not in present)
+    report.unchanged = len(plan.unchanged)
+
+    for record in plan.touched:
+        index.catalog.touch(record)
+    report.unchanged += len(plan.touched)
+
+    for old_path, record in plan.renamed:
+        index.rename_file(old_path, record)
+        report.renamed += 1
+
+    pending: list[tuple[FileRecord, list[Chunk], bool]] = []
+    embedded = 0
+
+    def flush() -> None:
+        nonlocal embedded
+        if not pending:
+            return
+        texts = [embedding_text(c.heading, c.text) for _, chunks, _ in pending for c in chunks]
+        vectors = embedder.embed_documents(texts)
+        at = 0
+        for record, chunks, is_change in pending:
+            removed = index.add_file(record, chunks, vectors[at : at + len(chunks)])
+            at += len(chunks)
+            report.chunks_added += len(chunks)
+            report.chunks_removed += removed
+            if is_change:
+                report.changed += 1
+            else:
+                report.added += 1
+        embedded += len(texts)
+        progress("embed", embedded, embedded)
+        pending.clear()
+
+    work = [(r, False) for r in plan.new] + [(r, True) for r in plan.changed]
+    for done, (record, is_change) in enumerate(work, 1):
+        progress("parse", done, len(work))
+        try:
+            document = load_document(Path(record.path), password=options.password)
+            chunks = chunk_document(
+                document,
+                embedder.count_tokens,
+                max_tokens=options.chunk_tokens,
+                overlap_tokens=options.overlap_tokens,
+            )
+        except UnreadableFile as exc:
+            reason = str(exc)
+            if is_change:
+                reason += "; the previously indexed version is kept"
+            skip(record.path, reason, remember=record)
+            continue
+        if not _still_same(record):
+            skip(record.path, "changed while being read; run rag ingest again")
+            continue
+        if not chunks:
+            skip(record.path, "no text to index", remember=record)
+            continue
+        pending.append((record, chunks, is_change))
+        if sum(len(c) for _, c, _ in pending) >= options.batch_chunks:
+            flush()
+    flush()
+
+    for path in plan.deleted:
+        report.chunks_removed += index.remove_file(path)
+        report.deleted += 1
+    index.catalog.set_meta(last_sync=str(time.time()))
+    report.seconds = time.monotonic() - started
+    return report

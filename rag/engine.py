@@ -1,0 +1,157 @@
+"""ask(): retrieve -> decide whether the documents can answer -> prompt -> generate -> cite."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rag.citations import CitationFilter
+from rag.generator import Generator
+from rag.prompt import NOT_FOUND, Passage, build_messages
+from rag.retriever import Hit, Retriever
+
+_HEBREW = re.compile(r"[\u0590-\u05FF]")
+
+
+def not_found_message(question: str) -> str:
+    if _HEBREW.search(question):
+        return "המסמכים אינם מכילים תשובה לשאלה זו."
+    return "The documents do not contain an answer to this question."
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    passages: list[Passage]
+    cited: list[int] = field(default_factory=list)
+    removed_citations: int = 0
+    uncited: bool = False
+    abstain_reason: str | None = None
+    timings: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "abstain_reason": self.abstain_reason,
+            "sources": [
+                {"n": p.n, "source": p.source, "page": p.page, "heading": p.heading, "text": p.text, "cited": p.n in self.cited}
+                for p in self.passages
+            ],
+            "cited": self.cited,
+            "removed_citations": self.removed_citations,
+            "uncited": self.uncited,
+            "timings": self.timings,
+        }
+
+
+def passages_from(hits: list[Hit]) -> list[Passage]:
+    return [Passage(n, h.source, h.page, h.heading, h.text) for n, h in enumerate(hits, 1)]
+
+
+def _could_be_not_found(text: str) -> bool:
+    head = text.strip().upper()
+    return NOT_FOUND.startswith(head) or head.startswith(NOT_FOUND)
+
+
+class Engine:
+    def __init__(
+        self,
+        retriever: Retriever,
+        generator: Generator | Callable[[], Generator],
+        *,
+        top_k: int = 5,
+        min_relevance: float = 0.18,
+        max_answer_tokens: int = 384,
+        context_tokens: int = 4096,
+    ):
+        self.retriever = retriever
+        self._generator = generator
+        self.top_k = top_k
+        self.min_relevance = min_relevance
+        self.max_answer_tokens = max_answer_tokens
+        self.context_tokens = context_tokens
+
+    @property
+    def generator(self) -> Generator:
+        """The generator, loaded on first use (an abstention needs no model)."""
+        if callable(self._generator) and not hasattr(self._generator, "stream"):
+            self._generator = self._generator()
+        return self._generator
+
+    def ask(self, question: str, *, on_text: Callable[[str], None] | None = None, where: str | None = None) -> Answer:
+        emit = on_text or (lambda text: None)
+        started = time.perf_counter()
+        retrieval = self.retriever.retrieve(question, self.top_k, where=where)
+        timings = {"retrieve_ms": round((time.perf_counter() - started) * 1000, 1)}
+        passages = passages_from(retrieval.hits)
+
+        if not passages or retrieval.best_dense < self.min_relevance:
+            message = not_found_message(question)
+            emit(message)
+            return Answer(question, message, True, passages, abstain_reason="no relevant passage", timings=timings)
+
+        generator = self.generator
+        messages = build_messages(question, passages)
+        prompt_tokens = generator.count_tokens(messages)
+        while len(passages) > 1 and prompt_tokens + self.max_answer_tokens > self.context_tokens:
+            passages = passages[:-1]
+            messages = build_messages(question, passages)
+            prompt_tokens = generator.count_tokens(messages)
+        timings["prompt_tokens"] = prompt_tokens
+
+        citations = CitationFilter({p.n for p in passages})
+        raw: list[str] = []
+        shown: list[str] = []
+        deciding = True
+        first_token_at = None
+        generation_started = time.perf_counter()
+        tokens = 0
+        for piece in generator.stream(messages, max_tokens=self.max_answer_tokens):
+            tokens += 1
+            if first_token_at is None:
+                first_token_at = time.perf_counter()
+            raw.append(piece)
+            if deciding:
+                so_far = "".join(raw)
+                if _could_be_not_found(so_far):
+                    if so_far.strip().upper().startswith(NOT_FOUND):
+                        break
+                    continue
+                deciding = False
+                piece = so_far.lstrip()
+            text = citations.feed(piece)
+            if text:
+                shown.append(text)
+                emit(text)
+        finished = time.perf_counter()
+        tail = citations.flush()
+        if tail:
+            shown.append(tail)
+            emit(tail)
+
+        timings["ttft_ms"] = round(((first_token_at or finished) - started) * 1000, 1)
+        generation_seconds = finished - (first_token_at or generation_started)
+        timings["tokens_per_s"] = round((tokens - 1) / generation_seconds, 1) if tokens > 1 and generation_seconds > 0 else None
+        timings["total_ms"] = round((finished - started) * 1000, 1)
+
+        text = "".join(shown).strip()
+        if deciding or not text:
+            message = not_found_message(question)
+            emit(message)
+            return Answer(question, message, True, passages, abstain_reason="model found no answer in the passages", timings=timings)
+        return Answer(
+            question,
+            text,
+            False,
+            passages,
+            cited=citations.cited,
+            removed_citations=citations.removed,
+            uncited=not citations.cited,
+            timings=timings,
+        )

@@ -1,0 +1,56 @@
+"""Progress bars on stderr, drawn from the library's progress(stage, done, total) callback."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+LABELS = {"hash": "checking", "parse": "parsing", "embed": "embedding"}
+
+
+def _eta(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+class ProgressPrinter:
+    def __init__(self, stream=None, *, enabled: bool = True):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.interval = 0.1 if self.tty else 5.0
+        self._started: dict[str, float] = {}
+        self._drawn = 0.0
+        self._line = False
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        start = self._started.setdefault(stage, now)
+        final = done >= total and stage != "embed"
+        if now - self._drawn < self.interval and not (final and self.tty):
+            return
+        self._drawn = now
+        elapsed = max(now - start, 1e-6)
+        rate = done / elapsed
+        label = LABELS.get(stage, stage)
+        if stage == "embed":
+            text = f"{label:>9} {done} chunks  {rate:.1f}/s"
+        else:
+            width = 24
+            filled = int(width * done / total) if total else width
+            eta = _eta((total - done) / rate) if rate > 0 and done < total else "0s"
+            text = f"{label:>9} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}  {rate:.1f}/s  ETA {eta}"
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + text)
+            self._line = True
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self._line:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+            self._line = False

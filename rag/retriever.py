@@ -1,0 +1,103 @@
+"""Dense + lexical search over one index, fused by weighted reciprocal rank.
+
+Dense search finds paraphrases; BM25 finds rare words, names and numbers that a small
+embedder blurs. Each list contributes weight / (rrf_k + rank) to a passage's score.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from dataclasses import dataclass
+
+from ingest.embedder import Embedder
+from ingest.index import Index
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    source: str
+    page: int | None
+    heading: str
+    text: str
+    ordinal: int
+    score: float
+    dense: float | None
+    lexical: float | None
+
+
+@dataclass(frozen=True)
+class Fusion:
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    rrf_k: int = 60
+    candidates: int = 50
+
+
+def fuse(
+    dense: list[tuple[str, float]], lexical: list[tuple[str, float]], fusion: Fusion
+) -> list[tuple[str, float]]:
+    """Pure: weighted reciprocal-rank fusion of two ranked (id, score) lists, best first."""
+    scores: dict[str, float] = {}
+    for weight, ranked in ((fusion.dense_weight, dense), (fusion.lexical_weight, lexical)):
+        if weight <= 0:
+            continue
+        for rank, (chunk_id, _) in enumerate(ranked):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (fusion.rrf_k + rank + 1)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    hits: list[Hit]
+    best_dense: float
+    """The highest cosine similarity among all dense candidates: how close anything came."""
+
+
+class Retriever:
+    def __init__(self, index: Index, embedder: Embedder | None, fusion: Fusion | None = None):
+        self.index = index
+        self.embedder = embedder
+        self.fusion = fusion or Fusion()
+
+    def search(self, query: str, k: int = 5, *, where: str | None = None) -> list[Hit]:
+        return self.retrieve(query, k, where=where).hits
+
+    def retrieve(self, query: str, k: int = 5, *, where: str | None = None) -> Retrieval:
+        n = max(self.fusion.candidates, k * 4) * (4 if where else 1)
+        dense: list[tuple[str, float]] = []
+        if self.embedder is not None and self.fusion.dense_weight > 0:
+            dense = self.index.store.query(self.embedder.embed_query(query), n)
+        lexical = self.index.catalog.lexical_search(query, n) if self.fusion.lexical_weight > 0 else []
+        fused = fuse(dense, lexical, self.fusion)
+        stored = self.index.catalog.get_chunks([chunk_id for chunk_id, _ in fused])
+        dense_scores, lexical_scores = dict(dense), dict(lexical)
+        hits: list[Hit] = []
+        seen_texts: set[str] = set()
+        for chunk_id, score in fused:
+            chunk = stored.get(chunk_id)
+            if chunk is None:  # vectors of a file version the catalog no longer has
+                continue
+            if where and not fnmatch.fnmatch(chunk.path, where) and not fnmatch.fnmatch(chunk.path, f"*/{where}"):
+                continue
+            fingerprint = hashlib.sha1(" ".join(chunk.text.split()).lower().encode()).hexdigest()
+            if fingerprint in seen_texts:  # the same passage in two files: show it once
+                continue
+            seen_texts.add(fingerprint)
+            hits.append(
+                Hit(
+                    id=chunk_id,
+                    source=chunk.path,
+                    page=chunk.page,
+                    heading=chunk.heading,
+                    text=chunk.text,
+                    ordinal=chunk.ordinal,
+                    score=score,
+                    dense=dense_scores.get(chunk_id),
+                    lexical=lexical_scores.get(chunk_id),
+                )
+            )
+            if len(hits) == k:
+                break
+        return Retrieval(hits, max((score for _, score in dense), default=0.0))

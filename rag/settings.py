@@ -1,0 +1,132 @@
+"""One settings object: built-in defaults < rag.toml < RAG_* environment < command-line flags.
+
+``rag.toml`` is read from the working folder, else from the user's config folder
+(``$XDG_CONFIG_HOME/rag/rag.toml``, normally ``~/.config/rag/rag.toml``). Every value
+remembers where it came from, so ``rag config`` can show it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from rag.errors import RagError
+
+
+@dataclass
+class Settings:
+    index_dir: str = "indexes"
+    index: str = "default"
+    model: str = "qwen2.5-coder-1.5b"
+    embedder: str = "minilm"
+    top_k: int = 5
+    threads: int = 0
+    chunk_tokens: int = 200
+    max_file_mb: int = 200
+    max_answer_tokens: int = 384
+    context_tokens: int = 4096
+    min_relevance: float = 0.18
+    cache_dir: str = ""
+    origins: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def index_path(self) -> Path:
+        return Path(self.index_dir).expanduser()
+
+    @property
+    def cache_path(self) -> Path:
+        if self.cache_dir:
+            return Path(self.cache_dir).expanduser()
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return Path(base) / "rag"
+
+    def effective_threads(self) -> int:
+        if self.threads > 0:
+            return self.threads
+        from ingest.embedder import physical_cores
+
+        return physical_cores()
+
+
+HELP = {
+    "index_dir": "folder holding the indexes",
+    "index": "name of the index to use",
+    "model": "GGUF file, or a bundled model name",
+    "embedder": "embedder for new indexes (minilm, multilingual)",
+    "top_k": "passages retrieved per question",
+    "threads": "CPU threads (0 = physical cores)",
+    "chunk_tokens": "largest chunk, in embedder tokens",
+    "max_file_mb": "files larger than this are skipped",
+    "max_answer_tokens": "longest answer generated",
+    "context_tokens": "model context window",
+    "min_relevance": "below this retrieval score, answer that the documents do not say",
+    "cache_dir": "where bundled models are assembled (default ~/.cache/rag)",
+}
+
+
+def setting_names() -> list[str]:
+    return [f.name for f in fields(Settings) if f.name != "origins"]
+
+
+def config_file(cwd: Path, env: Mapping[str, str]) -> Path | None:
+    local = cwd / "rag.toml"
+    if local.is_file():
+        return local
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    user = Path(base) / "rag" / "rag.toml"
+    return user if user.is_file() else None
+
+
+def _coerce(name: str, value: object, where: str) -> object:
+    kind = type(getattr(Settings(), name))
+    try:
+        if kind is int and not isinstance(value, bool):
+            return int(value)
+        if kind is float:
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise RagError(f"{where}: '{name}' must be a {kind.__name__}, not {value!r}") from None
+
+
+def load_settings(
+    flags: Mapping[str, object] | None = None,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge the four layers; ``flags`` holds only the options given on the command line."""
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    settings = Settings()
+    names = setting_names()
+    for name in names:
+        settings.origins[name] = "default"
+
+    path = config_file(cwd, env)
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise RagError(f"cannot read {path}: {exc}. Fix the file or remove it") from None
+        for key, value in data.items():
+            name = key.replace("-", "_")
+            if name not in names:
+                raise RagError(f"{path}: unknown setting '{key}'. Known: {', '.join(names)}")
+            setattr(settings, name, _coerce(name, value, str(path)))
+            settings.origins[name] = str(path)
+
+    for name in names:
+        variable = f"RAG_{name.upper()}"
+        if env.get(variable, "") != "":
+            setattr(settings, name, _coerce(name, env[variable], variable))
+            settings.origins[name] = variable
+
+    for name, value in (flags or {}).items():
+        if value is not None:
+            setattr(settings, name, _coerce(name, value, f"--{name.replace('_', '-')}"))
+            settings.origins[name] = "flag"
+    return settings

@@ -1,0 +1,88 @@
+"""The `rag` command, through click's CliRunner and as a real process."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import make_pdf
+from rag.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def runner(env_clean):
+    return CliRunner()
+
+
+@pytest.fixture
+def folder(env_clean):
+    docs = env_clean / "docs"
+    docs.mkdir()
+    make_pdf(
+        docs / "manual.pdf",
+        [
+            "Chapter one introduces the field station and its staff.",
+            "The water tank holds 800 litres and is refilled every Tuesday.",
+            "Generator maintenance: change the oil every 250 running hours.",
+        ],
+    )
+    (docs / "birds.md").write_text("# Birds\n\nThe hoopoe nests in old walls near the station.\n", encoding="utf-8")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4\nnot really")
+    return docs
+
+
+def test_ingest_json_summary_and_rerun(runner, folder):
+    result = runner.invoke(cli, ["ingest", str(folder), "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert set(summary) == {"added", "changed", "deleted", "renamed", "unchanged", "skipped", "chunks_added", "chunks_removed", "seconds"}
+    assert summary["added"] == 2 and summary["chunks_added"] >= 2
+    assert [os.path.basename(s["path"]) for s in summary["skipped"]] == ["broken.pdf"]
+    assert "skipped" in result.stderr and "broken.pdf: not a readable PDF" in result.stderr
+    again = json.loads(runner.invoke(cli, ["ingest", str(folder), "--json", "-q"]).stdout)
+    assert (again["unchanged"], again["chunks_added"]) == (2, 0)
+
+
+def test_search_json_returns_file_and_page(runner, folder):
+    runner.invoke(cli, ["ingest", str(folder), "-q"])
+    result = runner.invoke(cli, ["search", "How often is the generator oil changed?", "--json", "-k", "3"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows[0]["source"] == str(folder / "manual.pdf") and rows[0]["page"] == 3
+    assert set(rows[0]) == {"rank", "score", "source", "page", "heading", "text"}
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+
+
+def test_missing_index_and_missing_path_errors(runner):
+    result = runner.invoke(cli, ["search", "anything", "--index", "nope"])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: no index 'nope' in indexes. Run: rag ingest PATH --index nope\n"
+    result = runner.invoke(cli, ["ingest", "does-not-exist"])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: no such file or folder: does-not-exist\n"
+
+
+def test_config_shows_origins(runner, env_clean, monkeypatch):
+    (env_clean / "rag.toml").write_text('top_k = 7\nindex = "notes"\n')
+    monkeypatch.setenv("RAG_INDEX", "work")
+    rows = json.loads(runner.invoke(cli, ["config", "--json"]).stdout)
+    assert rows["top_k"] == {"value": 7, "from": str(env_clean / "rag.toml")}
+    assert rows["index"] == {"value": "work", "from": "RAG_INDEX"}
+    assert rows["model"]["from"] == "default"
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom rag.cli import cli\n"
+        "r = CliRunner().invoke(cli, ['--help'])\nassert r.exit_code == 0 and 'ingest' in r.output\n"
+        "heavy = [m for m in ('torch', 'chromadb', 'llama_cpp', 'sentence_transformers', 'numpy', 'pypdf') if m in sys.modules]\n"
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,161 @@
+"""Ingest end to end with the real embedder and Chroma on disk."""
+
+import os
+import time
+
+import pytest
+
+from conftest import make_docx, make_pdf
+from ingest.embedder import LazyEmbedder
+from ingest.errors import IndexBusy, IndexMismatch
+from ingest.index import Index
+from ingest.pipeline import SyncOptions, sync
+
+
+class CountingEmbedder:
+    """The real embedder, counting what it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.name, self.dimension, self.max_tokens = inner.name, inner.dimension, inner.max_tokens
+        self.embedded = 0
+
+    def count_tokens(self, texts):
+        return self.inner.count_tokens(texts)
+
+    def embed_documents(self, texts):
+        self.embedded += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+@pytest.fixture
+def docs(tmp_path):
+    root = tmp_path / "docs"
+    root.mkdir()
+    make_pdf(root / "pumps.pdf", ["Pump overview.", "The valve torque is 42 newton metres.", "Spare parts list."])
+    (root / "notes.md").write_text("# Notes\n\nThe generator runs on diesel fuel only.\n", encoding="utf-8")
+    (root / "page.html").write_text("<h1>Radio</h1><p>Check in on channel 68 every evening.</p>", encoding="utf-8")
+    make_docx(root / "plan.docx", [("h1", "Plan"), ("p", "The survey starts on the ninth of May.")])
+    return root
+
+
+def _index(tmp_path, embedder):
+    return Index.create(tmp_path / "indexes", "t", embedder_name=embedder.name, dimension=embedder.dimension)
+
+
+def _run(index, roots, embedder, **options):
+    with index.writer():
+        return sync(roots, index, embedder, SyncOptions(**options))
+
+
+def _state(index):
+    return index.catalog.chunk_count(), index.store.count(), sorted(index.catalog.files())
+
+
+def test_second_run_embeds_nothing_and_changes_are_tracked(tmp_path, docs, embedder):
+    counting = CountingEmbedder(embedder)
+    index = _index(tmp_path, counting)
+    first = _run(index, [docs], counting)
+    assert (first.added, first.skipped) == (4, [])
+    chunks, vectors, files = _state(index)
+    assert chunks == vectors == first.chunks_added > 0 and len(files) == 4
+
+    counting.embedded = 0
+    again = _run(index, [docs], counting)
+    assert (again.unchanged, again.added, again.chunks_added, counting.embedded) == (4, 0, 0, 0)
+
+    (docs / "notes.md").write_text("# Notes\n\nThe generator now runs on petrol.\n", encoding="utf-8")
+    os.utime(docs / "page.html", ns=(time.time_ns(), time.time_ns()))  # touched, same content
+    changed = _run(index, [docs], counting)
+    assert (changed.changed, changed.unchanged) == (1, 3)
+    texts = " ".join(c.text for c in index.catalog.chunks_of(str(docs / "notes.md")))
+    assert "petrol" in texts and "diesel" not in texts
+    assert index.catalog.chunk_count() == index.store.count()
+
+    (docs / "page.html").unlink()
+    deleted = _run(index, [docs], counting)
+    assert deleted.deleted == 1 and deleted.chunks_removed >= 1
+    assert index.catalog.chunk_count() == index.store.count()
+    index.close()
+
+
+def test_rename_reuses_vectors(tmp_path, docs, embedder):
+    counting = CountingEmbedder(embedder)
+    index = _index(tmp_path, counting)
+    _run(index, [docs], counting)
+    before = index.catalog.chunk_count()
+    (docs / "moved").mkdir()
+    os.rename(docs / "pumps.pdf", docs / "moved" / "pumps-renamed.pdf")
+    counting.embedded = 0
+    report = _run(index, [docs], counting)
+    assert (report.renamed, report.added, report.deleted, counting.embedded) == (1, 0, 0, 0)
+    assert str(docs / "moved" / "pumps-renamed.pdf") in index.catalog.files()
+    assert index.catalog.chunk_count() == before == index.store.count()
+    index.close()
+
+
+def test_unchanged_run_does_not_load_the_embedder(tmp_path, docs, embedder):
+    index = _index(tmp_path, embedder)
+    _run(index, [docs], embedder)
+    lazy = LazyEmbedder("minilm")
+    report = _run(index, [docs], lazy)
+    assert report.unchanged == 4 and not lazy.loaded
+    index.close()
+
+
+def test_bad_files_are_reported_and_the_run_goes_on(tmp_path, docs, embedder):
+    (docs / "corrupt.pdf").write_bytes(b"%PDF-1.4 broken")
+    make_pdf(docs / "locked.pdf", ["Secret."], password="pw")
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    index = _index(tmp_path, embedder)
+    seen = []
+    with index.writer():
+        report = sync([docs], index, embedder, on_skip=lambda p, r: seen.append(os.path.basename(p)))
+    reasons = {os.path.basename(s["path"]): s["reason"] for s in report.skipped}
+    assert reasons["locked.pdf"] == "encrypted PDF (pass --password to read it)"
+    assert reasons["corrupt.pdf"].startswith("not a readable PDF")
+    assert reasons["empty.txt"].startswith("empty file")
+    assert reasons["binary.txt"].startswith("binary data")
+    assert sorted(seen) == sorted(reasons) and report.added == 4
+    again = _run(index, [docs], embedder)
+    assert len(again.skipped) == 4, "still reported, without parsing again"
+    index.close()
+
+
+def test_index_refuses_another_embedder_and_a_second_writer(tmp_path, docs, embedder):
+    index = _index(tmp_path, embedder)
+    with pytest.raises(IndexMismatch, match=r"built with the embedder all-MiniLM-L6-v2 .*rag ingest PATH --index t --rebuild"):
+        index.check_embedder("multilingual-e5-small", 384, action="extended")
+    other = Index.open(tmp_path / "indexes", "t")
+    with index.writer():
+        with pytest.raises(IndexBusy, match=rf"index 't' is being written by process {os.getpid()}"):
+            with other.writer():
+                pass
+    other.close()
+    index.close()
+
+
+def test_crash_between_stores_is_repaired(tmp_path, docs, embedder, monkeypatch):
+    """A failure after vectors were written but before the catalog commit leaves no orphans."""
+    index = _index(tmp_path, embedder)
+    _run(index, [docs], embedder)
+    (docs / "notes.md").write_text("# Notes\n\nNew text about solar panels.\n", encoding="utf-8")
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("simulated kill")
+
+    monkeypatch.setattr(index.catalog, "replace_file", crash)
+    with pytest.raises(KeyboardInterrupt):
+        _run(index, [docs], embedder)
+    monkeypatch.undo()
+    assert index.catalog.journal(), "the interrupted write is journalled"
+    assert index.store.count() > index.catalog.chunk_count(), "orphan vectors exist until recovery"
+    report = _run(index, [docs], embedder)
+    assert report.changed == 1
+    assert index.catalog.chunk_count() == index.store.count()
+    assert not index.catalog.journal()
+    index.close()
