@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from rag.citations import CitationFilter
 from rag.generator import Generator
-from rag.prompt import NOT_FOUND, Passage, build_messages
+from rag.prompt import Passage, build_messages, declines
 from rag.retriever import Hit, Retriever
 
 _HEBREW = re.compile(r"[\u0590-\u05FF]")
@@ -29,6 +29,7 @@ class Answer:
     passages: list[Passage]
     cited: list[int] = field(default_factory=list)
     removed_citations: int = 0
+    corrected_citations: int = 0
     uncited: bool = False
     abstain_reason: str | None = None
     timings: dict = field(default_factory=dict)
@@ -45,6 +46,7 @@ class Answer:
             ],
             "cited": self.cited,
             "removed_citations": self.removed_citations,
+            "corrected_citations": self.corrected_citations,
             "uncited": self.uncited,
             "timings": self.timings,
         }
@@ -52,11 +54,6 @@ class Answer:
 
 def passages_from(hits: list[Hit]) -> list[Passage]:
     return [Passage(n, h.source, h.page, h.heading, h.text) for n, h in enumerate(hits, 1)]
-
-
-def _could_be_not_found(text: str) -> bool:
-    head = text.strip().upper()
-    return NOT_FOUND.startswith(head) or head.startswith(NOT_FOUND)
 
 
 class Engine:
@@ -105,26 +102,15 @@ class Engine:
             prompt_tokens = generator.count_tokens(messages)
         timings["prompt_tokens"] = prompt_tokens
 
-        citations = CitationFilter({p.n for p in passages})
-        raw: list[str] = []
+        citations = CitationFilter({p.n for p in passages}, {p.n: p.text for p in passages})
         shown: list[str] = []
-        deciding = True
         first_token_at = None
-        generation_started = time.perf_counter()
         tokens = 0
         for piece in generator.stream(messages, max_tokens=self.max_answer_tokens):
             tokens += 1
             if first_token_at is None:
                 first_token_at = time.perf_counter()
-            raw.append(piece)
-            if deciding:
-                so_far = "".join(raw)
-                if _could_be_not_found(so_far):
-                    if so_far.strip().upper().startswith(NOT_FOUND):
-                        break
-                    continue
-                deciding = False
-                piece = so_far.lstrip()
+                piece = piece.lstrip()
             text = citations.feed(piece)
             if text:
                 shown.append(text)
@@ -135,16 +121,17 @@ class Engine:
             shown.append(tail)
             emit(tail)
 
-        timings["ttft_ms"] = round(((first_token_at or finished) - started) * 1000, 1)
-        generation_seconds = finished - (first_token_at or generation_started)
-        timings["tokens_per_s"] = round((tokens - 1) / generation_seconds, 1) if tokens > 1 and generation_seconds > 0 else None
+        first = first_token_at or finished
+        timings["ttft_ms"] = round((first - started) * 1000, 1)
+        timings["tokens_per_s"] = round((tokens - 1) / (finished - first), 1) if tokens > 1 and finished > first else None
         timings["total_ms"] = round((finished - started) * 1000, 1)
 
         text = "".join(shown).strip()
-        if deciding or not text:
-            message = not_found_message(question)
-            emit(message)
-            return Answer(question, message, True, passages, abstain_reason="model found no answer in the passages", timings=timings)
+        if not text or declines(text):
+            return Answer(
+                question, text or not_found_message(question), True, passages,
+                cited=citations.cited, abstain_reason="the model found no answer in the passages", timings=timings,
+            )
         return Answer(
             question,
             text,
@@ -152,6 +139,7 @@ class Engine:
             passages,
             cited=citations.cited,
             removed_citations=citations.removed,
+            corrected_citations=citations.corrected,
             uncited=not citations.cited,
             timings=timings,
         )

@@ -32,16 +32,17 @@ class ProgressPrinter:
         if now - self._drawn < self.interval and not (final and self.tty):
             return
         self._drawn = now
-        elapsed = max(now - start, 1e-6)
-        rate = done / elapsed
+        elapsed = now - start
+        rate = done / elapsed if elapsed > 0.5 else 0.0
         label = LABELS.get(stage, stage)
         if stage == "embed":
-            text = f"{label:>9} {done} chunks  {rate:.1f}/s"
+            text = f"{label:>9} {done} chunks" + (f"  {rate:.1f}/s" if rate else "")
         else:
             width = 24
             filled = int(width * done / total) if total else width
-            eta = _eta((total - done) / rate) if rate > 0 and done < total else "0s"
-            text = f"{label:>9} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}  {rate:.1f}/s  ETA {eta}"
+            text = f"{label:>9} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+            if rate:
+                text += f"  {rate:.1f}/s  ETA {_eta((total - done) / rate)}"
         if self.tty:
             self.stream.write("\r\x1b[2K" + text)
             self._line = True

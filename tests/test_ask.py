@@ -6,6 +6,7 @@ from conftest import make_pdf
 from ingest.index import Index
 from ingest.pipeline import sync
 from rag.engine import Engine
+from rag.prompt import declines
 from rag.retriever import Retriever
 
 
@@ -60,7 +61,7 @@ def test_abstains_without_loading_the_model_when_nothing_is_relevant(handbook, e
     assert loader.loads == 0
 
 
-def test_model_reply_not_found_becomes_an_abstention(handbook, embedder):
+def test_a_reply_that_declines_is_an_abstention(handbook, embedder):
     class Scripted:
         """Pure logic under test: how the engine reads the model's reply, not the model."""
 
@@ -68,9 +69,24 @@ def test_model_reply_not_found_becomes_an_abstention(handbook, embedder):
             return 100
 
         def stream(self, messages, *, max_tokens):
-            yield from ["NOT ", "IN ", "DOCU", "MENTS"]
+            yield from ["The boiling ", "time is not ", "mentioned in the ", "context", "."]
 
     engine = Engine(Retriever(handbook, embedder), Scripted(), top_k=3, min_relevance=0.0)
-    shown = []
-    answer = engine.ask("How long should water be boiled?", on_text=shown.append)
-    assert answer.abstained and "NOT IN" not in "".join(shown)
+    answer = engine.ask("How long should water be boiled?")
+    assert answer.abstained and answer.abstain_reason == "the model found no answer in the passages"
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        ("The phone number of the base camp is not provided in the given context.", True),
+        ("The documents do not say.", True),
+        ("This information cannot be found in the passages.", True),
+        ("המידע לא מופיע במסמכים.", True),
+        ("Do not cut the wound, suck out venom or apply a tourniquet. [1]", False),
+        ("Keep it boiling for three minutes [2]. The context also notes fuel use.", False),
+        ("No. Iodine is not effective against Cryptosporidium [3].", False),
+    ],
+)
+def test_declines(reply, expected):
+    assert declines(reply) is expected

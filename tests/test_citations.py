@@ -18,3 +18,30 @@ def test_streaming_holds_back_an_unfinished_marker():
 def test_plain_brackets_pass_through():
     f = CitationFilter({1})
     assert f.feed("see [the map] and array[") + f.flush() == "see [the map] and array["
+
+
+PASSAGES = {
+    1: "Water Treatment in the Field. Untreated water can carry bacteria. This chapter describes boiling, chemicals and filters.",
+    2: "Boiling. Bring the water to a rolling boil for one minute. At altitudes above 2,000 metres keep it at a rolling boil for three minutes.",
+}
+
+
+def test_a_wrong_number_is_moved_to_the_supporting_passage():
+    f = CitationFilter({1, 2}, PASSAGES)
+    text = "Above 2,000 metres, keep water at a rolling boil for three minutes. [1]"
+    assert f.feed(text) + f.flush() == "Above 2,000 metres, keep water at a rolling boil for three minutes. [2]"
+    assert f.cited == [2] and f.corrected == 1
+
+
+def test_a_right_number_is_kept_and_each_sentence_is_judged_alone():
+    f = CitationFilter({1, 2}, PASSAGES)
+    text = "Untreated water can carry bacteria [1]. Boil it for one minute [2]. Filters help too [1]."
+    assert f.feed(text) + f.flush() == text
+    assert f.corrected == 0 and f.cited == [1, 2]
+
+
+def test_a_short_sentence_is_judged_with_the_one_before():
+    passages = {1: "Radio: after two consecutive missed check-ins, base camp starts the search and rescue plan.", 2: "Pacing: count double steps to measure distance on a course."}
+    f = CitationFilter({1, 2}, passages)
+    out = f.feed("The search and rescue plan starts after two missed check-ins. This is stated in passage [2].") + f.flush()
+    assert out.endswith("passage [1].") and f.cited == [1]

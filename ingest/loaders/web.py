@@ -46,7 +46,7 @@ def html_blocks(data: bytes | str) -> list[Block]:
             while stack and stack[-1][0] >= level:
                 stack.pop()
             heading = " ".join(element.text_content().split())
-            if heading:
+            if heading and not (stack and stack[-1][1] == heading):  # <h1> repeating <title>
                 stack.append((level, heading))
             _tail(element)
             return
