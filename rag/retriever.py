@@ -29,22 +29,42 @@ class Hit:
 
 @dataclass(frozen=True)
 class Fusion:
+    """How the two rankings combine.
+
+    ``rrf``: each list adds weight / (rrf_k + rank). ``convex``: each list's scores are scaled
+    to 0..1 (min-max over its candidates) and added with their weights.
+    """
+
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     rrf_k: int = 60
     candidates: int = 50
+    method: str = "rrf"
+
+
+def _min_max(ranked: list[tuple[str, float]]) -> dict[str, float]:
+    if not ranked:
+        return {}
+    values = [score for _, score in ranked]
+    low, high = min(values), max(values)
+    span = high - low
+    return {chunk_id: (score - low) / span if span > 0 else 1.0 for chunk_id, score in ranked}
 
 
 def fuse(
     dense: list[tuple[str, float]], lexical: list[tuple[str, float]], fusion: Fusion
 ) -> list[tuple[str, float]]:
-    """Pure: weighted reciprocal-rank fusion of two ranked (id, score) lists, best first."""
+    """Pure: combine two ranked (id, score) lists into one, best first."""
     scores: dict[str, float] = {}
     for weight, ranked in ((fusion.dense_weight, dense), (fusion.lexical_weight, lexical)):
         if weight <= 0:
             continue
-        for rank, (chunk_id, _) in enumerate(ranked):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (fusion.rrf_k + rank + 1)
+        if fusion.method == "convex":
+            for chunk_id, value in _min_max(ranked).items():
+                scores[chunk_id] = scores.get(chunk_id, 0.0) + weight * value
+        else:
+            for rank, (chunk_id, _) in enumerate(ranked):
+                scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (fusion.rrf_k + rank + 1)
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
@@ -64,13 +84,22 @@ class Retriever:
     def search(self, query: str, k: int = 5, *, where: str | None = None) -> list[Hit]:
         return self.retrieve(query, k, where=where).hits
 
-    def retrieve(self, query: str, k: int = 5, *, where: str | None = None) -> Retrieval:
-        n = max(self.fusion.candidates, k * 4) * (4 if where else 1)
+    def candidates(self, query: str, n: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """The two ranked lists before fusion: (dense by cosine, lexical by BM25), ``n`` each."""
         dense: list[tuple[str, float]] = []
         if self.embedder is not None and self.fusion.dense_weight > 0:
             dense = self.index.store.query(self.embedder.embed_query(query), n)
         lexical = self.index.catalog.lexical_search(query, n) if self.fusion.lexical_weight > 0 else []
-        fused = fuse(dense, lexical, self.fusion)
+        return dense, lexical
+
+    def retrieve(self, query: str, k: int = 5, *, where: str | None = None) -> Retrieval:
+        n = max(self.fusion.candidates, k * 4) * (4 if where else 1)
+        dense, lexical = self.candidates(query, n)
+        hits = self.hits(fuse(dense, lexical, self.fusion), dense, lexical, k, where=where)
+        return Retrieval(hits, max((score for _, score in dense), default=0.0))
+
+    def hits(self, fused, dense, lexical, k: int, *, where: str | None = None) -> list[Hit]:
+        """The first ``k`` distinct passages of a fused ranking, read from the catalog."""
         stored = self.index.catalog.get_chunks([chunk_id for chunk_id, _ in fused])
         dense_scores, lexical_scores = dict(dense), dict(lexical)
         hits: list[Hit] = []
@@ -100,4 +129,4 @@ class Retriever:
             )
             if len(hits) == k:
                 break
-        return Retrieval(hits, max((score for _, score in dense), default=0.0))
+        return hits

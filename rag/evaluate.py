@@ -1,0 +1,263 @@
+"""`rag eval`: measure retrieval (BEIR) and question answering (SQuAD v1.1 / v2) on any data set.
+
+Each data set is written out as one Markdown file per document (title as heading) and indexed
+through the normal ingest path, so the numbers describe what users get. Dense, lexical and
+hybrid rankings are all computed from the same candidate lists, so one run reports the three.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import statistics
+import string
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import RagError
+from rag.retriever import Fusion, Retriever, fuse
+
+MODES = {
+    "dense": lambda f: Fusion(1.0, 0.0, f.rrf_k, f.candidates, "rrf"),
+    "lexical": lambda f: Fusion(0.0, 1.0, f.rrf_k, f.candidates, "rrf"),
+    "hybrid": lambda f: f,
+}
+
+
+# --- metrics (pure) ---------------------------------------------------------------------------
+def ndcg_at(ranked: Sequence[str], relevant: dict[str, int], k: int) -> float:
+    dcg = sum(relevant.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at(ranked: Sequence[str], relevant: dict[str, int], k: int) -> float:
+    wanted = {d for d, g in relevant.items() if g > 0}
+    return len(wanted & set(ranked[:k])) / len(wanted) if wanted else 0.0
+
+
+def mrr_at(ranked: Sequence[str], relevant: dict[str, int], k: int) -> float:
+    for i, doc in enumerate(ranked[:k]):
+        if relevant.get(doc, 0) > 0:
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = set(string.punctuation) | {"״", "׳", "־", "–", "—", "“", "”", "‘", "’", "«", "»"}
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD normalisation (lower case, no punctuation, articles or extra spaces), Hebrew marks removed."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"[\u0591-\u05C7]", "", text)
+    text = "".join(" " if ch in _PUNCT else ch for ch in text)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def contains_answer(text: str, answers: Iterable[str]) -> bool:
+    haystack = f" {normalize_answer(text)} "
+    return any(f" {normalize_answer(a)} " in haystack for a in answers if normalize_answer(a))
+
+
+# --- data sets ----------------------------------------------------------------------------------
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^\w.-]", "_", text)[:80]
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Keep files (and their times) untouched when unchanged, so a re-run re-indexes nothing."""
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+def workspace(cache_dir: Path, source: Path) -> Path:
+    digest = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:10]
+    folder = cache_dir / "eval" / f"{_safe_name(source.stem if source.is_file() else source.name)}-{digest}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@dataclass
+class BeirSet:
+    documents: Path
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+    doc_of_file: dict[str, str]
+
+
+def load_beir(folder: Path, out: Path, split: str = "test") -> BeirSet:
+    for name in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv"):
+        if not (folder / name).is_file():
+            raise RagError(f"{folder} is not a BEIR folder: {name} is missing")
+    documents = out / "documents"
+    documents.mkdir(parents=True, exist_ok=True)
+    doc_of_file: dict[str, str] = {}
+    with open(folder / "corpus.jsonl", encoding="utf-8") as corpus:
+        for line in corpus:
+            if not line.strip():
+                continue
+            doc = json.loads(line)
+            path = documents / f"{_safe_name(doc['_id'])}.md"
+            title = " ".join((doc.get("title") or "").split())
+            _write_if_changed(path, (f"# {title}\n\n" if title else "") + doc["text"].strip() + "\n")
+            doc_of_file[str(path.resolve())] = doc["_id"]
+    qrels: dict[str, dict[str, int]] = {}
+    with open(folder / f"qrels/{split}.tsv", encoding="utf-8") as handle:
+        for row in handle:
+            parts = row.rstrip("\n").split("\t")
+            if len(parts) < 3 or parts[0] == "query-id":
+                continue
+            qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
+    queries = {}
+    with open(folder / "queries.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                q = json.loads(line)
+                if q["_id"] in qrels:
+                    queries[q["_id"]] = q["text"]
+    return BeirSet(documents, queries, qrels, doc_of_file)
+
+
+@dataclass
+class QaItem:
+    id: str
+    question: str
+    answers: list[str]
+    impossible: bool
+
+
+def load_squad(file: Path, out: Path) -> tuple[Path, list[QaItem]]:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))["data"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise RagError(f"{file} is not a SQuAD-format JSON file ({exc})") from None
+    documents = out / "documents"
+    documents.mkdir(parents=True, exist_ok=True)
+    items: list[QaItem] = []
+    for a, article in enumerate(data):
+        title = " ".join(str(article.get("title", "")).split())
+        for p, paragraph in enumerate(article["paragraphs"]):
+            path = documents / f"{a:04d}-{p:03d}.md"
+            _write_if_changed(path, (f"# {title}\n\n" if title else "") + paragraph["context"].strip() + "\n")
+            for qa in paragraph["qas"]:
+                answers = [x["text"] for x in qa.get("answers", [])]
+                impossible = bool(qa.get("is_impossible")) or not answers
+                items.append(QaItem(str(qa["id"]), qa["question"], answers, impossible))
+    return documents, items
+
+
+# --- runners ------------------------------------------------------------------------------------
+def _timed_candidates(retriever: Retriever, query: str, n: int) -> tuple[list, list, float]:
+    started = time.perf_counter()
+    dense, lexical = retriever.candidates(query, n)
+    return dense, lexical, (time.perf_counter() - started) * 1000
+
+
+def evaluate_beir(
+    retriever: Retriever, data: BeirSet, *, progress: Callable[[str, int, int], None] | None = None
+) -> dict:
+    path_of = dict(retriever.index.catalog.db.execute("SELECT id, path FROM chunks"))
+    per_mode: dict[str, dict[str, list[float]]] = {m: {} for m in MODES}
+    latencies = []
+    for done, (qid, query) in enumerate(data.queries.items(), 1):
+        if progress:
+            progress("queries", done, len(data.queries))
+        dense, lexical, ms = _timed_candidates(retriever, query, 300)
+        latencies.append(ms)
+        for mode, make in MODES.items():
+            ranked: list[str] = []
+            for chunk_id, _ in fuse(dense, lexical, make(retriever.fusion)):
+                doc = data.doc_of_file.get(path_of.get(chunk_id, ""))
+                if doc is not None and doc not in ranked:
+                    ranked.append(doc)
+            rels = data.qrels[qid]
+            scores = per_mode[mode]
+            for name, value in (
+                ("ndcg@10", ndcg_at(ranked, rels, 10)),
+                ("recall@10", recall_at(ranked, rels, 10)),
+                ("recall@100", recall_at(ranked, rels, 100)),
+                ("mrr@10", mrr_at(ranked, rels, 10)),
+            ):
+                scores.setdefault(name, []).append(value)
+    modes = {m: {k: round(statistics.fmean(v), 4) for k, v in s.items()} for m, s in per_mode.items()}
+    return {
+        **modes["hybrid"],
+        "queries": len(data.queries),
+        "search_ms_mean": round(statistics.fmean(latencies), 1),
+        "search_ms_p50": round(statistics.median(latencies), 1),
+        "modes": modes,
+    }
+
+
+def evaluate_qa_retrieval(
+    retriever: Retriever, items: Sequence[QaItem], *, progress: Callable[[str, int, int], None] | None = None
+) -> dict:
+    answerable = [item for item in items if not item.impossible]
+    cuts = (1, 5, 10)
+    hits = {m: {k: 0 for k in cuts} for m in MODES}
+    latencies = []
+    for done, item in enumerate(answerable, 1):
+        if progress:
+            progress("queries", done, len(answerable))
+        dense, lexical, ms = _timed_candidates(retriever, item.question, 100)
+        latencies.append(ms)
+        for mode, make in MODES.items():
+            top = retriever.hits(fuse(dense, lexical, make(retriever.fusion)), dense, lexical, max(cuts))
+            first = next((i for i, h in enumerate(top) if contains_answer(h.text, item.answers)), None)
+            for k in cuts:
+                hits[mode][k] += first is not None and first < k
+    n = max(1, len(answerable))
+    modes = {m: {f"recall@{k}": round(c / n, 4) for k, c in counts.items()} for m, counts in hits.items()}
+    return {
+        **modes["hybrid"],
+        "questions": len(answerable),
+        "unanswerable": len(items) - len(answerable),
+        "search_ms_mean": round(statistics.fmean(latencies), 1) if latencies else None,
+        "modes": modes,
+    }
+
+
+def sample(items: Sequence[QaItem], limit: int | None) -> list[QaItem]:
+    """A deterministic spread of ``limit`` items (every n-th), keeping the set's mix of articles."""
+    if not limit or limit >= len(items):
+        return list(items)
+    step = len(items) / limit
+    return [items[int(i * step)] for i in range(limit)]
+
+
+def evaluate_answers(engine, items: Sequence[QaItem], *, progress=None) -> dict:
+    correct = answered_ok = abstained_right = abstained_wrong = 0
+    answerable = [i for i in items if not i.impossible]
+    impossible = [i for i in items if i.impossible]
+    ttfts, totals = [], []
+    for done, item in enumerate(items, 1):
+        if progress:
+            progress("answers", done, len(items))
+        answer = engine.ask(item.question)
+        if answer.timings.get("ttft_ms") is not None and not answer.abstain_reason == "no relevant passage":
+            ttfts.append(answer.timings["ttft_ms"])
+            totals.append(answer.timings.get("total_ms", 0))
+        if item.impossible:
+            abstained_right += answer.abstained
+        else:
+            abstained_wrong += answer.abstained
+            if not answer.abstained and contains_answer(answer.answer, item.answers):
+                correct += 1
+                answered_ok += bool(answer.cited)
+    return {
+        "answer_accuracy": round(correct / len(answerable), 4) if answerable else None,
+        "answered_with_citation": round(answered_ok / len(answerable), 4) if answerable else None,
+        "abstention_unanswerable": round(abstained_right / len(impossible), 4) if impossible else None,
+        "abstention_answerable": round(abstained_wrong / len(answerable), 4) if answerable else None,
+        "answered_questions": len(answerable),
+        "unanswerable_questions": len(impossible),
+        "ttft_ms_median": round(statistics.median(ttfts), 1) if ttfts else None,
+        "total_ms_median": round(statistics.median(totals), 1) if totals else None,
+    }

@@ -1,0 +1,80 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import cli
+from rag.evaluate import contains_answer, mrr_at, ndcg_at, normalize_answer, recall_at, sample, QaItem
+
+
+def test_ranking_metrics():
+    rels = {"a": 1, "b": 1}
+    assert ndcg_at(["a", "b", "c"], rels, 10) == pytest.approx(1.0)
+    assert ndcg_at(["c", "a"], rels, 10) == pytest.approx((1 / 1.5849625) / (1 + 1 / 1.5849625))
+    assert recall_at(["c", "a"], rels, 1) == 0.0 and recall_at(["c", "a"], rels, 2) == 0.5
+    assert mrr_at(["c", "x", "b"], rels, 10) == pytest.approx(1 / 3)
+    assert mrr_at(["c", "x", "b"], rels, 2) == 0.0
+
+
+def test_answer_normalisation_english_and_hebrew():
+    assert normalize_answer("The  Denver Broncos!") == "denver broncos"
+    assert contains_answer("They beat the Denver Broncos, 24–10.", ["Denver Broncos"])
+    assert not contains_answer("Denverite broncos", ["Denver Broncos"])
+    assert contains_answer("בנו היה רַבִּי אלעזר.", ["רבי אלעזר"])
+    assert contains_answer("רשב״י", ['רשב"י'])
+
+
+def test_sample_is_spread_and_deterministic():
+    items = [QaItem(str(i), "q", ["a"], False) for i in range(10)]
+    assert [i.id for i in sample(items, 3)] == ["0", "3", "6"]
+    assert len(sample(items, None)) == 10
+
+
+@pytest.fixture
+def beir(env_clean):
+    folder = env_clean / "tiny-beir"
+    (folder / "qrels").mkdir(parents=True)
+    docs = [
+        ("d1", "Boiling water", "Boil water for one minute to kill bacteria and viruses."),
+        ("d2", "Compass use", "Magnetic declination is the angle between magnetic and true north."),
+        ("d3", "Snake bites", "Immobilise the limb and evacuate; never cut the wound."),
+    ]
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps({"_id": i, "title": t, "text": x}) for i, t, x in docs))
+    queries = [("q1", "how long to boil drinking water"), ("q2", "what is declination on a compass")]
+    (folder / "queries.jsonl").write_text("\n".join(json.dumps({"_id": i, "text": t}) for i, t in queries))
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n")
+    return folder
+
+
+def test_eval_beir_end_to_end(beir):
+    result = CliRunner().invoke(cli, ["eval", "beir", str(beir), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["queries"] == 2 and report["ndcg@10"] == 1.0 and report["mrr@10"] == 1.0
+    assert set(report["modes"]) == {"dense", "lexical", "hybrid"}
+    assert {"ndcg@10", "recall@10", "recall@100", "mrr@10"} <= set(report["modes"]["dense"])
+    again = json.loads(CliRunner().invoke(cli, ["eval", "beir", str(beir), "--json"]).stdout)
+    assert again["ndcg@10"] == 1.0 and again["chunks"] == report["chunks"]
+
+
+def test_eval_qa_with_unanswerable_questions(env_clean):
+    squad = {
+        "version": "v2.0",
+        "data": [
+            {"title": "Water", "paragraphs": [{"context": "Water must boil for three minutes above 2000 metres.", "qas": [
+                {"id": "1", "question": "How long must water boil above 2000 metres?", "answers": [{"text": "three minutes", "answer_start": 16}], "is_impossible": False},
+                {"id": "2", "question": "Who invented the kettle?", "answers": [], "is_impossible": True},
+            ]}]},
+            {"title": "Radio", "paragraphs": [{"context": "Check in on channel 16 at 08:00 and 18:00.", "qas": [
+                {"id": "3", "question": "Which channel is used to check in?", "answers": [{"text": "16", "answer_start": 20}]},
+            ]}]},
+        ],
+    }
+    file = env_clean / "set" / "dev.json"
+    file.parent.mkdir()
+    file.write_text(json.dumps(squad))
+    result = CliRunner().invoke(cli, ["eval", "qa", str(file), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["questions"], report["unanswerable"]) == (2, 1)
+    assert report["recall@1"] == 1.0 and report["index"] == "eval-set-minilm"
