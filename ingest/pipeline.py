@@ -18,6 +18,7 @@ from ingest.chunker import chunk_document, embedding_text
 from ingest.embedder import Embedder
 from ingest.errors import UnreadableFile
 from ingest.index import Index
+from ingest.lexical import latin_letter_share
 from ingest.loaders import load_document
 from ingest.sync import plan_sync
 from ingest.types import Chunk
@@ -49,6 +50,13 @@ class SyncReport:
     chunks_added: int = 0
     chunks_removed: int = 0
     seconds: float = 0.0
+    letters: int = 0
+    latin_letters: int = 0
+
+    @property
+    def non_latin_share(self) -> float:
+        """Share of the newly indexed letters that are not Latin script (Hebrew, Arabic, …)."""
+        return 1 - self.latin_letters / self.letters if self.letters else 0.0
 
     def as_dict(self) -> dict:
         return {
@@ -146,6 +154,10 @@ def sync(
             at += len(chunks)
             report.chunks_added += len(chunks)
             report.chunks_removed += removed
+            for chunk in chunks:
+                letters, latin = latin_letter_share(chunk.text)
+                report.letters += letters
+                report.latin_letters += latin
             if is_change:
                 report.changed += 1
             else:

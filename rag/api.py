@@ -48,6 +48,27 @@ def run_ingest(
         index.close()
 
 
+NON_ENGLISH_NOTE = 0.3
+
+
+def language_note(settings: Settings, report: SyncReport, paths: Sequence[str]) -> str | None:
+    """One line when much of the new text is not English but the index's embedder is English-only."""
+    from ingest.embedder import EMBEDDER_NAMES, EMBEDDERS
+
+    index = Index.open(settings.index_path, settings.index)
+    try:
+        embedder = EMBEDDERS.get(EMBEDDER_NAMES.get(index.embedder_name or "", ""))
+    finally:
+        index.close()
+    if embedder is None or embedder.multilingual or report.non_latin_share < NON_ENGLISH_NOTE:
+        return None
+    return (
+        f"note: {report.non_latin_share:.0%} of the new text is not in Latin script, but index '{settings.index}' "
+        f"uses {embedder.name}, which reads English only. For better results rebuild it: "
+        f"rag ingest {' '.join(paths)} --index {settings.index} --embedder multilingual --rebuild"
+    )
+
+
 def open_index(settings: Settings) -> Index:
     return Index.open(settings.index_path, settings.index)
 
@@ -82,3 +103,39 @@ def display_path(path: str) -> str:
         return str(Path(path).relative_to(Path.cwd()))
     except ValueError:
         return path
+
+
+def index_status(index: Index) -> dict:
+    import datetime
+
+    files = index.catalog.files()
+    last = index.catalog.get_meta("last_sync")
+    return {
+        "index": index.name,
+        "directory": str(index.directory),
+        "embedder": index.embedder_name,
+        "dimension": index.dimension,
+        "files": len(files),
+        "chunks": index.catalog.chunk_count(),
+        "last_sync": datetime.datetime.fromtimestamp(float(last)).isoformat(timespec="seconds") if last else None,
+        "skipped": [{"path": p, "reason": r} for p, (_, _, r) in sorted(index.catalog.skipped().items())],
+    }
+
+
+def forget(settings: Settings, path: str) -> list[str]:
+    """Remove a file, or every file under a folder, from the index. Returns the paths removed."""
+    import os
+
+    from ingest.walk import inside
+
+    target = os.path.realpath(path)
+    index = open_index(settings)
+    try:
+        with index.writer():
+            doomed = [p for p in index.catalog.files() if inside(p, [target])]
+            for p in doomed:
+                index.remove_file(p)
+            index.catalog.forget_skips(p for p in index.catalog.skipped() if inside(p, [target]))
+        return doomed
+    finally:
+        index.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -44,14 +45,23 @@ def _echo_err(text: str) -> None:
     click.echo(text, err=True)
 
 
+_RTL = re.compile(r"[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]")
+
+
+def isolate(text: str) -> str:
+    """Wrap right-to-left text in Unicode bidi isolates (FSI … PDI), so that a terminal that
+    reorders bidirectional text keeps each path or heading whole and its punctuation in place."""
+    return f"\u2068{text}\u2069" if _RTL.search(text) else text
+
+
 def _source_line(n: int | None, source: str, page, heading: str) -> str:
     from rag.api import display_path
 
-    text = display_path(source)
+    text = isolate(display_path(source))
     if page is not None:
         text += f", p. {page}"
     if heading:
-        text += f" — {heading}"
+        text += f" — {isolate(heading)}"
     return f"[{n}] {text}" if n is not None else text
 
 
@@ -84,7 +94,7 @@ def ingest(paths, index, index_dir, embedder, password, max_file_mb, rebuild, as
     Example:
       rag ingest ./docs ~/notes --index work
     """
-    from rag.api import display_path, run_ingest
+    from rag.api import display_path, language_note, run_ingest
     from rag.progress import ProgressPrinter
 
     settings = _settings(index=index, index_dir=index_dir, embedder=embedder, max_file_mb=max_file_mb)
@@ -92,12 +102,15 @@ def ingest(paths, index, index_dir, embedder, password, max_file_mb, rebuild, as
 
     def on_skip(path: str, reason: str) -> None:
         progress.close()
-        _echo_err(f"skipped {display_path(path)}: {reason}")
+        _echo_err(f"skipped {isolate(display_path(path))}: {reason}")
 
     try:
         report = run_ingest(settings, paths, password=password, rebuild=rebuild, progress=progress, on_skip=on_skip)
     finally:
         progress.close()
+    note = language_note(settings, report, paths)
+    if note:
+        _echo_err(note)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
         return
@@ -188,6 +201,78 @@ def ask(question, index, index_dir, model, top_k, threads, where, show_passages,
         _echo_err(_source_line(passage.n, passage.source, passage.page, passage.heading))
         if show_passages:
             _echo_err("    " + " ".join(passage.text.split()))
+
+
+@cli.command()
+@index_options
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@_fail_cleanly
+def status(index, index_dir, as_json):
+    """Show an index: files, chunks, embedder, last sync, files skipped and why.
+
+    \b
+    Example:
+      rag status --index work
+    """
+    from rag.api import display_path, index_status, open_index
+
+    idx = open_index(_settings(index=index, index_dir=index_dir))
+    try:
+        info = index_status(idx)
+    finally:
+        idx.close()
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    for key in ("index", "directory", "embedder", "files", "chunks", "last_sync"):
+        click.echo(f"{key:<10} {info[key]}")
+    click.echo(f"{'skipped':<10} {len(info['skipped'])}")
+    for row in info["skipped"]:
+        click.echo(f"  {isolate(display_path(row['path']))}: {row['reason']}")
+
+
+@cli.command()
+@index_options
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@_fail_cleanly
+def sources(index, index_dir, as_json):
+    """List the indexed files with their chunk counts.
+
+    \b
+    Example:
+      rag sources | grep manuals/
+    """
+    from rag.api import display_path, open_index
+
+    idx = open_index(_settings(index=index, index_dir=index_dir))
+    try:
+        files = sorted(idx.catalog.files().values(), key=lambda f: f.path)
+    finally:
+        idx.close()
+    if as_json:
+        click.echo(json.dumps([{"path": f.path, "chunks": f.chunks, "size": f.size, "sha256": f.sha256} for f in files], ensure_ascii=False, indent=2))
+        return
+    for f in files:
+        click.echo(f"{f.chunks:>6}  {isolate(display_path(f.path))}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path())
+@index_options
+@_fail_cleanly
+def forget(path, index, index_dir):
+    """Remove a file, or everything under a folder, from the index (the files stay on disk).
+
+    \b
+    Example:
+      rag forget ~/Documents/old-project
+    """
+    from rag.api import forget as forget_path
+
+    removed = forget_path(_settings(index=index, index_dir=index_dir), path)
+    if not removed:
+        raise click.ClickException(f"nothing indexed under {path}. See: rag sources")
+    _echo_err(f"removed {len(removed)} file(s) from the index")
 
 
 @cli.command()

@@ -86,3 +86,39 @@ def test_help_does_not_import_heavy_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_status_sources_and_forget(runner, folder):
+    runner.invoke(cli, ["ingest", str(folder), "-q"])
+    status = json.loads(runner.invoke(cli, ["status", "--json"]).stdout)
+    assert (status["files"], status["embedder"]) == (2, "all-MiniLM-L6-v2") and status["chunks"] >= 2
+    assert [os.path.basename(s["path"]) for s in status["skipped"]] == ["broken.pdf"]
+    listed = json.loads(runner.invoke(cli, ["sources", "--json"]).stdout)
+    assert sorted(os.path.basename(r["path"]) for r in listed) == ["birds.md", "manual.pdf"]
+    result = runner.invoke(cli, ["forget", str(folder / "birds.md")])
+    assert result.exit_code == 0 and "removed 1 file(s)" in result.stderr
+    assert json.loads(runner.invoke(cli, ["status", "--json"]).stdout)["files"] == 1
+    result = runner.invoke(cli, ["forget", str(folder / "birds.md")])
+    assert result.exit_code == 1 and "nothing indexed under" in result.stderr
+
+
+def test_hebrew_text_in_an_english_only_index_gets_one_note(runner, env_clean):
+    docs = env_clean / "he"
+    docs.mkdir()
+    (docs / "אש.md").write_text("# בטיחות אש\n\nמכבים את המדורה במים לפני השינה ובודקים שאין חום.\n", encoding="utf-8")
+    result = runner.invoke(cli, ["ingest", str(docs), "-q"])
+    assert result.exit_code == 0
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "--embedder multilingual --rebuild" in notes[0]
+    english = env_clean / "en"
+    english.mkdir()
+    (english / "a.md").write_text("Plain English text about fire safety.", encoding="utf-8")
+    assert "note:" not in runner.invoke(cli, ["ingest", str(english), "-q", "--index", "en"]).stderr
+
+
+def test_right_to_left_paths_and_headings_are_isolated():
+    from rag.cli import _source_line
+
+    line = _source_line(2, "/docs/בטיחות.md", None, "כיבוי המדורה")
+    assert line == "[2] \u2068/docs/בטיחות.md\u2069 — \u2068כיבוי המדורה\u2069"
+    assert _source_line(1, "/docs/a.pdf", 3, "Boiling") == "[1] /docs/a.pdf, p. 3 — Boiling"
