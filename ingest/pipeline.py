@@ -115,8 +115,11 @@ def sync(
     for path, reason in walked.skipped:
         skip(path, reason)
 
+    manifest = index.catalog.files()
     hashed = 0
-    to_hash = len(walked.files)
+    to_hash = sum(
+        1 for f in walked.files if (f.path not in manifest) or (manifest[f.path].size, manifest[f.path].mtime_ns) != (f.size, f.mtime_ns)
+    )
 
     def hash_with_progress(file: FoundFile) -> str:
         nonlocal hashed
@@ -124,7 +127,7 @@ def sync(
         progress("hash", hashed, to_hash)
         return sha256_of(file)
 
-    plan = plan_sync(walked.files, index.catalog.files(), roots, hash_with_progress, index.catalog.skipped())
+    plan = plan_sync(walked.files, manifest, roots, hash_with_progress, index.catalog.skipped())
     for path, reason in plan.unreadable:
         skip(path, reason)
     present = {f.path for f in walked.files}

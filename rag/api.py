@@ -87,11 +87,13 @@ def load_generator(settings: Settings):
 
 
 def build_engine(settings: Settings, index: Index) -> Engine:
+    retriever = open_retriever(settings, index)
+    floor = settings.min_relevance if settings.min_relevance >= 0 else retriever.embedder.relevance_floor
     return Engine(
-        open_retriever(settings, index),
+        retriever,
         lambda: load_generator(settings),
         top_k=settings.top_k,
-        min_relevance=settings.min_relevance,
+        min_relevance=floor,
         max_answer_tokens=settings.max_answer_tokens,
         context_tokens=settings.context_tokens,
     )

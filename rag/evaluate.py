@@ -23,8 +23,8 @@ from rag.errors import RagError
 from rag.retriever import Fusion, Retriever, fuse
 
 MODES = {
-    "dense": lambda f: Fusion(1.0, 0.0, f.rrf_k, f.candidates, "rrf"),
-    "lexical": lambda f: Fusion(0.0, 1.0, f.rrf_k, f.candidates, "rrf"),
+    "dense": lambda f: Fusion(1.0, 0.0, f.rrf_k, f.candidates, f.method),
+    "lexical": lambda f: Fusion(0.0, 1.0, f.rrf_k, f.candidates, f.method),
     "hybrid": lambda f: f,
 }
 

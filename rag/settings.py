@@ -28,7 +28,7 @@ class Settings:
     max_file_mb: int = 200
     max_answer_tokens: int = 384
     context_tokens: int = 4096
-    min_relevance: float = 0.18
+    min_relevance: float = -1.0
     cache_dir: str = ""
     origins: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -62,7 +62,7 @@ HELP = {
     "max_file_mb": "files larger than this are skipped",
     "max_answer_tokens": "longest answer generated",
     "context_tokens": "model context window",
-    "min_relevance": "below this retrieval score, answer that the documents do not say",
+    "min_relevance": "below this similarity, say the documents do not answer (-1 = the embedder's calibrated value)",
     "cache_dir": "where bundled models are assembled (default ~/.cache/rag)",
 }
 

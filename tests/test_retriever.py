@@ -1,0 +1,23 @@
+from rag.retriever import Fusion, fuse
+
+DENSE = [("a", 0.9), ("b", 0.8), ("c", 0.5)]
+LEXICAL = [("c", 12.0), ("d", 6.0), ("a", 3.0)]
+
+
+def test_convex_fusion_scales_each_list_and_adds():
+    fused = dict(fuse(DENSE, LEXICAL, Fusion(0.5, 0.5, candidates=3, method="convex")))
+    assert fused["a"] == 0.5 * 1.0 + 0.5 * 0.0
+    assert fused["c"] == 0.5 * 0.0 + 0.5 * 1.0
+    assert abs(fused["b"] - 0.5 * 0.75) < 1e-9 and abs(fused["d"] - 0.5 * 1 / 3) < 1e-9
+
+
+def test_convex_depth_clips_scores_below_the_cut():
+    fused = dict(fuse(DENSE, [], Fusion(1.0, 0.0, candidates=2, method="convex")))
+    assert fused == {"a": 1.0, "b": 0.0, "c": 0.0}
+
+
+def test_rrf_and_single_list_modes():
+    fused = dict(fuse(DENSE, LEXICAL, Fusion(1.0, 1.0, rrf_k=60, method="rrf")))
+    assert fused["a"] == fused["c"] == 1 / 61 + 1 / 63
+    assert fused["b"] == 1 / 62 and fused["d"] == 1 / 62
+    assert [i for i, _ in fuse(DENSE, LEXICAL, Fusion(0.0, 1.0, method="rrf"))] == ["c", "d", "a"]
