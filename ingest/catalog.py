@@ -15,10 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.lexical import match_query, terms
+from ingest.lexical import match_expression, terms
 from ingest.types import Chunk
 
 SCHEMA_VERSION = "1"
+COMMON_SHARE = 0.05
+COMMON_FLOOR = 1000
+MAX_QUERY_TERMS = 12
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -68,6 +71,8 @@ def chunk_id(path: str, file_hash: str, ordinal: int) -> str:
 class Catalog:
     def __init__(self, path: Path, *, readonly: bool = False):
         self.path = path
+        self._vocab = False
+        self._chunks_seen: int | None = None
         uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
         self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA busy_timeout = 30000")
@@ -240,9 +245,39 @@ class Catalog:
         ).fetchone()
         return StoredChunk(*row) if row else None
 
+    def _document_frequencies(self, words: Sequence[str]) -> dict[str, int]:
+        if not self._vocab:
+            self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, 'row')")
+            self._vocab = True
+        found = {}
+        for word in words:
+            row = self.db.execute("SELECT doc FROM temp.chunks_vocab WHERE term = ?", (word,)).fetchone()
+            found[word] = row[0] if row else 0
+        return found
+
+    def query_terms(self, query: str) -> list[str]:
+        """The question's terms that are worth a posting-list scan.
+
+        A term found in more than ``COMMON_SHARE`` of the chunks (and in at least
+        ``COMMON_FLOOR`` of them) has a BM25 weight near zero but the longest posting list; such
+        terms are dropped (the rarest two are kept if all are common), and at most
+        ``MAX_QUERY_TERMS`` of the rarest remain. On a 100k-chunk index this takes the lexical
+        query from ~100 ms to ~20 ms (bench/search.py).
+        """
+        words = list(dict.fromkeys(terms(query)))
+        if not words:
+            return []
+        df = self._document_frequencies(words)
+        words = sorted((w for w in words if df[w] > 0), key=lambda w: df[w])
+        if self._chunks_seen is None:  # a pruning threshold: a count from this session is close enough
+            self._chunks_seen = self.chunk_count()
+        limit = max(COMMON_FLOOR, COMMON_SHARE * self._chunks_seen)
+        useful = [w for w in words if df[w] <= limit] or words[:2]
+        return useful[:MAX_QUERY_TERMS]
+
     def lexical_search(self, query: str, k: int) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) best first; higher is better."""
-        expression = match_query(query)
+        expression = match_expression(self.query_terms(query))
         if expression is None:
             return []
         rows = self.db.execute(

@@ -84,7 +84,21 @@ class MiniLMEmbedder:
         ).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
+        """One short text: a direct forward pass, without the batching machinery of encode()."""
+        import torch
+
+        encoded = self._tokenizer([text], return_tensors="pt", truncation=True, max_length=self.max_tokens)
+        threads = torch.get_num_threads()
+        # One thread: a query is too small to split, and the lexical search runs beside it
+        # (measured on 2 cores: candidates p50 49 ms with one thread, 80 ms with two).
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                hidden = self._model[0].auto_model(**encoded).last_hidden_state[0]
+        finally:
+            torch.set_num_threads(threads)
+        vector = hidden.mean(0)  # one text, no padding: the mean over all tokens is the pooled vector
+        return torch.nn.functional.normalize(vector, dim=0).numpy().astype(np.float32)
 
 
 class E5Embedder:

@@ -89,9 +89,12 @@ def terms(text: str) -> list[str]:
     return out
 
 
-def match_query(text: str) -> str | None:
-    """An FTS5 MATCH expression: any of the question's terms (BM25 ranks by how many and how rare)."""
-    unique = list(dict.fromkeys(terms(text)))
-    if not unique:
+def match_expression(words: list[str]) -> str | None:
+    """An FTS5 MATCH expression: any of the terms (BM25 ranks by how many and how rare)."""
+    if not words:
         return None
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in words)
+
+
+def match_query(text: str) -> str | None:
+    return match_expression(list(dict.fromkeys(terms(text))))

@@ -7,11 +7,18 @@ embedder blurs. Each list contributes weight / (rrf_k + rank) to a passage's sco
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ingest.embedder import Embedder
 from ingest.index import Index
+
+
+@functools.lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="lexical")
 
 
 @dataclass(frozen=True)
@@ -88,11 +95,13 @@ class Retriever:
 
     def candidates(self, query: str, n: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
         """The two ranked lists before fusion: (dense by cosine, lexical by BM25), ``n`` each."""
+        lexical_job = None
+        if self.fusion.lexical_weight > 0:  # SQLite works without the GIL: overlap it with the embedder
+            lexical_job = _pool().submit(self.index.catalog.lexical_search, query, n)
         dense: list[tuple[str, float]] = []
         if self.embedder is not None and self.fusion.dense_weight > 0:
             dense = self.index.store.query(self.embedder.embed_query(query), n)
-        lexical = self.index.catalog.lexical_search(query, n) if self.fusion.lexical_weight > 0 else []
-        return dense, lexical
+        return dense, lexical_job.result() if lexical_job else []
 
     def retrieve(self, query: str, k: int = 5, *, where: str | None = None) -> Retrieval:
         n = max(self.fusion.candidates, k * 4) * (4 if where else 1)
