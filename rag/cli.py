@@ -192,11 +192,14 @@ def ask(question, index, index_dir, model, top_k, threads, where, show_passages,
     if answer.abstained:
         return
     listed = [p for p in answer.passages if p.n in answer.cited]
-    if not listed:
-        _echo_err("\nwarning: the answer cites no source; check it against these passages:")
-        listed = answer.passages
-    else:
+    if listed:
         _echo_err("\nSources:")
+    elif answer.supported_by:
+        listed = [p for p in answer.passages if p.n in answer.supported_by]
+        _echo_err("\nSources (the model cited none; this passage holds most of the answer's words):")
+    else:
+        _echo_err("\nwarning: the answer cites no source and matches no passage well; check it against these:")
+        listed = answer.passages
     for passage in listed:
         _echo_err(_source_line(passage.n, passage.source, passage.page, passage.heading))
         if show_passages:

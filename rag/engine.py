@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rag.citations import CitationFilter
+from ingest.lexical import terms
+from rag.citations import KEEP_SUPPORT, CitationFilter, support
 from rag.generator import Generator
 from rag.prompt import Passage, build_messages, declines
 from rag.retriever import Hit, Retriever
@@ -31,6 +32,8 @@ class Answer:
     removed_citations: int = 0
     corrected_citations: int = 0
     uncited: bool = False
+    supported_by: list[int] = field(default_factory=list)
+    """For an answer that cites nothing: the passages that contain most of its words."""
     abstain_reason: str | None = None
     timings: dict = field(default_factory=dict)
 
@@ -48,8 +51,17 @@ class Answer:
             "removed_citations": self.removed_citations,
             "corrected_citations": self.corrected_citations,
             "uncited": self.uncited,
+            "supported_by": self.supported_by,
             "timings": self.timings,
         }
+
+
+def supporting_passages(answer: str, passages: list[Passage]) -> list[int]:
+    """The passage that holds most of an uncited answer's words, if it holds at least half."""
+    claim = set(terms(answer))
+    scored = [(support(claim, set(terms(p.text + " " + p.heading))), p.n) for p in passages]
+    best = max(scored, default=(0.0, 0))
+    return [best[1]] if best[0] >= KEEP_SUPPORT else []
 
 
 def passages_from(hits: list[Hit]) -> list[Passage]:
@@ -141,5 +153,6 @@ class Engine:
             removed_citations=citations.removed,
             corrected_citations=citations.corrected,
             uncited=not citations.cited,
+            supported_by=[] if citations.cited else supporting_passages(text, passages),
             timings=timings,
         )

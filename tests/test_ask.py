@@ -90,3 +90,15 @@ def test_a_reply_that_declines_is_an_abstention(handbook, embedder):
 )
 def test_declines(reply, expected):
     assert declines(reply) is expected
+
+
+def test_an_uncited_answer_is_matched_to_its_passage():
+    from rag.engine import supporting_passages
+    from rag.prompt import Passage
+
+    passages = [
+        Passage(1, "/d/radio.md", None, "Radio", "Check-ins are at 08:00 and 18:00 on channel 16."),
+        Passage(2, "/d/water.pdf", 2, "Boiling", "Above 2,000 metres keep water at a rolling boil for three minutes."),
+    ]
+    assert supporting_passages("Keep water at a rolling boil for three minutes above 2,000 metres.", passages) == [2]
+    assert supporting_passages("Penguins live in Antarctica.", passages) == []
