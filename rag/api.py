@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from ingest.embedder import LazyEmbedder
@@ -73,6 +74,15 @@ def open_index(settings: Settings) -> Index:
     return Index.open(settings.index_path, settings.index)
 
 
+@contextmanager
+def opened_index(settings: Settings) -> Iterator[Index]:
+    index = open_index(settings)
+    try:
+        yield index
+    finally:
+        index.close()
+
+
 def open_retriever(settings: Settings, index: Index) -> Retriever:
     embedder = LazyEmbedder(index.embedder_name or settings.embedder, settings.effective_threads())
     return Retriever(index, embedder)
@@ -131,13 +141,9 @@ def forget(settings: Settings, path: str) -> list[str]:
     from ingest.walk import inside
 
     target = os.path.realpath(path)
-    index = open_index(settings)
-    try:
-        with index.writer():
-            doomed = [p for p in index.catalog.files() if inside(p, [target])]
-            for p in doomed:
-                index.remove_file(p)
-            index.catalog.forget_skips(p for p in index.catalog.skipped() if inside(p, [target]))
-        return doomed
-    finally:
-        index.close()
+    with opened_index(settings) as index, index.writer():
+        doomed = [p for p in index.catalog.files() if inside(p, [target])]
+        for p in doomed:
+            index.remove_file(p)
+        index.catalog.forget_skips(p for p in index.catalog.skipped() if inside(p, [target]))
+    return doomed

@@ -135,14 +135,11 @@ def search(query, index, index_dir, top_k, where, as_json):
     Example:
       rag search "water purification tablets" -k 3
     """
-    from rag.api import open_index, open_retriever
+    from rag.api import open_retriever, opened_index
 
     settings = _settings(index=index, index_dir=index_dir, top_k=top_k)
-    idx = open_index(settings)
-    try:
+    with opened_index(settings) as idx:
         hits = open_retriever(settings, idx).search(query, settings.top_k, where=where)
-    finally:
-        idx.close()
     if as_json:
         rows = [
             {"rank": r, "score": round(h.score, 6), "source": h.source, "page": h.page, "heading": h.heading, "text": h.text}
@@ -175,16 +172,12 @@ def ask(question, index, index_dir, model, top_k, threads, where, show_passages,
     Example:
       rag ask "How long must water boil to be safe?"
     """
-    from rag.api import build_engine, open_index
+    from rag.api import build_engine, opened_index
 
     settings = _settings(index=index, index_dir=index_dir, model=model, top_k=top_k, threads=threads)
-    idx = open_index(settings)
-    try:
-        engine = build_engine(settings, idx)
-        stream = None if as_json else (lambda text: (sys.stdout.write(text), sys.stdout.flush()))
-        answer = engine.ask(question, on_text=stream, where=where)
-    finally:
-        idx.close()
+    stream = None if as_json else (lambda text: (sys.stdout.write(text), sys.stdout.flush()))
+    with opened_index(settings) as idx:
+        answer = build_engine(settings, idx).ask(question, on_text=stream, where=where)
     if as_json:
         click.echo(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
         return
@@ -217,13 +210,10 @@ def status(index, index_dir, as_json):
     Example:
       rag status --index work
     """
-    from rag.api import display_path, index_status, open_index
+    from rag.api import display_path, index_status, opened_index
 
-    idx = open_index(_settings(index=index, index_dir=index_dir))
-    try:
+    with opened_index(_settings(index=index, index_dir=index_dir)) as idx:
         info = index_status(idx)
-    finally:
-        idx.close()
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
@@ -245,13 +235,10 @@ def sources(index, index_dir, as_json):
     Example:
       rag sources | grep manuals/
     """
-    from rag.api import display_path, open_index
+    from rag.api import display_path, opened_index
 
-    idx = open_index(_settings(index=index, index_dir=index_dir))
-    try:
+    with opened_index(_settings(index=index, index_dir=index_dir)) as idx:
         files = sorted(idx.catalog.files().values(), key=lambda f: f.path)
-    finally:
-        idx.close()
     if as_json:
         click.echo(json.dumps([{"path": f.path, "chunks": f.chunks, "size": f.size, "sha256": f.sha256} for f in files], ensure_ascii=False, indent=2))
         return
