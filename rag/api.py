@@ -34,7 +34,7 @@ def run_ingest(
     embedder_key = settings.embedder
     if existing and settings.origins.get("embedder") == "default":
         embedder_key = Index.open(settings.index_path, settings.index).embedder_name or embedder_key
-    embedder = LazyEmbedder(embedder_key, settings.effective_threads())
+    embedder = LazyEmbedder(embedder_key, settings.effective_threads(), settings.cache_path)
     index = Index.create(settings.index_path, settings.index, embedder_name=embedder.name, dimension=embedder.dimension)
     try:
         index.check_embedder(embedder.name, embedder.dimension, action="extended")
@@ -84,7 +84,7 @@ def opened_index(settings: Settings) -> Iterator[Index]:
 
 
 def open_retriever(settings: Settings, index: Index) -> Retriever:
-    embedder = LazyEmbedder(index.embedder_name or settings.embedder, settings.effective_threads())
+    embedder = LazyEmbedder(index.embedder_name or settings.embedder, settings.effective_threads(), settings.cache_path)
     return Retriever(index, embedder)
 
 

@@ -68,10 +68,10 @@ def make_docx(path: Path, items: list[tuple[str, str]]) -> Path:
 
 
 @pytest.fixture(scope="session")
-def embedder():
+def embedder(model_cache):
     from ingest.embedder import MiniLMEmbedder
 
-    return MiniLMEmbedder(threads=2)
+    return MiniLMEmbedder(threads=2, cache_dir=model_cache)
 
 
 @pytest.fixture(scope="session")
