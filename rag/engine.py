@@ -100,6 +100,8 @@ class Engine:
         timings = {"retrieve_ms": round((time.perf_counter() - started) * 1000, 1)}
         passages = passages_from(retrieval.hits)
 
+        if passages and retrieval.best_dense >= self.min_relevance:
+            passages = passages_from(self.retriever.with_neighbours(question, retrieval.hits))
         if not passages or retrieval.best_dense < self.min_relevance:
             message = not_found_message(question)
             emit(message)

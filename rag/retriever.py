@@ -6,14 +6,40 @@ embedder blurs. Each list contributes weight / (rrf_k + rank) to a passage's sco
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from ingest.catalog import StoredChunk
 from ingest.embedder import Embedder
 from ingest.index import Index
+from ingest.lexical import terms
+
+
+EDGE = 0.2
+
+
+def edge_side(text: str, query_terms: set[str]) -> int:
+    """Pure: -1 if the query's terms cluster in the first fifth of ``text``, +1 if in the last
+    fifth, else 0. A match at an edge often continues in the neighbouring chunk."""
+    if not query_terms or not text:
+        return 0
+    cut = max(1, int(len(text) * EDGE))
+    head = sum(1 for t in terms(text[:cut]) if t in query_terms)
+    tail = sum(1 for t in terms(text[-cut:]) if t in query_terms)
+    middle = sum(1 for t in terms(text[cut:-cut]) if t in query_terms)
+    if max(head, tail) <= middle:
+        return 0
+    return 1 if tail > head else -1
+
+
+def join_spans(first: StoredChunk, second: StoredChunk) -> str:
+    """Pure: the text of two consecutive chunks of one file, their overlap written once."""
+    overlap = first.end - second.start
+    return first.text + (second.text[overlap:] if overlap > 0 else "\n" + second.text)
 
 
 @functools.lru_cache(maxsize=1)
@@ -111,11 +137,14 @@ class Retriever:
 
     def hits(self, fused, dense, lexical, k: int, *, where: str | None = None) -> list[Hit]:
         """The first ``k`` distinct passages of a fused ranking, read from the catalog."""
-        stored = self.index.catalog.get_chunks([chunk_id for chunk_id, _ in fused])
         dense_scores, lexical_scores = dict(dense), dict(lexical)
         hits: list[Hit] = []
         seen_texts: set[str] = set()
-        for chunk_id, score in fused:
+        step = max(4 * k, 20)  # read texts a slice at a time: most searches need only the first
+        stored: dict = {}
+        for at, (chunk_id, score) in enumerate(fused):
+            if at % step == 0:
+                stored = self.index.catalog.get_chunks([i for i, _ in fused[at : at + step]])
             chunk = stored.get(chunk_id)
             if chunk is None:  # vectors of a file version the catalog no longer has
                 continue
@@ -141,3 +170,17 @@ class Retriever:
             if len(hits) == k:
                 break
         return hits
+
+    def with_neighbours(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """Each hit whose match sits at a chunk edge, extended by the neighbouring chunk."""
+        wanted = set(terms(query))
+        extended = []
+        for hit in hits:
+            side = edge_side(hit.text, wanted)
+            chunk = self.index.catalog.get_chunks([hit.id]).get(hit.id) if side else None
+            other = self.index.catalog.neighbour(chunk, side) if chunk else None
+            if other is not None and other.page == chunk.page:
+                text = join_spans(chunk, other) if side > 0 else join_spans(other, chunk)
+                hit = dataclasses.replace(hit, text=text)
+            extended.append(hit)
+        return extended

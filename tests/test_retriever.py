@@ -21,3 +21,17 @@ def test_rrf_and_single_list_modes():
     assert fused["a"] == fused["c"] == 1 / 61 + 1 / 63
     assert fused["b"] == 1 / 62 and fused["d"] == 1 / 62
     assert [i for i, _ in fuse(DENSE, LEXICAL, Fusion(0.0, 1.0, method="rrf"))] == ["c", "d", "a"]
+
+
+def test_edge_side_and_join_spans():
+    from ingest.catalog import StoredChunk
+    from ingest.lexical import terms
+    from rag.retriever import edge_side, join_spans
+
+    text = "Intro about camps and tents. " * 6 + "The boiling time at altitude is"
+    assert edge_side(text, set(terms("boiling time altitude"))) == 1
+    assert edge_side("Boiling time at altitude: see below. " + "Tents and camps. " * 10, set(terms("boiling altitude"))) == -1
+    assert edge_side("camps " * 5 + "boiling altitude " + "camps " * 5, set(terms("boiling altitude"))) == 0
+    first = StoredChunk("a", "/d", 1, "", 0, 19, "Boil water. At alti", 0)
+    second = StoredChunk("b", "/d", 1, "", 12, 40, "At altitude boil three minutes.", 1)
+    assert join_spans(first, second) == "Boil water. At altitude boil three minutes."
