@@ -12,6 +12,7 @@ import functools
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 from ingest.catalog import StoredChunk
 from ingest.embedder import Embedder
@@ -103,6 +104,13 @@ def fuse(
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
+class Reranker(Protocol):
+    """Reorders the first passages of a search. None ships: no cross-encoder is available as a
+    package; a reranker plugs in here (``Retriever(..., reranker=...)``)."""
+
+    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]: ...
+
+
 @dataclass(frozen=True)
 class Retrieval:
     hits: list[Hit]
@@ -111,10 +119,20 @@ class Retrieval:
 
 
 class Retriever:
-    def __init__(self, index: Index, embedder: Embedder | None, fusion: Fusion | None = None):
+    def __init__(
+        self,
+        index: Index,
+        embedder: Embedder | None,
+        fusion: Fusion | None = None,
+        *,
+        reranker: Reranker | None = None,
+        rerank_depth: int = 20,
+    ):
         self.index = index
         self.embedder = embedder
         self.fusion = fusion or Fusion()
+        self.reranker = reranker
+        self.rerank_depth = rerank_depth
 
     def search(self, query: str, k: int = 5, *, where: str | None = None) -> list[Hit]:
         return self.retrieve(query, k, where=where).hits
@@ -132,7 +150,10 @@ class Retriever:
     def retrieve(self, query: str, k: int = 5, *, where: str | None = None) -> Retrieval:
         n = max(self.fusion.candidates, k * 4) * (4 if where else 1)
         dense, lexical = self.candidates(query, n)
-        hits = self.hits(fuse(dense, lexical, self.fusion), dense, lexical, k, where=where)
+        depth = max(k, self.rerank_depth) if self.reranker else k
+        hits = self.hits(fuse(dense, lexical, self.fusion), dense, lexical, depth, where=where)
+        if self.reranker:
+            hits = self.reranker.rerank(query, hits)[:k]
         return Retrieval(hits, max((score for _, score in dense), default=0.0))
 
     def hits(self, fused, dense, lexical, k: int, *, where: str | None = None) -> list[Hit]:

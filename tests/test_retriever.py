@@ -35,3 +35,25 @@ def test_edge_side_and_join_spans():
     first = StoredChunk("a", "/d", 1, "", 0, 19, "Boil water. At alti", 0)
     second = StoredChunk("b", "/d", 1, "", 12, 40, "At altitude boil three minutes.", 1)
     assert join_spans(first, second) == "Boil water. At altitude boil three minutes."
+
+
+def test_a_reranker_reorders_the_first_passages(tmp_path, embedder):
+    from ingest.index import Index
+    from ingest.pipeline import sync
+    from rag.retriever import Retriever
+
+    (tmp_path / "docs").mkdir()
+    for name, text in {"a.md": "Boil water for one minute.", "b.md": "Boiling water kills germs in water.", "c.md": "Tents need pegs."}.items():
+        (tmp_path / "docs" / name).write_text(text)
+    index = Index.create(tmp_path / "idx", "r", embedder_name=embedder.name, dimension=embedder.dimension)
+    with index.writer():
+        sync([tmp_path / "docs"], index, embedder)
+
+    class Reverse:
+        def rerank(self, query, hits):
+            return list(reversed(hits))
+
+    plain = Retriever(index, embedder).search("boil water", 2)
+    reranked = Retriever(index, embedder, reranker=Reverse(), rerank_depth=3).search("boil water", 2)
+    assert len(reranked) == 2 and reranked[0].source.endswith("c.md") and plain[0].source != reranked[0].source
+    index.close()
