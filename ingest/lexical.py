@@ -95,6 +95,3 @@ def match_expression(words: list[str]) -> str | None:
         return None
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in words)
 
-
-def match_query(text: str) -> str | None:
-    return match_expression(list(dict.fromkeys(terms(text))))

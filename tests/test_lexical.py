@@ -1,4 +1,4 @@
-from ingest.lexical import hebrew_variants, match_query, normalize, terms
+from ingest.lexical import hebrew_variants, match_expression, normalize, terms
 
 
 def test_hebrew_prefixes_find_the_bare_word():
@@ -19,6 +19,23 @@ def test_english_is_stemmed_and_stop_words_dropped():
 
 
 def test_mixed_text_and_query_expression():
-    query = match_query('Is "GPS" in בבית?')
+    query = match_expression(terms('Is "GPS" in בבית?'))
     assert '"gps"' in query and '"בית"' in query and " OR " in query
-    assert match_query("the of and") is None
+    assert match_expression(terms("the of and")) is None
+    assert match_expression(['say "hi"']) == '"say ""hi"""'
+
+
+def test_common_terms_are_pruned_only_on_large_indexes(tmp_path, monkeypatch):
+    from ingest.catalog import Catalog, FileRecord
+    from ingest.types import Chunk
+
+    catalog = Catalog(tmp_path / "c.sqlite")
+    chunks = [Chunk(f"water report number {i}" + (" rare" if i == 3 else ""), i, 0, 10, None, ()) for i in range(50)]
+    catalog.replace_file(FileRecord("/d/a.md", 1, 1, "h" * 64), chunks, pending_add=None)
+    assert set(catalog.query_terms("water rare report")) == {"water", "rare", "report"}, "small index: keep all"
+    monkeypatch.setattr("ingest.catalog.COMMON_FLOOR", 10)  # as if the index were large
+    fresh = Catalog(tmp_path / "c.sqlite")
+    assert fresh.query_terms("water rare report") == ["rare"]
+    assert fresh.lexical_search("water rare report", 5)[0][0].endswith("-3")
+    fresh.close()
+    catalog.close()
