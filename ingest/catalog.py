@@ -8,6 +8,7 @@ open (see ``Index.recover``). Opened in WAL mode so readers never wait for the w
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -63,8 +64,6 @@ class StoredChunk:
 
 
 def chunk_id(path: str, file_hash: str, ordinal: int) -> str:
-    import hashlib
-
     return f"{hashlib.sha1(path.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}-{file_hash[:16]}-{ordinal}"
 
 

@@ -52,6 +52,8 @@ class SyncReport:
     seconds: float = 0.0
     letters: int = 0
     latin_letters: int = 0
+    embedder: str = ""
+    """The index's embedder (not part of the JSON summary)."""
 
     @property
     def non_latin_share(self) -> float:
@@ -101,7 +103,7 @@ def sync(
     options = options or SyncOptions()
     progress = progress or (lambda stage, done, total: None)
     started = time.monotonic()
-    report = SyncReport()
+    report = SyncReport(embedder=embedder.name)
     roots = resolve_roots(paths)
 
     def skip(path: str, reason: str, *, remember: FileRecord | FoundFile | None = None) -> None:

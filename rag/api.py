@@ -56,11 +56,7 @@ def language_note(settings: Settings, report: SyncReport, paths: Sequence[str]) 
     """One line when much of the new text is not English but the index's embedder is English-only."""
     from ingest.embedder import EMBEDDER_NAMES, EMBEDDERS
 
-    index = Index.open(settings.index_path, settings.index)
-    try:
-        embedder = EMBEDDERS.get(EMBEDDER_NAMES.get(index.embedder_name or "", ""))
-    finally:
-        index.close()
+    embedder = EMBEDDERS.get(EMBEDDER_NAMES.get(report.embedder, ""))
     if embedder is None or embedder.multilingual or report.non_latin_share < NON_ENGLISH_NOTE:
         return None
     return (

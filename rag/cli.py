@@ -312,6 +312,10 @@ def _eval_index(settings_flags: dict, source: Path) -> tuple:
     return settings, ProgressPrinter()
 
 
+def _eval_header(source: Path, idx) -> dict:
+    return {"dataset": str(source), "index": idx.name, "embedder": idx.embedder_name, "chunks": idx.catalog.chunk_count()}
+
+
 def _print_report(report: dict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
@@ -339,20 +343,19 @@ def eval_beir(folder, index, index_dir, embedder, as_json, split):
     Example:
       rag eval beir ../shared/data/scifact --json
     """
-    from rag.api import open_index, open_retriever, run_ingest
+    from rag.api import open_retriever, opened_index, run_ingest
     from rag.evaluate import evaluate_beir, load_beir, workspace
 
     source = Path(folder)
     settings, progress = _eval_index({"index": index, "index_dir": index_dir, "embedder": embedder}, source)
     data = load_beir(source, workspace(settings.cache_path, source), split)
     run_ingest(settings, [str(data.documents)], progress=progress, on_skip=lambda p, r: _echo_err(f"skipped {p}: {r}"))
-    idx = open_index(settings)
-    try:
-        report = {"dataset": str(source), "index": settings.index, "embedder": idx.embedder_name, "chunks": idx.catalog.chunk_count()}
-        report.update(evaluate_beir(open_retriever(settings, idx), data, progress=progress))
-    finally:
-        progress.close()
-        idx.close()
+    with opened_index(settings) as idx:
+        try:
+            report = _eval_header(source, idx)
+            report.update(evaluate_beir(open_retriever(settings, idx), data, progress=progress))
+        finally:
+            progress.close()
     _print_report(report, as_json)
 
 
@@ -374,24 +377,22 @@ def eval_qa(file, index, index_dir, embedder, as_json, answers, limit, model):
     Example:
       rag eval qa ../shared/data/xquad-en/xquad.en.json --json
     """
-    from rag.api import build_engine, open_index, open_retriever, run_ingest
+    from rag.api import build_engine, open_retriever, opened_index, run_ingest
     from rag.evaluate import evaluate_answers, evaluate_qa_retrieval, load_squad, sample, workspace
 
     source = Path(file)
     settings, progress = _eval_index({"index": index, "index_dir": index_dir, "embedder": embedder, "model": model}, source)
     documents, items = load_squad(source, workspace(settings.cache_path, source))
     run_ingest(settings, [str(documents)], progress=progress, on_skip=lambda p, r: _echo_err(f"skipped {p}: {r}"))
-    idx = open_index(settings)
-    try:
-        report = {"dataset": str(source), "index": settings.index, "embedder": idx.embedder_name, "chunks": idx.catalog.chunk_count()}
-        report.update(evaluate_qa_retrieval(open_retriever(settings, idx), items, progress=progress))
-        if answers:
-            chosen = sample(items, limit)
-            report["model"] = settings.model
-            report.update(evaluate_answers(build_engine(settings, idx), chosen, progress=progress))
-    finally:
-        progress.close()
-        idx.close()
+    with opened_index(settings) as idx:
+        try:
+            report = _eval_header(source, idx)
+            report.update(evaluate_qa_retrieval(open_retriever(settings, idx), items, progress=progress))
+            if answers:
+                report["model"] = settings.model
+                report.update(evaluate_answers(build_engine(settings, idx), sample(items, limit), progress=progress))
+        finally:
+            progress.close()
     _print_report(report, as_json)
 
 

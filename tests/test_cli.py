@@ -62,7 +62,7 @@ def test_search_json_returns_file_and_page(runner, folder):
 def test_missing_index_and_missing_path_errors(runner):
     result = runner.invoke(cli, ["search", "anything", "--index", "nope"])
     assert result.exit_code == 1
-    assert result.stderr == f"Error: no index 'nope' in indexes. Run: rag ingest PATH --index nope\n"
+    assert result.stderr == "Error: no index 'nope' in indexes. Run: rag ingest PATH --index nope\n"
     result = runner.invoke(cli, ["ingest", "does-not-exist"])
     assert result.exit_code == 1
     assert result.stderr == "Error: no such file or folder: does-not-exist\n"
