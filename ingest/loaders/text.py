@@ -133,3 +133,63 @@ def markdown_blocks(text: str) -> list[Block]:
 
 def load_markdown(path: Path, **_: object) -> list[Block]:
     return markdown_blocks(read_text(path))
+
+
+_ADORNMENT = re.compile(r"^([=\-`:'\"~^_*+#<>.])\1{2,}\s*$")
+
+
+def rst_blocks(text: str) -> list[Block]:
+    """Paragraphs of a reStructuredText text under their section titles.
+
+    A title is a line underlined (and maybe overlined) by a repeated punctuation character
+    at least as long as it; levels follow the order in which the styles first appear, as
+    in docutils. Directive and comment lines (``.. ``) are left out.
+    """
+    from ingest.loaders.outline import Outline
+
+    lines = text.split("\n")
+    styles: list[tuple[str, bool]] = []
+    outline = Outline()
+    blocks: list[Block] = []
+    para: list[str] = []
+
+    def flush() -> None:
+        body = "\n".join(para).strip()
+        para.clear()
+        if body:
+            blocks.append(Block(body, headings=outline.path))
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        over = _ADORNMENT.match(line) and i + 2 < len(lines) and _ADORNMENT.match(lines[i + 2]) and lines[i + 1].strip()
+        under = not para and line.strip() and i + 1 < len(lines) and _ADORNMENT.match(lines[i + 1])
+        if over or (under and len(lines[i + 1].strip()) >= len(line.strip())):
+            title, mark = (lines[i + 1], lines[i + 2]) if over else (line, lines[i + 1])
+            style = (mark.strip()[0], bool(over))
+            if style not in styles:
+                styles.append(style)
+            flush()
+            outline.enter(styles.index(style) + 1, title.strip())
+            i += 3 if over else 2
+            continue
+        if not line.strip():
+            flush()
+        elif not line.startswith(".. "):
+            para.append(line)
+        i += 1
+    flush()
+    return blocks
+
+
+def load_rst(path: Path, **_: object) -> list[Block]:
+    blocks = rst_blocks(read_text(path))
+    if not blocks:
+        raise UnreadableFile("no text in the reStructuredText file")
+    return blocks
+
+
+def load_code(path: Path, **_: object) -> list[Block]:
+    """A source file: its blank-line-separated blocks, under its path (the last three parts)."""
+    context = "/".join(path.parts[-3:])
+    return [Block(p, headings=(context,)) for p in paragraphs(read_text(path))]

@@ -80,3 +80,12 @@ def load_html(path: Path, **_: object) -> list[Block]:
     if not data.strip():
         raise UnreadableFile("empty file (nothing to index)")
     return html_blocks(data)
+
+
+def load_html_gz(path: Path, **_: object) -> list[Block]:
+    from ingest.loaders.packaged import read_gzip
+
+    data = read_gzip(path)
+    if not data.strip():
+        raise UnreadableFile("empty file (nothing to index)")
+    return html_blocks(data)
