@@ -1,7 +1,9 @@
 """walk -> plan -> load -> chunk -> embed -> store, reporting progress through a callback.
 
-Embedding is batched across files (the embedder is fastest on full batches) while each
-file is committed on its own, so a crash costs at most the files of one batch.
+Files are parsed in worker processes (``ingest.workers``), which go on reading while this
+process chunks and embeds. Embedding is batched across files (the embedder is fastest on
+full batches) while each file is committed on its own, so a crash costs at most the files
+of one batch.
 """
 
 from __future__ import annotations
@@ -16,13 +18,12 @@ from pathlib import Path
 from ingest.catalog import FileRecord
 from ingest.chunker import chunk_document, embedding_text
 from ingest.embedder import Embedder
-from ingest.errors import UnreadableFile
 from ingest.index import Index
 from ingest.lexical import latin_letter_share
-from ingest.loaders import load_document
 from ingest.sync import plan_sync
 from ingest.types import Chunk
 from ingest.walk import FoundFile, discover, inside, resolve_roots
+from ingest.workers import ParseLimits, ParsePool, parse_in_process
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): stage is 'hash', 'parse' or 'embed'."""
@@ -37,6 +38,16 @@ class SyncOptions:
     chunk_tokens: int = 200
     overlap_tokens: int = 40
     batch_chunks: int = 128
+    workers: int = -1
+    """Parser processes: -1 = one less than the physical cores (at least one), 0 = parse in this process."""
+    parse_limits: ParseLimits = field(default_factory=ParseLimits)
+
+    def worker_count(self) -> int:
+        if self.workers >= 0:
+            return self.workers
+        from ingest.embedder import physical_cores
+
+        return max(1, physical_cores() - 1)
 
 
 @dataclass
@@ -172,31 +183,31 @@ def sync(
         pending.clear()
 
     work = [(r, False) for r in plan.new] + [(r, True) for r in plan.changed]
-    for done, (record, is_change) in enumerate(work, 1):
-        progress("parse", done, len(work))
-        try:
-            document = load_document(Path(record.path), password=options.password)
+    jobs = [(record.path, record.size) for record, _ in work]
+    pool = ParsePool(options.worker_count(), options.parse_limits, password=options.password) if work and options.worker_count() else None
+    parsed = pool.parse(jobs) if pool else parse_in_process(jobs, options.password)
+    try:
+        for done, (job, outcome) in enumerate(parsed, 1):
+            progress("parse", done, len(work))
+            record, is_change = work[job]
+            if isinstance(outcome, str):
+                skip(record.path, outcome + ("; the previously indexed version is kept" if is_change else ""), remember=record)
+                continue
+            if not _still_same(record):
+                skip(record.path, "changed while being read; run rag ingest again")
+                continue
             chunks = chunk_document(
-                document,
-                embedder.count_tokens,
-                max_tokens=options.chunk_tokens,
-                overlap_tokens=options.overlap_tokens,
+                outcome, embedder.count_tokens, max_tokens=options.chunk_tokens, overlap_tokens=options.overlap_tokens
             )
-        except UnreadableFile as exc:
-            reason = str(exc)
-            if is_change:
-                reason += "; the previously indexed version is kept"
-            skip(record.path, reason, remember=record)
-            continue
-        if not _still_same(record):
-            skip(record.path, "changed while being read; run rag ingest again")
-            continue
-        if not chunks:
-            skip(record.path, "no text to index", remember=record)
-            continue
-        pending.append((record, chunks, is_change))
-        if sum(len(c) for _, c, _ in pending) >= options.batch_chunks:
-            flush()
+            if not chunks:
+                skip(record.path, "no text to index", remember=record)
+                continue
+            pending.append((record, chunks, is_change))
+            if sum(len(c) for _, c, _ in pending) >= options.batch_chunks:
+                flush()
+    finally:
+        if pool:
+            pool.close()
     flush()
 
     for path in plan.deleted:

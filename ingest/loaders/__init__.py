@@ -75,7 +75,9 @@ def load_document(path: Path, *, password: str | None = None, depth: int = 0) ->
         blocks: list[Block] = loader(path, password=password, depth=depth)
     except UnreadableFile:
         raise
-    except (OSError, MemoryError) as exc:
+    except MemoryError:
+        raise UnreadableFile("ran out of memory while parsing (the parser's limit is parse_memory_mb)") from None
+    except OSError as exc:
         raise UnreadableFile(f"cannot read the file ({exc.__class__.__name__}: {exc})") from exc
     except RecursionError:
         raise UnreadableFile("nested too deeply to parse (simplify or convert the file)") from None
