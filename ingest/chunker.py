@@ -83,17 +83,23 @@ def _sections(blocks: Sequence[Block]) -> list[list[Block]]:
     return sections
 
 
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Pure: (start, end) of each sentence or line of ``text[start:end]``, whitespace between them left out."""
+    end = len(text) if end is None else end
+    pieces: list[tuple[int, int]] = []
+    cursor = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        if match.start() > cursor:
+            pieces.append((cursor, match.start()))
+        cursor = match.end()
+    if cursor < end:
+        pieces.append((cursor, end))
+    return pieces
+
+
 def _units(text: str, spans, count_tokens: CountTokens, budget: int) -> list[_Unit]:
     """Sentences (or lines) of the section; any longer than the budget split at words."""
-    pieces: list[tuple[int, int]] = []
-    for span_start, span_end in spans:
-        cursor = span_start
-        for match in _SENTENCE_END.finditer(text, span_start, span_end):
-            if match.start() > cursor:
-                pieces.append((cursor, match.start()))
-            cursor = match.end()
-        if cursor < span_end:
-            pieces.append((cursor, span_end))
+    pieces = [piece for span_start, span_end in spans for piece in sentence_spans(text, span_start, span_end)]
     counts = count_tokens([text[s:e] for s, e in pieces]) if pieces else []
     units: list[_Unit] = []
     for (start, end), tokens in zip(pieces, counts):

@@ -10,6 +10,7 @@ from pathlib import Path
 from ingest.embedder import LazyEmbedder
 from ingest.index import Index
 from ingest.pipeline import SyncOptions, SyncReport, sync
+from ingest.workers import ParseLimits
 from rag.engine import Engine
 from rag.retriever import Retriever
 from rag.settings import Settings
@@ -42,6 +43,7 @@ def run_ingest(
             password=password,
             max_file_bytes=settings.max_file_mb * 1024 * 1024,
             chunk_tokens=min(settings.chunk_tokens, embedder.max_tokens - 8),
+            parse_limits=ParseLimits(memory_mb=settings.parse_memory_mb, seconds=settings.parse_timeout_s),
         )
         with index.writer():
             return sync(paths, index, embedder, options, progress=progress, on_skip=on_skip)
@@ -101,6 +103,7 @@ def build_engine(settings: Settings, index: Index) -> Engine:
         top_k=settings.top_k,
         min_relevance=floor,
         max_answer_tokens=settings.max_answer_tokens,
+        context_budget=settings.context_budget,
         context_tokens=settings.context_tokens,
     )
 

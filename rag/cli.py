@@ -182,8 +182,11 @@ def ask(question, index, index_dir, model, top_k, threads, where, show_passages,
         click.echo(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
         return
     click.echo()
-    if answer.abstained:
-        return
+    if not answer.abstained:
+        _print_sources(answer, show_passages)
+
+
+def _print_sources(answer, show_passages: bool) -> None:
     listed = [p for p in answer.passages if p.n in answer.cited]
     if listed:
         _echo_err("\nSources:")
@@ -197,6 +200,77 @@ def ask(question, index, index_dir, model, top_k, threads, where, show_passages,
         _echo_err(_source_line(passage.n, passage.source, passage.page, passage.heading))
         if show_passages:
             _echo_err("    " + " ".join(passage.text.split()))
+
+
+CHAT_HELP = "Ask a question. /sources shows the last answer's passages, /reset forgets the conversation, /exit ends."
+
+
+@cli.command()
+@index_options
+@click.option("--model", "-m", help="GGUF file or bundled model name [qwen2.5-coder-1.5b].")
+@click.option("--threads", type=int, help="CPU threads [physical cores].")
+@click.option("--where", help="Only use files whose path matches this glob.")
+@click.option("--save", "save_to", type=click.Path(dir_okay=False), help="Append each turn to this file as JSON lines.")
+@_fail_cleanly
+def chat(index, index_dir, model, threads, where, save_to):
+    """Talk with the indexed documents: the model stays loaded between questions and
+    follow-ups ("and the second one?") are understood from the conversation.
+
+    History stays in memory unless --save is given.
+
+    \b
+    Example:
+      rag chat --index work --save notes.jsonl
+    """
+    from rag.api import build_engine, opened_index
+    from rag.conversation import Conversation
+
+    settings = _settings(index=index, index_dir=index_dir, model=model, threads=threads)
+    stream = lambda text: (sys.stdout.write(text), sys.stdout.flush())  # noqa: E731
+    with opened_index(settings) as idx:
+        conversation = Conversation(build_engine(settings, idx))
+        _echo_err(f"rag chat on index '{settings.index}'. {CHAT_HELP}")
+        while True:
+            try:
+                line = input("\n> ").strip()
+            except (EOFError, KeyboardInterrupt):
+                break
+            if not line:
+                continue
+            if line in ("/exit", "/quit"):
+                break
+            if line == "/reset":
+                conversation.reset()
+                _echo_err("(conversation forgotten)")
+            elif line == "/sources":
+                if conversation.last is None:
+                    _echo_err("(no answer yet)")
+                else:
+                    _print_sources(conversation.last.answer, show_passages=True)
+            elif line.startswith("/"):
+                _echo_err(f"unknown command {line}. {CHAT_HELP}")
+            else:
+                turn = _chat_turn(conversation, line, stream, where)
+                if save_to:
+                    _save_turn(Path(save_to), turn)
+    click.echo()
+
+
+def _chat_turn(conversation, line: str, stream, where):
+    understood = lambda standalone: _echo_err(f"(understood as: {isolate(standalone)})")  # noqa: E731
+    turn = conversation.ask(line, on_text=stream, where=where, on_rewrite=understood)
+    click.echo()
+    if not turn.answer.abstained:
+        for passage in turn.answer.passages:
+            if passage.n in turn.answer.cited or passage.n in turn.answer.supported_by:
+                _echo_err(_source_line(passage.n, passage.source, passage.page, passage.heading))
+    return turn
+
+
+def _save_turn(path: Path, turn) -> None:
+    row = {**turn.answer.as_dict(), "question": turn.asked, "standalone": turn.standalone}
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 @cli.command()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from ingest.lexical import terms
 from rag.citations import KEEP_SUPPORT, CitationFilter, support
+from rag.context import select_context
 from rag.generator import Generator
 from rag.prompt import Passage, build_messages, declines
 from rag.retriever import Hit, Retriever
@@ -64,6 +65,10 @@ def supporting_passages(answer: str, passages: list[Passage]) -> list[int]:
     return [best[1]] if best[0] >= KEEP_SUPPORT else []
 
 
+def count_text(generator: Generator, text: str) -> int:
+    return generator.count_tokens([{"role": "user", "content": text}]) - 8
+
+
 def passages_from(hits: list[Hit]) -> list[Passage]:
     return [Passage(n, h.source, h.page, h.heading, h.text) for n, h in enumerate(hits, 1)]
 
@@ -77,6 +82,7 @@ class Engine:
         top_k: int = 5,
         min_relevance: float = 0.18,
         max_answer_tokens: int = 384,
+        context_budget: int = 100,
         context_tokens: int = 4096,
     ):
         self.retriever = retriever
@@ -84,6 +90,7 @@ class Engine:
         self.top_k = top_k
         self.min_relevance = min_relevance
         self.max_answer_tokens = max_answer_tokens
+        self.context_budget = context_budget
         self.context_tokens = context_tokens
 
     @property
@@ -108,6 +115,7 @@ class Engine:
             return Answer(question, message, True, passages, abstain_reason="no relevant passage", timings=timings)
 
         generator = self.generator
+        passages = select_context(question, passages, lambda text: count_text(generator, text), self.context_budget)
         messages = build_messages(question, passages)
         prompt_tokens = generator.count_tokens(messages)
         while len(passages) > 1 and prompt_tokens + self.max_answer_tokens > self.context_tokens:

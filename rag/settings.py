@@ -26,7 +26,10 @@ class Settings:
     threads: int = 0
     chunk_tokens: int = 200
     max_file_mb: int = 200
+    parse_timeout_s: int = 60
+    parse_memory_mb: int = 2048
     max_answer_tokens: int = 384
+    context_budget: int = 100
     context_tokens: int = 4096
     min_relevance: float = -1.0
     cache_dir: str = ""
@@ -60,7 +63,10 @@ HELP = {
     "threads": "CPU threads (0 = physical cores)",
     "chunk_tokens": "largest chunk, in embedder tokens",
     "max_file_mb": "files larger than this are skipped",
+    "parse_timeout_s": "a file parses for at most this long, plus 2 s per MB, before its parser is stopped",
+    "parse_memory_mb": "memory limit of each parser process",
     "max_answer_tokens": "longest answer generated",
+    "context_budget": "most passage tokens put in the prompt; longer passages keep their best sentences (0 = no limit)",
     "context_tokens": "model context window",
     "min_relevance": "below this similarity, say the documents do not answer (-1 = the embedder's calibrated value)",
     "cache_dir": "where bundled models are assembled (default ~/.cache/rag)",

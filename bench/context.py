@@ -1,0 +1,69 @@
+"""How much context can the prompt lose before the answer falls out of it?
+
+For a sample of answerable questions of a SQuAD-format set, retrieves the passages `rag ask`
+would give the model, cuts them to several token budgets with rag.context.select_context,
+and prints the share of questions whose gold answer is still in the context, with the mean
+context size in tokens of the bundled chat model. No model is run.
+
+    .venv/bin/python bench/context.py                        # XQuAD-en, MiniLM index
+    .venv/bin/python bench/context.py --data heq-val/val_v1.1.json --embedder multilingual
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.api import open_retriever, opened_index, run_ingest  # noqa: E402
+from rag.context import select_context  # noqa: E402
+from rag.engine import passages_from  # noqa: E402
+from rag.evaluate import contains_answer, load_squad, sample, workspace  # noqa: E402
+from rag.models import resolve_model  # noqa: E402
+from rag.settings import load_settings  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", default="xquad-en/xquad.en.json")
+    parser.add_argument("--embedder", default="minilm")
+    parser.add_argument("--questions", type=int, default=300)
+    parser.add_argument("--budgets", default="80,120,160,200,250,300,400,0")
+    args = parser.parse_args()
+    source = ROOT.parent / "shared" / "data" / args.data
+    settings = load_settings({"embedder": args.embedder, "index": f"eval-{source.parent.name}-{args.embedder}"})
+    documents, items = load_squad(source, workspace(settings.cache_path, source))
+    run_ingest(settings, [str(documents)])
+    items = sample([i for i in items if not i.impossible], args.questions)
+
+    from llama_cpp import Llama
+
+    vocab = Llama(model_path=str(resolve_model(settings.model, settings.cache_path)), vocab_only=True, verbose=False)
+
+    def count(text: str) -> int:
+        return len(vocab.tokenize(text.encode("utf-8"), add_bos=False))
+
+    budgets = [int(b) for b in args.budgets.split(",")]
+    found = {b: 0 for b in budgets}
+    sizes: dict[int, list[int]] = {b: [] for b in budgets}
+    with opened_index(settings) as index:
+        retriever = open_retriever(settings, index)
+        for item in items:
+            hits = retriever.retrieve(item.question, settings.top_k).hits
+            passages = passages_from(retriever.with_neighbours(item.question, hits))
+            for b in budgets:
+                kept = select_context(item.question, passages, count, b)
+                found[b] += any(contains_answer(p.text, item.answers) for p in kept)
+                sizes[b].append(sum(count(p.text) for p in kept))
+    print(f"{args.data}, {args.embedder}, top {settings.top_k}, {len(items)} answerable questions")
+    print(f"{'budget':>8} {'answer in context':>18} {'mean tokens':>12}")
+    for b in budgets:
+        print(f"{b or 'all':>8} {found[b] / len(items):>18.3f} {statistics.fmean(sizes[b]):>12.0f}")
+
+
+if __name__ == "__main__":
+    main()

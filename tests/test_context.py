@@ -1,0 +1,39 @@
+"""Pure: the context budget keeps the sentences that answer the question."""
+
+from rag.context import GAP, pieces_of, select_context
+from rag.prompt import Passage
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+FILLER = "The committee met again in spring. Minutes were taken by the secretary. Tea was served at noon."
+
+
+def test_passages_that_fit_are_kept_whole():
+    passages = [Passage(1, "a.md", None, "", "Short one."), Passage(2, "b.md", 3, "", "Short two.")]
+    assert select_context("anything", passages, words, 50) == passages
+    assert select_context("anything", passages, words, 0) == passages
+
+
+def test_the_answering_sentence_and_the_one_before_it_survive_a_tight_budget():
+    text = f"{FILLER} The Kestrel pump was installed in 2019. Its rated flow is 40 litres a minute. {FILLER}"
+    passages = [Passage(1, "pumps.md", 2, "Pumps", text), Passage(2, "other.md", None, "", FILLER * 3)]
+    kept = select_context("What is the rated flow of the Kestrel pump?", passages, words, 16)
+    assert len(kept) == 1 and kept[0].n == 1 and kept[0].page == 2 and kept[0].heading == "Pumps"
+    assert kept[0].text == "The Kestrel pump was installed in 2019. Its rated flow is 40 litres a minute."
+    assert sum(words(p.text) for p in kept) <= 16
+
+
+def test_kept_sentences_stay_in_order_with_gaps_marked_and_passages_renumbered():
+    first = Passage(1, "a.md", None, "", FILLER)
+    second = Passage(2, "b.md", None, "", f"Diesel is stored in tank B. {FILLER} Petrol is stored in tank C.")
+    kept = select_context("where are diesel and petrol stored", [first, second], words, 14)
+    assert [p.n for p in kept] == [1] and kept[0].source == "b.md"
+    assert kept[0].text == f"Diesel is stored in tank B.{GAP}Petrol is stored in tank C."
+
+
+def test_long_sentences_are_cut_at_spaces():
+    pieces = pieces_of("word " * 200, max_chars=100)
+    assert all(len(p) <= 100 for p in pieces) and " ".join(pieces).split() == ["word"] * 200
