@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ingest.embedder import LazyEmbedder
+from ingest.embedder import EMBEDDER_NAMES, LazyEmbedder
 from ingest.index import Index
 from ingest.pipeline import SyncOptions, SyncReport, sync
 from ingest.workers import ParseLimits
@@ -24,7 +24,9 @@ def run_ingest(
     rebuild: bool = False,
     progress=None,
     on_skip: Callable[[str, str], None] | None = None,
+    embedder: LazyEmbedder | None = None,
 ) -> SyncReport:
+    """Sync the index with ``paths``; pass ``embedder`` to reuse one already loaded (``--watch``)."""
     from ingest.walk import resolve_roots
 
     resolve_roots(paths)  # fail on a missing path before touching the index
@@ -35,7 +37,8 @@ def run_ingest(
     embedder_key = settings.embedder
     if existing and settings.origins.get("embedder") == "default":
         embedder_key = Index.open(settings.index_path, settings.index).embedder_name or embedder_key
-    embedder = LazyEmbedder(embedder_key, settings.effective_threads(), settings.cache_path)
+    if embedder is None or embedder.key != EMBEDDER_NAMES.get(embedder_key, embedder_key):
+        embedder = LazyEmbedder(embedder_key, settings.effective_threads(), settings.cache_path)
     index = Index.create(settings.index_path, settings.index, embedder_name=embedder.name, dimension=embedder.dimension)
     try:
         index.check_embedder(embedder.name, embedder.dimension, action="extended")
@@ -49,6 +52,49 @@ def run_ingest(
             return sync(paths, index, embedder, options, progress=progress, on_skip=on_skip)
     finally:
         index.close()
+
+
+def folder_state(settings: Settings, paths: Sequence[str]) -> frozenset:
+    """What the files under ``paths`` look like to a sync: (path, size, mtime) of each, by stat only."""
+    from ingest.walk import discover, resolve_roots
+
+    walked = discover(resolve_roots(paths), max_file_bytes=settings.max_file_mb * 1024 * 1024)
+    return frozenset((f.path, f.size, f.mtime_ns) for f in walked.files) | frozenset(walked.skipped)
+
+
+def watch(
+    settings: Settings,
+    paths: Sequence[str],
+    *,
+    interval: float,
+    on_report: Callable[[SyncReport], None],
+    stop: Callable[[], bool] = lambda: False,
+    **ingest_options,
+) -> None:
+    """Sync now, then again whenever a file under ``paths`` appears, changes or goes.
+
+    Polls with stat every ``interval`` seconds (no inotify: it works the same on network
+    shares and removable drives); the writer lock is held only while a sync runs, and the
+    embedder stays loaded between syncs.
+    """
+    import time
+
+    embedder = None
+    seen = None
+    while not stop():
+        state = folder_state(settings, paths)
+        if state != seen:
+            if embedder is None:
+                index = open_index(settings) if (settings.index_path / settings.index / "catalog.sqlite").exists() else None
+                key = (index.embedder_name if index else None) or settings.embedder
+                if index:
+                    index.close()
+                embedder = LazyEmbedder(key, settings.effective_threads(), settings.cache_path)
+            on_report(run_ingest(settings, paths, embedder=embedder, **ingest_options))
+            seen = folder_state(settings, paths)
+        deadline = time.monotonic() + interval
+        while time.monotonic() < deadline and not stop():
+            time.sleep(min(0.2, interval))
 
 
 NON_ENGLISH_NOTE = 0.3

@@ -86,8 +86,10 @@ def cli():
 @click.option("--rebuild", is_flag=True, help="Delete the index and build it again from scratch.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.option("--watch", is_flag=True, help="Keep running; sync again whenever files under PATHS change (Ctrl-C stops).")
+@click.option("--interval", type=float, default=2.0, show_default=True, help="Seconds between checks with --watch.")
 @_fail_cleanly
-def ingest(paths, index, index_dir, embedder, password, max_file_mb, rebuild, as_json, quiet):
+def ingest(paths, index, index_dir, embedder, password, max_file_mb, rebuild, as_json, quiet, watch, interval):
     """Index the files under PATHS; a second run only processes what changed.
 
     \b
@@ -104,21 +106,37 @@ def ingest(paths, index, index_dir, embedder, password, max_file_mb, rebuild, as
         progress.close()
         _echo_err(f"skipped {isolate(display_path(path))}: {reason}")
 
+    def summarize(report) -> None:
+        progress.close()
+        note = language_note(settings, report, paths)
+        if note:
+            _echo_err(note)
+        if as_json:
+            click.echo(json.dumps(report.as_dict(), ensure_ascii=False), nl=True)
+            sys.stdout.flush()
+            return
+        _echo_err(
+            f"index '{settings.index}': {report.added} new, {report.changed} changed, {report.deleted} deleted, "
+            f"{report.renamed} renamed, {report.unchanged} unchanged, {len(report.skipped)} skipped; "
+            f"chunks +{report.chunks_added} -{report.chunks_removed}; {report.seconds:.1f} s"
+        )
+
+    if watch:
+        from rag.api import watch as watch_folders
+
+        if rebuild:
+            run_ingest(settings, paths, password=password, rebuild=True, progress=progress, on_skip=on_skip)
+        _echo_err(f"watching {', '.join(isolate(p) for p in paths)} every {interval:g} s; Ctrl-C stops")
+        try:
+            watch_folders(settings, paths, interval=interval, on_report=summarize, password=password, progress=progress, on_skip=on_skip)
+        except KeyboardInterrupt:
+            _echo_err("stopped watching")
+        return
     try:
         report = run_ingest(settings, paths, password=password, rebuild=rebuild, progress=progress, on_skip=on_skip)
     finally:
         progress.close()
-    note = language_note(settings, report, paths)
-    if note:
-        _echo_err(note)
-    if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
-        return
-    _echo_err(
-        f"index '{settings.index}': {report.added} new, {report.changed} changed, {report.deleted} deleted, "
-        f"{report.renamed} renamed, {report.unchanged} unchanged, {len(report.skipped)} skipped; "
-        f"chunks +{report.chunks_added} -{report.chunks_removed}; {report.seconds:.1f} s"
-    )
+    summarize(report)
 
 
 @cli.command()
