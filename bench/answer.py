@@ -80,6 +80,25 @@ def rag_answer(engine, question: str) -> dict:
     }
 
 
+def cold_runs(runs: int, question: str = "How long should water be boiled at high altitude?") -> None:
+    """Process start to the first character of the answer, for `rag ask` in a new process each time
+    (the demo index: `make demo` builds it)."""
+    import subprocess
+
+    rag = str(ROOT / ".venv" / "bin" / "rag")
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        process = subprocess.Popen([rag, "ask", question, "--index", "demo"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)
+        first = process.stdout.read(1)
+        times.append(time.perf_counter() - started)
+        process.stdout.read()
+        process.wait()
+        assert first, "no answer"
+    print(f"cold rag ask, process start to first answer character: median {statistics.median(times):.1f} s "
+          f"over {runs} runs ({', '.join(f'{t:.1f}' for t in times)})")
+
+
 def median(rows: list[dict], key: str) -> float | None:
     values = [r[key] for r in rows if r.get(key) is not None]
     return statistics.median(values) if values else None
@@ -93,7 +112,11 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=None, help="context budget for rag (default: the setting)")
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--json", dest="json_out", default=None, help="write per-question rows here")
+    parser.add_argument("--cold", type=int, default=0, help="only time N cold `rag ask` processes on the demo index")
     args = parser.parse_args()
+    if args.cold:
+        cold_runs(args.cold)
+        return
     source = ROOT.parent / "shared" / "data" / args.data
     flags = {"index": f"eval-{source.parent.name}-minilm", "model": args.model, "context_budget": args.budget}
     settings = load_settings({k: v for k, v in flags.items() if v is not None})

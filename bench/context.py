@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.api import open_retriever, opened_index, run_ingest  # noqa: E402
 from rag.context import select_context  # noqa: E402
+from rag.engine import sentence_similarity  # noqa: E402
 from rag.engine import passages_from  # noqa: E402
 from rag.evaluate import contains_answer, load_squad, sample, workspace  # noqa: E402
 from rag.models import resolve_model  # noqa: E402
@@ -32,7 +33,8 @@ def main() -> None:
     parser.add_argument("--data", default="xquad-en/xquad.en.json")
     parser.add_argument("--embedder", default="minilm")
     parser.add_argument("--questions", type=int, default=300)
-    parser.add_argument("--budgets", default="80,120,160,200,250,300,400,0")
+    parser.add_argument("--budgets", default="70,100,120,150,200,0")
+    parser.add_argument("--lexical-only", action="store_true", help="score sentences by shared words only")
     args = parser.parse_args()
     source = ROOT.parent / "shared" / "data" / args.data
     settings = load_settings({"embedder": args.embedder, "index": f"eval-{source.parent.name}-{args.embedder}"})
@@ -55,8 +57,9 @@ def main() -> None:
         for item in items:
             hits = retriever.retrieve(item.question, settings.top_k).hits
             passages = passages_from(retriever.with_neighbours(item.question, hits))
+            similar = None if args.lexical_only else sentence_similarity(retriever.embedder, item.question)
             for b in budgets:
-                kept = select_context(item.question, passages, count, b)
+                kept = select_context(item.question, passages, count, b, similar)
                 found[b] += any(contains_answer(p.text, item.answers) for p in kept)
                 sizes[b].append(sum(count(p.text) for p in kept))
     print(f"{args.data}, {args.embedder}, top {settings.top_k}, {len(items)} answerable questions")

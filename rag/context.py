@@ -23,6 +23,8 @@ from ingest.lexical import terms
 from rag.prompt import Passage
 
 CountTokens = Callable[[str], int]
+Similarity = Callable[[list[str]], Sequence[float]]
+DENSE_SHARE = 0.5
 GAP = " … "
 MAX_PIECE_CHARS = 400
 STRONG = 0.5
@@ -62,10 +64,24 @@ def _weights(pieces: Sequence[_Piece]) -> dict[str, float]:
     return {word: math.log(1 + len(pieces) / n) for word, n in counts.items()}
 
 
+def _scaled(values: Sequence[float]) -> list[float]:
+    high = max(values, default=0.0)
+    low = min(values, default=0.0)
+    return [(v - low) / (high - low) if high > low else 0.0 for v in values]
+
+
 def select_context(
-    question: str, passages: Sequence[Passage], count_tokens: CountTokens, budget: int
+    question: str,
+    passages: Sequence[Passage],
+    count_tokens: CountTokens,
+    budget: int,
+    similarity: Similarity | None = None,
 ) -> list[Passage]:
-    """The passages cut down to at most ``budget`` tokens of text (see the module docstring)."""
+    """The passages cut down to at most ``budget`` tokens of text (see the module docstring).
+
+    ``similarity`` (texts -> cosine to the question, from the embedder) adds a dense score
+    to each sentence, which finds paraphrases and misspelt names that shared words miss.
+    """
     if budget <= 0 or sum(count_tokens(p.text) for p in passages) <= budget:
         return list(passages)
     wanted = set(terms(question))
@@ -75,7 +91,10 @@ def select_context(
         for j, text in enumerate(pieces_of(passage.text))
     ]
     weights = _weights(pieces)
-    score = {(p.passage, p.position): sum(weights[w] for w in p.words & wanted) for p in pieces}
+    lexical = _scaled([sum(weights[w] for w in p.words & wanted) for p in pieces])
+    dense = _scaled(similarity([p.text for p in pieces])) if similarity and pieces else [0.0] * len(pieces)
+    share = DENSE_SHARE if similarity else 0.0
+    score = {(p.passage, p.position): (1 - share) * lx + share * dn for p, lx, dn in zip(pieces, lexical, dense)}
     by_key = {(p.passage, p.position): p for p in pieces}
     order = sorted(pieces, key=lambda p: (-score[(p.passage, p.position)], p.passage, p.position))
 

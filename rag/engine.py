@@ -65,6 +65,14 @@ def supporting_passages(answer: str, passages: list[Passage]) -> list[int]:
     return [best[1]] if best[0] >= KEEP_SUPPORT else []
 
 
+def sentence_similarity(embedder, question: str):
+    """texts -> cosine similarity of each to ``question``, by the index's embedder."""
+    if embedder is None:
+        return None
+    query = embedder.embed_query(question)
+    return lambda texts: (embedder.embed_documents(texts) @ query).tolist()
+
+
 def count_text(generator: Generator, text: str) -> int:
     return generator.count_tokens([{"role": "user", "content": text}]) - 8
 
@@ -82,7 +90,7 @@ class Engine:
         top_k: int = 5,
         min_relevance: float = 0.18,
         max_answer_tokens: int = 384,
-        context_budget: int = 100,
+        context_budget: int = 120,
         context_tokens: int = 4096,
     ):
         self.retriever = retriever
@@ -115,7 +123,13 @@ class Engine:
             return Answer(question, message, True, passages, abstain_reason="no relevant passage", timings=timings)
 
         generator = self.generator
-        passages = select_context(question, passages, lambda text: count_text(generator, text), self.context_budget)
+        passages = select_context(
+            question,
+            passages,
+            lambda text: count_text(generator, text),
+            self.context_budget,
+            sentence_similarity(self.retriever.embedder, question),
+        )
         messages = build_messages(question, passages)
         prompt_tokens = generator.count_tokens(messages)
         while len(passages) > 1 and prompt_tokens + self.max_answer_tokens > self.context_tokens:

@@ -37,3 +37,12 @@ def test_kept_sentences_stay_in_order_with_gaps_marked_and_passages_renumbered()
 def test_long_sentences_are_cut_at_spaces():
     pieces = pieces_of("word " * 200, max_chars=100)
     assert all(len(p) <= 100 for p in pieces) and " ".join(pieces).split() == ["word"] * 200
+
+
+def test_a_similarity_function_finds_a_paraphrase_that_shares_no_words():
+    text = f"{FILLER} He was renowned for his showmanship. {FILLER}"
+    passages = [Passage(1, "bio.md", None, "", text)]
+    by_meaning = lambda texts: [1.0 if "showmanship" in t else 0.1 for t in texts]  # noqa: E731
+    assert "showmanship" not in select_context("What was Tesla famous for?", passages, words, 6)[0].text
+    kept = select_context("What was Tesla famous for?", passages, words, 6, by_meaning)
+    assert kept[0].text == "He was renowned for his showmanship."
