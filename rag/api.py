@@ -137,7 +137,13 @@ def load_generator(settings: Settings):
     from rag.models import resolve_model
 
     path = resolve_model(settings.model, settings.cache_path)
-    return LlamaCppGenerator(path, threads=settings.effective_threads(), context_tokens=settings.context_tokens)
+    from rag.prompt import SYSTEM_PROMPT
+
+    generator = LlamaCppGenerator(
+        path, threads=settings.effective_threads(), context_tokens=settings.context_tokens, state_dir=settings.cache_path / "state"
+    )
+    generator.prime(SYSTEM_PROMPT)
+    return generator
 
 
 def build_engine(settings: Settings, index: Index) -> Engine:

@@ -24,7 +24,8 @@ class LlamaCppGenerator:
     prefix on the next call, so the fixed system prompt is evaluated once per process.
     """
 
-    def __init__(self, model_path: Path, *, threads: int, context_tokens: int = 4096):
+    def __init__(self, model_path: Path, *, threads: int, context_tokens: int = 4096, state_dir: Path | None = None):
+        """``state_dir``: where the evaluated system prompt is kept between processes (see ``prime``)."""
         try:
             from llama_cpp import Llama
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -44,6 +45,7 @@ class LlamaCppGenerator:
             raise ModelError(f"cannot load model {model_path}: {exc}. Is it a valid GGUF file?") from exc
         self.model_path = Path(model_path)
         self.context_tokens = context_tokens
+        self.state_dir = state_dir
 
     def count_tokens(self, messages: list[Message]) -> int:
         text = "".join(m["content"] for m in messages)
@@ -58,3 +60,71 @@ class LlamaCppGenerator:
             text = delta.get("content")
             if text:
                 yield text
+
+    def prime(self, system_prompt: str) -> None:
+        """Put the evaluated system prompt into the KV cache: from a state file saved by an
+        earlier process when there is one, else by evaluating it (and saving it for the next).
+
+        A cold `rag ask` then reads only the passages and the question. The file is keyed by
+        the model file, the context size and the prompt text; a mismatch just misses.
+        """
+        import ctypes
+        import hashlib
+        import json
+        import os
+
+        import llama_cpp
+
+        llm = self._llm
+        prefix = self._prefix_tokens(system_prompt)
+        if not prefix or self.state_dir is None:
+            return
+        st = self.model_path.stat()
+        key = hashlib.sha256(
+            json.dumps([str(self.model_path), st.st_size, st.st_mtime_ns, self.context_tokens, prefix]).encode()
+        ).hexdigest()[:24]
+        path = Path(self.state_dir) / f"{self.model_path.stem}-{key}.state"
+        ctx = llm._ctx.ctx
+        if path.is_file():
+            data = path.read_bytes()
+            buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+            if llama_cpp.llama_state_set_data(ctx, buffer, len(data)) == len(data):
+                llm.input_ids[: len(prefix)] = prefix
+                llm.n_tokens = len(prefix)
+                llm._requires_eval = True
+                return
+            llm.reset()
+        llm.reset()
+        llm.eval(prefix)
+        size = llama_cpp.llama_state_get_size(ctx)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_get_data(ctx, buffer, size)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(bytes(buffer)[:written])
+        os.replace(partial, path)
+
+    def _prefix_tokens(self, system_prompt: str) -> list[int]:
+        """The tokens every question's prompt starts with: the chat template's rendering of the
+        system prompt up to where the user's words begin (found by rendering two users)."""
+        try:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            llm = self._llm
+            template = llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                return []
+            formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=llm._model.token_get_text(llm.token_eos()),
+                bos_token=llm._model.token_get_text(llm.token_bos()),
+            )
+            renders = [
+                formatter(messages=[{"role": "system", "content": system_prompt}, {"role": "user", "content": user}]).prompt
+                for user in ("A", "B")
+            ]
+            a, b = (llm.tokenize(r.encode("utf-8"), add_bos=False, special=True) for r in renders)
+            common = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), 0)
+            return list(a[:common])
+        except Exception:  # a template this code does not understand: no priming, nothing lost
+            return []
