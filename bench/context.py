@@ -55,9 +55,9 @@ def main() -> None:
     with opened_index(settings) as index:
         retriever = open_retriever(settings, index)
         for item in items:
-            hits = retriever.retrieve(item.question, settings.top_k).hits
-            passages = passages_from(retriever.with_neighbours(item.question, hits))
-            similar = None if args.lexical_only else sentence_similarity(retriever.embedder, item.question)
+            retrieval = retriever.retrieve(item.question, settings.top_k)
+            passages = passages_from(retriever.with_neighbours(item.question, retrieval.hits))
+            similar = None if args.lexical_only else sentence_similarity(retriever.embedder, retrieval.query_vector)
             for b in budgets:
                 kept = select_context(item.question, passages, count, b, similar)
                 found[b] += any(contains_answer(p.text, item.answers) for p in kept)

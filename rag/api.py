@@ -16,6 +16,14 @@ from rag.retriever import Retriever
 from rag.settings import Settings
 
 
+def embedder_for(settings: Settings) -> str:
+    """The embedder to ingest with: the one the index was built with, unless one is asked for."""
+    if settings.origins.get("embedder") == "default" and (settings.index_path / settings.index / "catalog.sqlite").exists():
+        with opened_index(settings) as index:
+            return index.embedder_name or settings.embedder
+    return settings.embedder
+
+
 def run_ingest(
     settings: Settings,
     paths: Sequence[str],
@@ -33,10 +41,7 @@ def run_ingest(
     directory = settings.index_path / settings.index
     if rebuild and directory.exists():
         shutil.rmtree(directory)
-    existing = (directory / "catalog.sqlite").exists()
-    embedder_key = settings.embedder
-    if existing and settings.origins.get("embedder") == "default":
-        embedder_key = Index.open(settings.index_path, settings.index).embedder_name or embedder_key
+    embedder_key = embedder_for(settings)
     if embedder is None or embedder.key != EMBEDDER_NAMES.get(embedder_key, embedder_key):
         embedder = LazyEmbedder(embedder_key, settings.effective_threads(), settings.cache_path)
     index = Index.create(settings.index_path, settings.index, embedder_name=embedder.name, dimension=embedder.dimension)
@@ -85,11 +90,7 @@ def watch(
         state = folder_state(settings, paths)
         if state != seen:
             if embedder is None:
-                index = open_index(settings) if (settings.index_path / settings.index / "catalog.sqlite").exists() else None
-                key = (index.embedder_name if index else None) or settings.embedder
-                if index:
-                    index.close()
-                embedder = LazyEmbedder(key, settings.effective_threads(), settings.cache_path)
+                embedder = LazyEmbedder(embedder_for(settings), settings.effective_threads(), settings.cache_path)
             on_report(run_ingest(settings, paths, embedder=embedder, **ingest_options))
             seen = folder_state(settings, paths)
         deadline = time.monotonic() + interval

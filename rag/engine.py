@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,14 +10,11 @@ from ingest.lexical import terms
 from rag.citations import KEEP_SUPPORT, CitationFilter, support
 from rag.context import select_context
 from rag.generator import Generator
-from rag.prompt import Passage, build_messages, declines
+from rag.prompt import Passage, build_messages, declines, has_hebrew
 from rag.retriever import Hit, Retriever
 
-_HEBREW = re.compile(r"[\u0590-\u05FF]")
-
-
 def not_found_message(question: str) -> str:
-    if _HEBREW.search(question):
+    if has_hebrew(question):
         return "המסמכים אינם מכילים תשובה לשאלה זו."
     return "The documents do not contain an answer to this question."
 
@@ -65,12 +61,11 @@ def supporting_passages(answer: str, passages: list[Passage]) -> list[int]:
     return [best[1]] if best[0] >= KEEP_SUPPORT else []
 
 
-def sentence_similarity(embedder, question: str):
-    """texts -> cosine similarity of each to ``question``, by the index's embedder."""
-    if embedder is None:
+def sentence_similarity(embedder, query_vector):
+    """texts -> cosine similarity of each to the question's vector, by the index's embedder."""
+    if embedder is None or query_vector is None:
         return None
-    query = embedder.embed_query(question)
-    return lambda texts: (embedder.embed_documents(texts) @ query).tolist()
+    return lambda texts: (embedder.embed_documents(texts) @ query_vector).tolist()
 
 
 def count_text(generator: Generator, text: str) -> int:
@@ -128,7 +123,7 @@ class Engine:
             passages,
             lambda text: count_text(generator, text),
             self.context_budget,
-            sentence_similarity(self.retriever.embedder, question),
+            sentence_similarity(self.retriever.embedder, retrieval.query_vector),
         )
         messages = build_messages(question, passages)
         prompt_tokens = generator.count_tokens(messages)

@@ -93,7 +93,6 @@ class LlamaCppGenerator:
                 llm.n_tokens = len(prefix)
                 llm._requires_eval = True
                 return
-            llm.reset()
         llm.reset()
         llm.eval(prefix)
         size = llama_cpp.llama_state_get_size(ctx)

@@ -53,6 +53,12 @@ def format_context(passages: Sequence[Passage]) -> str:
 
 
 _HEBREW = re.compile(r"[\u05D0-\u05EA]")
+
+
+def has_hebrew(text: str) -> bool:
+    return bool(_HEBREW.search(text))
+
+
 ANSWER_IN_HEBREW = "ענה בעברית, במשפט אחד או שניים, עם מספר הקטע בסוגריים מרובעים."
 """Said after a Hebrew question: measured on the 1.5B model, the English system prompt alone
 let it drift into English."""
@@ -60,7 +66,7 @@ let it drift into English."""
 
 def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
     user = f"{format_context(passages)}\n\nQuestion: {question.strip()}"
-    if _HEBREW.search(question):
+    if has_hebrew(question):
         user += "\n" + ANSWER_IN_HEBREW
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 

@@ -116,6 +116,8 @@ class Retrieval:
     hits: list[Hit]
     best_dense: float
     """The highest cosine similarity among all dense candidates: how close anything came."""
+    query_vector: object = None
+    """The question's embedding (None without dense search), for scoring sentences later."""
 
 
 class Retriever:
@@ -139,22 +141,28 @@ class Retriever:
 
     def candidates(self, query: str, n: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
         """The two ranked lists before fusion: (dense by cosine, lexical by BM25), ``n`` each."""
+        dense, lexical, _ = self._candidates(query, n)
+        return dense, lexical
+
+    def _candidates(self, query: str, n: int):
         lexical_job = None
         if self.fusion.lexical_weight > 0:  # SQLite works without the GIL: overlap it with the embedder
             lexical_job = _pool().submit(self.index.catalog.lexical_search, query, n)
         dense: list[tuple[str, float]] = []
+        vector = None
         if self.embedder is not None and self.fusion.dense_weight > 0:
-            dense = self.index.store.query(self.embedder.embed_query(query), n)
-        return dense, lexical_job.result() if lexical_job else []
+            vector = self.embedder.embed_query(query)
+            dense = self.index.store.query(vector, n)
+        return dense, lexical_job.result() if lexical_job else [], vector
 
     def retrieve(self, query: str, k: int = 5, *, where: str | None = None) -> Retrieval:
         n = max(self.fusion.candidates, k * 4) * (4 if where else 1)
-        dense, lexical = self.candidates(query, n)
+        dense, lexical, vector = self._candidates(query, n)
         depth = max(k, self.rerank_depth) if self.reranker else k
         hits = self.hits(fuse(dense, lexical, self.fusion), dense, lexical, depth, where=where)
         if self.reranker:
             hits = self.reranker.rerank(query, hits)[:k]
-        return Retrieval(hits, max((score for _, score in dense), default=0.0))
+        return Retrieval(hits, max((score for _, score in dense), default=0.0), vector)
 
     def hits(self, fused, dense, lexical, k: int, *, where: str | None = None) -> list[Hit]:
         """The first ``k`` distinct passages of a fused ranking, read from the catalog."""

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from ingest.errors import UnreadableFile
+from ingest.loaders.outline import Outline
 from ingest.types import Block
 
 _HEADING_STYLE = re.compile(r"^(?:heading|כותרת)\s*(\d)$", re.IGNORECASE)
@@ -36,7 +37,7 @@ def load_docx(path: Path, **_: object) -> list[Block]:
     except Exception as exc:
         raise UnreadableFile(f"not a readable DOCX ({type(exc).__name__}; re-save it from Word)") from exc
 
-    stack: list[tuple[int, str]] = []
+    outline = Outline()
     blocks: list[Block] = []
     for element in document.element.body.iterchildren():
         tag = element.tag.rsplit("}", 1)[-1]
@@ -47,11 +48,9 @@ def load_docx(path: Path, **_: object) -> list[Block]:
                 continue
             level = heading_level(paragraph.style.name if paragraph.style is not None else "")
             if level is not None:
-                while stack and stack[-1][0] >= level:
-                    stack.pop()
-                stack.append((level, text))
+                outline.enter(level, text)
                 continue
-            blocks.append(Block(text, headings=tuple(t for _, t in stack)))
+            blocks.append(Block(text, headings=outline.path))
         elif tag == "tbl":
             rows = []
             for row in Table(element, document).rows:
@@ -63,9 +62,9 @@ def load_docx(path: Path, **_: object) -> list[Block]:
                 if cells:
                     rows.append(" | ".join(cells))
             if rows:
-                blocks.append(Block("\n".join(rows), headings=tuple(t for _, t in stack)))
-    if not blocks and stack:
-        blocks = [Block(title) for _, title in stack]
+                blocks.append(Block("\n".join(rows), headings=outline.path))
+    if not blocks and outline:
+        blocks = [Block(title) for title in outline.path]
     if not blocks:
         raise UnreadableFile("empty document (no text in the DOCX)")
     return blocks
@@ -210,8 +209,6 @@ def _odf_text(element) -> str:
 
 def odt_blocks(body) -> list[Block]:
     """Pure: headings, paragraphs, list items and tables of an ODF text body, in order."""
-    from ingest.loaders.outline import Outline
-
     outline = Outline()
     blocks: list[Block] = []
 

@@ -57,7 +57,7 @@ def row_blocks(rows: Iterable[tuple[int, list[str]]], headings: tuple[str, ...] 
             lines = []
     if lines:
         yield Block("\n".join(lines), headings=headings)
-    elif header is not None and not lines:
+    elif header is not None:
         yield Block("Columns: " + "; ".join(h for h in header if h), headings=headings)
 
 

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from ingest.errors import UnreadableFile
+from ingest.loaders.outline import Outline
 from ingest.types import Block
 
 _HEBREW = re.compile(r"[\u0590-\u05FF]")
@@ -92,7 +93,7 @@ def markdown_blocks(text: str) -> list[Block]:
             if lines[end].strip() in ("---", "..."):
                 lines = lines[end + 1 :]
                 break
-    stack: list[tuple[int, str]] = []
+    outline = Outline()
     blocks: list[Block] = []
     para: list[str] = []
     in_fence = False
@@ -101,13 +102,11 @@ def markdown_blocks(text: str) -> list[Block]:
         body = "\n".join(para).strip()
         para.clear()
         if body:
-            blocks.append(Block(body, headings=tuple(t for _, t in stack)))
+            blocks.append(Block(body, headings=outline.path))
 
     def push(level: int, title: str) -> None:
         flush()
-        while stack and stack[-1][0] >= level:
-            stack.pop()
-        stack.append((level, title.strip()))
+        outline.enter(level, title)
 
     for line in lines:
         if _FENCE.match(line):
@@ -145,8 +144,6 @@ def rst_blocks(text: str) -> list[Block]:
     at least as long as it; levels follow the order in which the styles first appear, as
     in docutils. Directive and comment lines (``.. ``) are left out.
     """
-    from ingest.loaders.outline import Outline
-
     lines = text.split("\n")
     styles: list[tuple[str, bool]] = []
     outline = Outline()
