@@ -1,4 +1,4 @@
-# Two commands do all set-up on a fresh machine:
+# Called by run.sh (the README's two commands), which first installs make, a compiler and venv if missing:
 #   make demo   creates .venv, installs everything (bundled models included), indexes corpora/
 #               and answers a sample question with a citation
 #   make test   the same set-up, then the test suite
