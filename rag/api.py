@@ -138,12 +138,12 @@ def load_generator(settings: Settings):
     from rag.models import resolve_model
 
     path = resolve_model(settings.model, settings.cache_path)
-    from rag.prompt import SYSTEM_PROMPT
+    from rag.prompt import SYSTEM_PROMPT, USER_PREFIX
 
     generator = LlamaCppGenerator(
         path, threads=settings.effective_threads(), context_tokens=settings.context_tokens, state_dir=settings.cache_path / "state"
     )
-    generator.prime(SYSTEM_PROMPT)
+    generator.prime(SYSTEM_PROMPT, USER_PREFIX)
     return generator
 
 

@@ -6,9 +6,10 @@ that fit the budget whole go in whole. Otherwise each passage is cut into senten
 sentence is scored by the question words it holds (each word weighted by how rare it is
 among the candidate sentences). The strong matches go in first, then the sentence just
 before each (it often holds the subject that the match refers to), then whatever else
-fits, best first. What is
-kept stays in document order; gaps are marked with " … ". Passages left empty are dropped
-and the rest renumbered, so the citation numbers the model sees stay 1..n.
+fits, best first. A sentence that two passages share (overlapping chunks, a neighbour
+fetched twice) goes in once. What is kept stays in document order; gaps are marked with
+" … ". Passages left empty are dropped and the rest renumbered, so the citation numbers
+the model sees stay 1..n.
 """
 
 from __future__ import annotations
@@ -99,13 +100,15 @@ def select_context(
     order = sorted(pieces, key=lambda p: (-score[(p.passage, p.position)], p.passage, p.position))
 
     chosen: set[tuple[int, int]] = set()
+    said: set[str] = set()
     left = budget
 
     def take(key: tuple[int, int]) -> None:
         nonlocal left
         piece = by_key.get(key)
-        if piece is not None and key not in chosen and piece.tokens <= left:
+        if piece is not None and key not in chosen and piece.text not in said and piece.tokens <= left:
             chosen.add(key)
+            said.add(piece.text)
             left -= piece.tokens
 
     best = max(score.values(), default=0.0)

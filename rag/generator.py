@@ -61,9 +61,10 @@ class LlamaCppGenerator:
             if text:
                 yield text
 
-    def prime(self, system_prompt: str) -> None:
-        """Put the evaluated system prompt into the KV cache: from a state file saved by an
-        earlier process when there is one, else by evaluating it (and saving it for the next).
+    def prime(self, system_prompt: str, user_prefix: str = "") -> None:
+        """Put the evaluated system prompt, and ``user_prefix`` (the words every user message
+        starts with), into the KV cache: from a state file saved by an earlier process when
+        there is one, else by evaluating it (and saving it for the next).
 
         A cold `rag ask` then reads only the passages and the question. The file is keyed by
         the model file, the context size and the prompt text; a mismatch just misses.
@@ -76,7 +77,7 @@ class LlamaCppGenerator:
         import llama_cpp
 
         llm = self._llm
-        prefix = self._prefix_tokens(system_prompt)
+        prefix = self._prefix_tokens(system_prompt, user_prefix)
         if not prefix or self.state_dir is None:
             return
         st = self.model_path.stat()
@@ -103,9 +104,10 @@ class LlamaCppGenerator:
         partial.write_bytes(bytes(buffer)[:written])
         os.replace(partial, path)
 
-    def _prefix_tokens(self, system_prompt: str) -> list[int]:
+    def _prefix_tokens(self, system_prompt: str, user_prefix: str = "") -> list[int]:
         """The tokens every question's prompt starts with: the chat template's rendering of the
-        system prompt up to where the user's words begin (found by rendering two users)."""
+        system prompt and of ``user_prefix``, up to where the messages differ (found by rendering
+        two of them)."""
         try:
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -119,7 +121,7 @@ class LlamaCppGenerator:
                 bos_token=llm._model.token_get_text(llm.token_bos()),
             )
             renders = [
-                formatter(messages=[{"role": "system", "content": system_prompt}, {"role": "user", "content": user}]).prompt
+                formatter(messages=[{"role": "system", "content": system_prompt}, {"role": "user", "content": user_prefix + user}]).prompt
                 for user in ("A", "B")
             ]
             a, b = (llm.tokenize(r.encode("utf-8"), add_bos=False, special=True) for r in renders)

@@ -46,3 +46,12 @@ def test_a_similarity_function_finds_a_paraphrase_that_shares_no_words():
     assert "showmanship" not in select_context("What was Tesla famous for?", passages, words, 6)[0].text
     kept = select_context("What was Tesla famous for?", passages, words, 6, by_meaning)
     assert kept[0].text == "He was renowned for his showmanship."
+
+
+def test_a_sentence_two_passages_share_goes_in_once():
+    shared = "The Panthers defense gave up just 308 points."
+    first = Passage(1, "a.md", None, "", f"{FILLER} {shared}")
+    second = Passage(2, "a.md", None, "", f"{shared} The Broncos kicker scored 12 points. {FILLER}")
+    kept = select_context("How many points did the Panthers defense give up, and the kicker?", [first, second], words, 20)
+    text = " ".join(p.text for p in kept)
+    assert text.count(shared) == 1 and "kicker scored 12" in text, kept
