@@ -14,6 +14,7 @@ Then the re-run check: N small files ingested once, then the unchanged folder sy
 
     bash bench/real_docs.sh /tmp/real-docs
     .venv/bin/python bench/ingest.py /tmp/real-docs            # the PDFs in that folder
+    .venv/bin/python bench/ingest.py /tmp/real-docs --embedder minilm --embedder minilm-int8
     .venv/bin/python bench/ingest.py /tmp/real-docs --rerun-files 1000
 """
 
@@ -89,11 +90,12 @@ def naive_ingest(pdfs: list[Path], where: Path):
     return pages, chunks, search
 
 
-def rag_ingest(folder: Path, index_dir: Path):
+def rag_ingest(folder: Path, index_dir: Path, embedder: str | None = None):
     from rag.api import open_retriever, opened_index, run_ingest
     from rag.settings import load_settings
 
-    settings = load_settings({"index_dir": str(index_dir), "index": "bench"})
+    flags = {"index_dir": str(index_dir), "index": "bench"}
+    settings = load_settings(flags | ({"embedder": embedder} if embedder else {}))
     report = run_ingest(settings, [str(folder)])
     opened = opened_index(settings)
     retriever = open_retriever(settings, opened.__enter__())
@@ -144,6 +146,7 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--probes", type=int, default=60)
     parser.add_argument("--rerun-files", type=int, default=0, help="only run the re-run check with this many files")
+    parser.add_argument("--embedder", action="append", help="rag's embedder (repeat to time several; default: the setting)")
     args = parser.parse_args()
     if args.rerun_files:
         rerun_check(args.rerun_files)
@@ -170,21 +173,26 @@ def main() -> None:
         pages, naive_chunks, naive_search = naive_ingest(pdfs, Path(tmp) / "naive")
         naive_s = time.perf_counter() - started
 
-        started = time.perf_counter()
-        report, rag_search = rag_ingest(folder, Path(tmp) / "ix")
-        rag_s = time.perf_counter() - started
+        rags = {}
+        for embedder in args.embedder or [None]:
+            started = time.perf_counter()
+            report, rag_search = rag_ingest(folder, Path(tmp) / f"ix-{embedder}", embedder)
+            rags[f"rag ({embedder})" if embedder else "rag"] = (time.perf_counter() - started, report, rag_search)
 
-        print(f"timed: naive {naive_s:.1f} s, rag {rag_s:.1f} s", flush=True)
+        print(f"timed: naive {naive_s:.1f} s, " + ", ".join(f"{name} {r[0]:.1f} s" for name, r in rags.items()), flush=True)
         naive_hits = sum((name, page) in naive_search(q) for q, name, page in questions)
-        rag_hits = sum((name, page) in rag_search(q) for q, name, page in questions)
+        rag_hits = {name: sum((n, page) in r[2](q) for q, n, page in questions) for name, r in rags.items()}
 
+    width = max(8, *(len(name) + 1 for name in rags))
     print(f"{len(pdfs)} PDFs, {total_pages} pages")
-    print(f"{'pipeline':<8}{'seconds':>9}{'pages/s':>9}{'chunks':>8}{'chunks/s':>10}{'page in top 5':>15}")
-    print(f"{'naive':<8}{naive_s:>9.1f}{pages / naive_s:>9.2f}{naive_chunks:>8}{naive_chunks / naive_s:>10.1f}"
+    print(f"{'pipeline':<{width}}{'seconds':>9}{'pages/s':>9}{'chunks':>8}{'chunks/s':>10}{'page in top 5':>15}")
+    print(f"{'naive':<{width}}{naive_s:>9.1f}{pages / naive_s:>9.2f}{naive_chunks:>8}{naive_chunks / naive_s:>10.1f}"
           f"{naive_hits / len(questions):>15.3f}")
-    print(f"{'rag':<8}{rag_s:>9.1f}{total_pages / rag_s:>9.2f}{report.chunks_added:>8}{report.chunks_added / rag_s:>10.1f}"
-          f"{rag_hits / len(questions):>15.3f}")
-    print(f"ratio rag/naive pages/s: {naive_s / rag_s:.2f}x  ({len(questions)} retrieval probes)")
+    for name, (rag_s, report, _) in rags.items():
+        print(f"{name:<{width}}{rag_s:>9.1f}{total_pages / rag_s:>9.2f}{report.chunks_added:>8}{report.chunks_added / rag_s:>10.1f}"
+              f"{rag_hits[name] / len(questions):>15.3f}")
+    for name, (rag_s, _, _) in rags.items():
+        print(f"ratio {name}/naive pages/s: {naive_s / rag_s:.2f}x  ({len(questions)} retrieval probes)")
 
 
 if __name__ == "__main__":

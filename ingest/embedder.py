@@ -117,9 +117,9 @@ class MiniLMEmbedder:
             mask[i, : len(row)] = 1
         return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
 
-    def _pooled(self, texts: Sequence[str]) -> np.ndarray:
+    def _pooled(self, texts: Sequence[str], session=None) -> np.ndarray:
         encoded = self._encode(texts)
-        session = self._onnx()
+        session = session or self._onnx()
         hidden = session.run(None, encoded)[0] if session is not None else self._torch_hidden(encoded)
         mask = encoded["attention_mask"][..., None].astype(np.float32)
         vectors = (hidden * mask).sum(1) / mask.sum(1)
@@ -165,8 +165,8 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("RAG_CACHE_DIR") or Path(base) / "rag")
 
 
-def export_onnx_session(model, path: Path):
-    """An ONNX Runtime session (one thread) for a BERT-style model, exported to ``path`` once.
+def export_onnx_session(model, path: Path, threads: int = 1):
+    """An ONNX Runtime session for a BERT-style model, exported to ``path`` once.
 
     Returns None when onnx/onnxruntime are missing or the export fails: callers use torch.
     """
@@ -203,11 +203,84 @@ def export_onnx_session(model, path: Path):
             os.replace(partial, path)
         except Exception:  # no onnx package, or an exporter change: torch serves queries instead
             return None
+    return onnx_session(path, threads)
+
+
+def onnx_session(path: Path, threads: int = 1):
+    import onnxruntime
+
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def quantize_int8(source: Path, path: Path) -> None:
+    """Dynamic int8 quantisation of ``source``'s matrix multiplications, written to ``path`` once.
+
+    Signed weights, one scale per output channel, MatMul only (the embedding tables and layer
+    norms stay fp32): on SciFact passages this keeps a cosine of 0.99 to the fp32 vectors, where
+    onnxruntime's defaults (unsigned, one scale per tensor, every op) kept 0.98.
+    """
+    if path.exists():
+        return
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.onnx")
+    level = logging.getLogger().level
+    logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process the graph is not for users
+    try:
+        quantize_dynamic(
+            str(source), str(partial), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+        )
+    finally:
+        logging.getLogger().setLevel(level)
+    os.replace(partial, path)
+
+
+class MiniLMInt8Embedder(MiniLMEmbedder):
+    """all-MiniLM-L6-v2 with int8 matrix multiplications, on ONNX Runtime for every batch.
+
+    Quantised locally from the bundled weights (through the fp32 ONNX copy) into the cache,
+    once; torch is needed only for that first export. Its vectors differ slightly from the
+    fp32 model's, so it is an embedder of its own and an index records which one built it.
+    """
+
+    name = "all-MiniLM-L6-v2-int8"
+
+    def __init__(self, threads: int | None = None, batch_size: int = 32, cache_dir: Path | None = None):
+        super().__init__(threads=threads, batch_size=batch_size, cache_dir=cache_dir)
+        self._bulk_session = None
+
+    def _int8_path(self) -> Path:
+        fp32 = self._cache_dir / "onnx" / f"{MiniLMEmbedder.name}.onnx"
+        path = self._cache_dir / "onnx" / f"{self.name}.onnx"
+        if not path.exists():
+            if not fp32.exists() and export_onnx_session(self._model[0].auto_model, fp32) is None:
+                from ingest.errors import IngestError
+
+                raise IngestError("cannot export the ONNX copy of MiniLM (is the onnx package installed? Run: make setup)")
+            quantize_int8(fp32, path)
+        return path
+
+    def _onnx(self):
+        if self._query_session is None:
+            self._query_session = onnx_session(self._int8_path(), 1)
+        return self._query_session
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """One text per run: dynamic quantisation scales each activation tensor by its own range,
+        so in a padded batch a text's vector would depend on its batch-mates. Alone, a chunk gets
+        the same vector at every ingest and matches its own query exactly, and it is no slower
+        here (no padding: 8.4 s for 96 SciFact passages one by one, 8.0 s in batches of 32)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        if self._bulk_session is None:
+            self._bulk_session = onnx_session(self._int8_path(), self._threads)
+        return np.vstack([self._pooled([text], self._bulk_session) for text in texts])
 
 
 class E5Embedder:
@@ -244,7 +317,7 @@ class E5Embedder:
         return np.asarray(self._model.query(text), dtype=np.float32)
 
 
-EMBEDDERS = {"minilm": MiniLMEmbedder, "multilingual": E5Embedder}
+EMBEDDERS = {"minilm": MiniLMEmbedder, "minilm-int8": MiniLMInt8Embedder, "multilingual": E5Embedder}
 EMBEDDER_NAMES = {cls.name: key for key, cls in EMBEDDERS.items()}
 
 

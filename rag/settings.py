@@ -58,7 +58,7 @@ HELP = {
     "index_dir": "folder holding the indexes",
     "index": "name of the index to use",
     "model": "GGUF file, or a bundled model name",
-    "embedder": "embedder for new indexes (minilm, multilingual)",
+    "embedder": "embedder for new indexes (minilm, minilm-int8, multilingual)",
     "top_k": "passages retrieved per question",
     "threads": "CPU threads (0 = physical cores)",
     "chunk_tokens": "largest chunk, in embedder tokens",

@@ -17,3 +17,25 @@ def test_lazy_embedder_knows_its_name_without_loading():
     lazy = LazyEmbedder("multilingual")
     assert (lazy.name, lazy.dimension, lazy.multilingual, lazy.loaded) == ("multilingual-e5-small", 384, True, False)
     assert LazyEmbedder("all-MiniLM-L6-v2").key == "minilm"
+
+
+def test_int8_embedder_is_quantised_locally_and_stays_close_to_fp32(embedder, model_cache):
+    from ingest.embedder import MiniLMInt8Embedder
+
+    int8 = MiniLMInt8Embedder(threads=2, cache_dir=model_cache)
+    texts = [
+        "Boil drinking water for three minutes above 2,000 metres.",
+        "The jeep burns 45 litres of petrol a day.",
+        "Radio check-ins are at 08:00 and 18:00 on channel 16.",
+        "Myocardial infarction risk rose with elevated LDL cholesterol in the cohort.",
+    ]
+    quantised = int8.embed_documents(texts)
+    assert (model_cache / "onnx" / "all-MiniLM-L6-v2-int8.onnx").is_file()
+    assert not list((model_cache / "onnx").glob("*partial*"))
+    reference = embedder.embed_documents(texts)
+    similarity = (quantised * reference).sum(1)
+    assert similarity.min() > 0.97, similarity
+    assert np.allclose(np.linalg.norm(quantised, axis=1), 1, atol=1e-5)
+    assert float(int8.embed_query(texts[1]) @ quantised[1]) > 0.9999, "query and bulk paths agree"
+    assert (quantised @ quantised.T).argmax(1).tolist() == [0, 1, 2, 3]
+    assert int8.name != embedder.name, "an index records which vectors it holds"
