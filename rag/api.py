@@ -133,13 +133,14 @@ def open_retriever(settings: Settings, index: Index) -> Retriever:
     return Retriever(index, embedder)
 
 
-def load_generator(settings: Settings):
+def load_generator(settings: Settings, model: str | None = None):
+    """The chat model ``model`` (default: the setting, which must then name one model), loaded
+    with the system prompt's evaluated state in its cache."""
     from rag.generator import LlamaCppGenerator
     from rag.models import resolve_model
-
-    path = resolve_model(settings.model, settings.cache_path)
     from rag.prompt import SYSTEM_PROMPT, USER_PREFIX
 
+    path = resolve_model(model or settings.model, settings.cache_path)
     generator = LlamaCppGenerator(
         path, threads=settings.effective_threads(), context_tokens=settings.context_tokens, state_dir=settings.cache_path / "state"
     )
@@ -148,11 +149,22 @@ def load_generator(settings: Settings):
 
 
 def build_engine(settings: Settings, index: Index) -> Engine:
+    from rag.models import model_roles
+
     retriever = open_retriever(settings, index)
     floor = settings.min_relevance if settings.min_relevance >= 0 else retriever.embedder.relevance_floor
+    fast, strong = model_roles(settings.model)
+    loaded: dict[str, object] = {}
+
+    def load(name: str):
+        if name not in loaded:  # one instance when both roles name the same model
+            loaded[name] = load_generator(settings, name)
+        return loaded[name]
+
     return Engine(
         retriever,
-        lambda: load_generator(settings),
+        lambda: load(fast),
+        strong_generator=lambda: load(strong),
         top_k=settings.top_k,
         min_relevance=floor,
         max_answer_tokens=settings.max_answer_tokens,

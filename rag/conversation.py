@@ -36,7 +36,7 @@ class Conversation:
         if not self.turns or not is_follow_up(question):
             return question
         recent = [(t.standalone, t.answer.answer) for t in self.turns[-self.keep_turns :]]
-        reply = "".join(self.engine.generator.stream(rewrite_messages(recent, question), max_tokens=REWRITE_TOKENS))
+        reply = "".join(self.engine.strong_generator.stream(rewrite_messages(recent, question), max_tokens=REWRITE_TOKENS))
         return parse_rewrite(reply, question)
 
     def ask(

@@ -72,6 +72,11 @@ def count_text(generator: Generator, text: str) -> int:
     return generator.count_tokens([{"role": "user", "content": text}]) - 8
 
 
+def _loaded(generator):
+    """A generator, or the result of calling a loader that makes one."""
+    return generator() if callable(generator) and not hasattr(generator, "stream") else generator
+
+
 def passages_from(hits: list[Hit]) -> list[Passage]:
     return [Passage(n, h.source, h.page, h.heading, h.text) for n, h in enumerate(hits, 1)]
 
@@ -82,6 +87,7 @@ class Engine:
         retriever: Retriever,
         generator: Generator | Callable[[], Generator],
         *,
+        strong_generator: Generator | Callable[[], Generator] | None = None,
         top_k: int = 5,
         min_relevance: float = 0.18,
         max_answer_tokens: int = 384,
@@ -90,6 +96,7 @@ class Engine:
     ):
         self.retriever = retriever
         self._generator = generator
+        self._strong = strong_generator
         self.top_k = top_k
         self.min_relevance = min_relevance
         self.max_answer_tokens = max_answer_tokens
@@ -98,10 +105,20 @@ class Engine:
 
     @property
     def generator(self) -> Generator:
-        """The generator, loaded on first use (an abstention needs no model)."""
-        if callable(self._generator) and not hasattr(self._generator, "stream"):
-            self._generator = self._generator()
+        """The generator for English questions, loaded on first use (an abstention needs no model)."""
+        self._generator = _loaded(self._generator)
         return self._generator
+
+    @property
+    def strong_generator(self) -> Generator:
+        """The generator for Hebrew questions and for rewriting follow-ups (by default the same)."""
+        if self._strong is None:
+            return self.generator
+        self._strong = _loaded(self._strong)
+        return self._strong
+
+    def generator_for(self, question: str) -> Generator:
+        return self.strong_generator if has_hebrew(question) else self.generator
 
     def ask(self, question: str, *, on_text: Callable[[str], None] | None = None, where: str | None = None) -> Answer:
         emit = on_text or (lambda text: None)
@@ -117,7 +134,7 @@ class Engine:
             emit(message)
             return Answer(question, message, True, passages, abstain_reason="no relevant passage", timings=timings)
 
-        generator = self.generator
+        generator = self.generator_for(question)
         passages = select_context(
             question,
             passages,

@@ -149,6 +149,23 @@ def assemble(model: BundledModel, cache_dir: Path) -> Path:
     return target
 
 
+AUTO = "auto"
+AUTO_FAST = "qwen2.5-coder-0.5b"
+AUTO_STRONG = "qwen2.5-coder-1.5b"
+
+
+def model_roles(spec: str) -> tuple[str, str]:
+    """Pure: the model setting -> (the model that answers English questions, the model that
+    answers Hebrew ones and rewrites follow-up questions).
+
+    ``auto`` pairs the 0.5B, which reads prompts twice as fast and answers English questions
+    as accurately here (bench/answer.py), with the 1.5B where the 0.5B measurably fails: its
+    Hebrew answers copy the passage labels, and it answers a follow-up instead of rewriting it.
+    Any other value names one model for everything.
+    """
+    return (AUTO_FAST, AUTO_STRONG) if spec == AUTO else (spec, spec)
+
+
 def resolve_model(spec: str, cache_dir: Path) -> Path:
     """A bundled model's name, or the path of a GGUF file."""
     if spec in BUNDLED:
@@ -156,5 +173,5 @@ def resolve_model(spec: str, cache_dir: Path) -> Path:
     path = Path(spec).expanduser()
     if path.is_file():
         return path
-    names = ", ".join(BUNDLED)
+    names = ", ".join([AUTO, *BUNDLED])
     raise ModelError(f"model '{spec}' is neither a GGUF file nor a bundled model ({names}). Pass --model PATH")

@@ -20,7 +20,7 @@ from rag.errors import RagError
 class Settings:
     index_dir: str = "indexes"
     index: str = "default"
-    model: str = "qwen2.5-coder-1.5b"
+    model: str = "auto"
     embedder: str = "minilm"
     top_k: int = 5
     threads: int = 0
@@ -57,7 +57,7 @@ class Settings:
 HELP = {
     "index_dir": "folder holding the indexes",
     "index": "name of the index to use",
-    "model": "GGUF file, or a bundled model name",
+    "model": "GGUF file, a bundled model name, or auto (0.5B for English questions; 1.5B for Hebrew ones and for rewriting follow-ups)",
     "embedder": "embedder for new indexes (minilm, minilm-int8, multilingual)",
     "top_k": "passages retrieved per question",
     "threads": "CPU threads (0 = physical cores)",

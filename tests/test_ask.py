@@ -101,3 +101,33 @@ def test_an_uncited_answer_is_matched_to_its_passage():
     ]
     assert supporting_passages("Keep water at a rolling boil for three minutes above 2,000 metres.", passages) == [2]
     assert supporting_passages("Penguins live in Antarctica.", passages) == []
+
+
+class Recording:
+    """The real tiny model, counting the prompts it is given."""
+
+    def __init__(self, generator):
+        self.generator, self.prompts = generator, 0
+
+    def count_tokens(self, messages):
+        return self.generator.count_tokens(messages)
+
+    def stream(self, messages, *, max_tokens):
+        self.prompts += 1
+        return self.generator.stream(messages, max_tokens=max_tokens)
+
+
+def test_english_questions_go_to_the_fast_model_and_hebrew_ones_to_the_strong_one(handbook, embedder, tiny_generator):
+    from rag.models import AUTO, model_roles
+
+    assert model_roles(AUTO) == ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
+    assert model_roles("/models/x.gguf") == ("/models/x.gguf", "/models/x.gguf")
+    fast, strong = Recording(tiny_generator), Recording(tiny_generator)
+    loader = LoadCounter(strong)
+    engine = Engine(Retriever(handbook, embedder), fast, strong_generator=loader, top_k=2, max_answer_tokens=8, min_relevance=-1)
+    engine.ask("How long should water be boiled above 2000 metres?")
+    assert (fast.prompts, strong.prompts, loader.loads) == (1, 0, 0), "the strong model is not even loaded"
+    engine.ask("כמה זמן מרתיחים מים?")
+    engine.ask("באיזה ערוץ הקשר?")
+    assert (fast.prompts, strong.prompts, loader.loads) == (1, 2, 1)
+    assert Engine(Retriever(handbook, embedder), fast).strong_generator is fast, "one model serves both roles"
