@@ -413,6 +413,8 @@ def _print_report(report: dict, as_json: bool) -> None:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
     for key, value in report.items():
+        if key == "answers":
+            continue  # per-question rows: --json only
         if key == "modes":
             for mode, metrics in value.items():
                 click.echo(f"{mode:<8} " + "  ".join(f"{k} {v}" for k, v in metrics.items()))
@@ -463,7 +465,8 @@ def eval_qa(file, index, index_dir, embedder, as_json, answers, limit, model):
 
     The paragraphs become the corpus. Reports retrieval recall@1/5/10 (a hit is a passage
     containing a gold answer); with --answers, answer accuracy (a gold answer contained in the
-    normalised answer) and abstention on unanswerable questions.
+    normalised answer; a Hebrew answer may carry a one-letter prefix) and abstention on
+    unanswerable questions; --json adds each question's answer.
 
     \b
     Example:

@@ -61,9 +61,23 @@ def normalize_answer(text: str) -> str:
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
-def contains_answer(text: str, answers: Iterable[str]) -> bool:
+_HEBREW_PREFIX = "[והבכלמש]{0,3}"
+
+
+def contains_answer(text: str, answers: Iterable[str], *, hebrew_prefixes: bool = False) -> bool:
+    """Is a gold answer in ``text`` as whole words? With ``hebrew_prefixes``, a Hebrew gold
+    answer may also follow one of the one-letter prefixes (ו ה ב כ ל מ ש) that Hebrew writes
+    onto the word: an answer "בפקיעין" ("in Peki'in") contains the gold span "פקיעין"."""
     haystack = f" {normalize_answer(text)} "
-    return any(f" {normalize_answer(a)} " in haystack for a in answers if normalize_answer(a))
+    for answer in answers:
+        gold = normalize_answer(answer)
+        if not gold:
+            continue
+        if f" {gold} " in haystack:
+            return True
+        if hebrew_prefixes and "\u05d0" <= gold[0] <= "\u05ea" and re.search(f" {_HEBREW_PREFIX}{re.escape(gold)} ", haystack):
+            return True
+    return False
 
 
 # --- data sets ----------------------------------------------------------------------------------
@@ -236,7 +250,7 @@ def evaluate_answers(engine, items: Sequence[QaItem], *, progress=None) -> dict:
     correct = answered_ok = abstained_right = abstained_wrong = 0
     answerable = [i for i in items if not i.impossible]
     impossible = [i for i in items if i.impossible]
-    ttfts, totals = [], []
+    ttfts, totals, rows = [], [], []
     for done, item in enumerate(items, 1):
         if progress:
             progress("answers", done, len(items))
@@ -244,13 +258,17 @@ def evaluate_answers(engine, items: Sequence[QaItem], *, progress=None) -> dict:
         if answer.timings.get("ttft_ms") is not None and not answer.abstain_reason == "no relevant passage":
             ttfts.append(answer.timings["ttft_ms"])
             totals.append(answer.timings.get("total_ms", 0))
+        right = not answer.abstained and contains_answer(answer.answer, item.answers, hebrew_prefixes=True)
         if item.impossible:
             abstained_right += answer.abstained
         else:
             abstained_wrong += answer.abstained
-            if not answer.abstained and contains_answer(answer.answer, item.answers):
-                correct += 1
-                answered_ok += bool(answer.cited)
+            correct += right
+            answered_ok += right and bool(answer.cited)
+        rows.append({
+            "id": item.id, "question": item.question, "gold": item.answers[:3], "unanswerable": item.impossible,
+            "answer": answer.answer, "abstained": answer.abstained, "correct": right and not item.impossible,
+        })
     return {
         "answer_accuracy": round(correct / len(answerable), 4) if answerable else None,
         "answered_with_citation": round(answered_ok / len(answerable), 4) if answerable else None,
@@ -260,4 +278,5 @@ def evaluate_answers(engine, items: Sequence[QaItem], *, progress=None) -> dict:
         "unanswerable_questions": len(impossible),
         "ttft_ms_median": round(statistics.median(ttfts), 1) if ttfts else None,
         "total_ms_median": round(statistics.median(totals), 1) if totals else None,
+        "answers": rows,
     }

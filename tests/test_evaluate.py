@@ -22,6 +22,11 @@ def test_answer_normalisation_english_and_hebrew():
     assert not contains_answer("Denverite broncos", ["Denver Broncos"])
     assert contains_answer("בנו היה רַבִּי אלעזר.", ["רבי אלעזר"])
     assert contains_answer("רשב״י", ['רשב"י'])
+    assert not contains_answer("הם התחבאו בפקיעין [1].", ["פקיעין"]), "strict by default: retrieval recall is unchanged"
+    assert contains_answer("הם התחבאו בפקיעין [1].", ["פקיעין"], hebrew_prefixes=True)
+    assert contains_answer("ומהמערה יצאו", ["מערה"], hebrew_prefixes=True), "ו + מ + ה"
+    assert not contains_answer("התערוכה נערכת מחר", ["ערכת"], hebrew_prefixes=True), "a prefix is ו ה ב כ ל מ ש only"
+    assert not contains_answer("the broncos", ["roncos"], hebrew_prefixes=True)
 
 
 def test_sample_is_spread_and_deterministic():
