@@ -242,11 +242,14 @@ def quantize_int8(source: Path, path: Path) -> None:
 
 
 class MiniLMInt8Embedder(MiniLMEmbedder):
-    """all-MiniLM-L6-v2 with int8 matrix multiplications, on ONNX Runtime for every batch.
+    """all-MiniLM-L6-v2 with int8 matrix multiplications, on ONNX Runtime for every batch:
+    the default embedder for new indexes.
 
     Quantised locally from the bundled weights (through the fp32 ONNX copy) into the cache,
     once; torch is needed only for that first export. Its vectors differ slightly from the
     fp32 model's, so it is an embedder of its own and an index records which one built it.
+    Measured here: SciFact hybrid nDCG@10 0.7305 against fp32's 0.731 (dense 0.678 vs 0.673),
+    1.68x the chunks per second (bench/embed.py), cosine 0.992 to the fp32 vectors.
     """
 
     name = "all-MiniLM-L6-v2-int8"

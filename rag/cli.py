@@ -80,7 +80,7 @@ def cli():
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @index_options
-@click.option("--embedder", help="Embedder for a new index: minilm or multilingual.")
+@click.option("--embedder", help="Embedder for a new index: minilm-int8 (default), minilm or multilingual.")
 @click.option("--password", help="Password for encrypted PDFs.")
 @click.option("--max-file-mb", type=int, help="Skip files larger than this many MB [200].")
 @click.option("--rebuild", is_flag=True, help="Delete the index and build it again from scratch.")
@@ -389,7 +389,7 @@ def eval_group():
 
 def _eval_options(command):
     command = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")(command)
-    command = click.option("--embedder", help="Embedder for the evaluation index [minilm].")(command)
+    command = click.option("--embedder", help="Embedder for the evaluation index [minilm-int8].")(command)
     return index_options(command)
 
 

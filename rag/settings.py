@@ -21,7 +21,7 @@ class Settings:
     index_dir: str = "indexes"
     index: str = "default"
     model: str = "auto"
-    embedder: str = "minilm"
+    embedder: str = "minilm-int8"
     top_k: int = 5
     threads: int = 0
     chunk_tokens: int = 200
@@ -58,7 +58,7 @@ HELP = {
     "index_dir": "folder holding the indexes",
     "index": "name of the index to use",
     "model": "GGUF file, a bundled model name, or auto (0.5B for English questions; 1.5B for Hebrew ones and for rewriting follow-ups)",
-    "embedder": "embedder for new indexes (minilm, minilm-int8, multilingual)",
+    "embedder": "embedder for new indexes (minilm-int8, minilm, multilingual)",
     "top_k": "passages retrieved per question",
     "threads": "CPU threads (0 = physical cores)",
     "chunk_tokens": "largest chunk, in embedder tokens",

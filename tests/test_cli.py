@@ -91,7 +91,7 @@ def test_help_does_not_import_heavy_libraries():
 def test_status_sources_and_forget(runner, folder):
     runner.invoke(cli, ["ingest", str(folder), "-q"])
     status = json.loads(runner.invoke(cli, ["status", "--json"]).stdout)
-    assert (status["files"], status["embedder"]) == (2, "all-MiniLM-L6-v2") and status["chunks"] >= 2
+    assert (status["files"], status["embedder"]) == (2, "all-MiniLM-L6-v2-int8") and status["chunks"] >= 2
     assert [os.path.basename(s["path"]) for s in status["skipped"]] == ["broken.pdf"]
     listed = json.loads(runner.invoke(cli, ["sources", "--json"]).stdout)
     assert sorted(os.path.basename(r["path"]) for r in listed) == ["birds.md", "manual.pdf"]
