@@ -82,4 +82,4 @@ def test_eval_qa_with_unanswerable_questions(env_clean):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["questions"], report["unanswerable"]) == (2, 1)
-    assert report["recall@1"] == 1.0 and report["index"] == "eval-set-minilm"
+    assert report["recall@1"] == 1.0 and report["index"] == "eval-set-minilm-int8"
