@@ -176,7 +176,7 @@ def search(query, index, index_dir, top_k, where, as_json):
 @cli.command()
 @click.argument("question")
 @index_options
-@click.option("--model", "-m", help="GGUF file, bundled model name, or auto [auto: 0.5B for English, 1.5B for Hebrew and follow-ups].")
+@click.option("--model", "-m", help="GGUF file, bundled model name, or auto (0.5B for English, 1.5B for Hebrew and follow-ups) [qwen2.5-coder-1.5b].")
 @click.option("-k", "top_k", type=int, help="Passages given to the model [5].")
 @click.option("--threads", type=int, help="CPU threads [physical cores].")
 @click.option("--where", help="Only use files whose path matches this glob.")
@@ -225,7 +225,7 @@ CHAT_HELP = "Ask a question. /sources shows the last answer's passages, /reset f
 
 @cli.command()
 @index_options
-@click.option("--model", "-m", help="GGUF file, bundled model name, or auto [auto: 0.5B for English, 1.5B for Hebrew and follow-ups].")
+@click.option("--model", "-m", help="GGUF file, bundled model name, or auto (0.5B for English, 1.5B for Hebrew and follow-ups) [qwen2.5-coder-1.5b].")
 @click.option("--threads", type=int, help="CPU threads [physical cores].")
 @click.option("--where", help="Only use files whose path matches this glob.")
 @click.option("--save", "save_to", type=click.Path(dir_okay=False), help="Append each turn to this file as JSON lines.")

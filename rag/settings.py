@@ -20,7 +20,7 @@ from rag.errors import RagError
 class Settings:
     index_dir: str = "indexes"
     index: str = "default"
-    model: str = "auto"
+    model: str = "qwen2.5-coder-1.5b"
     embedder: str = "minilm-int8"
     top_k: int = 5
     threads: int = 0

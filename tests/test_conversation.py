@@ -1,4 +1,4 @@
-"""The default models (auto: the 0.5B answers English, the 1.5B rewrites follow-ups) in conversation, and against prompt injection."""
+"""The default model (Qwen2.5-Coder-1.5B) in conversation, and against prompt injection."""
 
 from __future__ import annotations
 
