@@ -21,7 +21,7 @@ if ((${#missing[@]})); then
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "run.sh: installing ${missing[*]} with apt-get" >&2
     $sudo apt-get update -q
-    $sudo apt-get install -y -q "${missing[@]}"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
     echo "run.sh: Python 3.11 or newer is needed (found $(python3 --version)); set PYTHON=/path/to/python3.11 and rerun" >&2

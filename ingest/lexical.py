@@ -15,9 +15,10 @@ _MARKS = re.compile(r"[\u0591-\u05BD\u05BF-\u05C7]")  # cantillation and niqqud,
 _FINALS = str.maketrans("ךםןףץ", "כמנפצ")
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _HEBREW_WORD = re.compile(r"^[\u05D0-\u05EA]+$")
-_PREFIXES = "והבכלמש"
+HEBREW_PREFIXES = "והבכלמש"
+"""The one-letter prefixes Hebrew writes onto a word (and, the, in, as, to, from, that)."""
 _MIN_STEM = 3
-_MAX_PREFIX = 3
+MAX_HEBREW_PREFIXES = 3
 
 ENGLISH_STOP_WORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
@@ -63,8 +64,8 @@ def hebrew_variants(word: str) -> list[str]:
     """The word and the forms left after stripping up to three prefix letters."""
     variants = [word]
     rest = word
-    for _ in range(_MAX_PREFIX):
-        if len(rest) - 1 < _MIN_STEM or rest[0] not in _PREFIXES:
+    for _ in range(MAX_HEBREW_PREFIXES):
+        if len(rest) - 1 < _MIN_STEM or rest[0] not in HEBREW_PREFIXES:
             break
         rest = rest[1:]
         variants.append(rest)

@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.lexical import HEBREW_PREFIXES, MAX_HEBREW_PREFIXES
 from rag.errors import RagError
+from rag.prompt import has_hebrew
 from rag.retriever import Fusion, Retriever, fuse
 
 MODES = {
@@ -61,7 +63,7 @@ def normalize_answer(text: str) -> str:
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
-_HEBREW_PREFIX = "[והבכלמש]{0,3}"
+_HEBREW_PREFIX = f"[{HEBREW_PREFIXES}]{{0,{MAX_HEBREW_PREFIXES}}}"
 
 
 def contains_answer(text: str, answers: Iterable[str], *, hebrew_prefixes: bool = False) -> bool:
@@ -75,7 +77,7 @@ def contains_answer(text: str, answers: Iterable[str], *, hebrew_prefixes: bool 
             continue
         if f" {gold} " in haystack:
             return True
-        if hebrew_prefixes and "\u05d0" <= gold[0] <= "\u05ea" and re.search(f" {_HEBREW_PREFIX}{re.escape(gold)} ", haystack):
+        if hebrew_prefixes and has_hebrew(gold[0]) and re.search(f" {_HEBREW_PREFIX}{re.escape(gold)} ", haystack):
             return True
     return False
 
