@@ -118,8 +118,9 @@ def main() -> None:
         cold_runs(args.cold)
         return
     source = ROOT.parent / "shared" / "data" / args.data
-    flags = {"index": f"eval-{source.parent.name}-minilm", "model": args.model, "context_budget": args.budget}
+    flags = {"model": args.model, "context_budget": args.budget}
     settings = load_settings({k: v for k, v in flags.items() if v is not None})
+    settings.index = f"eval-{source.parent.name}-{settings.embedder}"  # the index `rag eval qa` builds
     documents, items = load_squad(source, workspace(settings.cache_path, source))
     run_ingest(settings, [str(documents)])
     items = sample([i for i in items if not i.impossible], args.questions + 1)

@@ -1,11 +1,12 @@
 """How much context can the prompt lose before the answer falls out of it?
 
 For a sample of answerable questions of a SQuAD-format set, retrieves the passages `rag ask`
-would give the model, cuts them to several token budgets with rag.context.select_context,
-and prints the share of questions whose gold answer is still in the context, with the mean
-context size in tokens of the bundled chat model. No model is run.
+would give the model, cuts them to several token budgets as `rag ask` does (select_context,
+then merge_same_place), and prints the share of questions whose gold answer is still in the
+context, with the mean context size, labels included, in tokens of the bundled chat model.
+No model is run.
 
-    .venv/bin/python bench/context.py                        # XQuAD-en, MiniLM index
+    .venv/bin/python bench/context.py                        # XQuAD-en, the default embedder
     .venv/bin/python bench/context.py --data heq-val/val_v1.1.json --embedder multilingual
 """
 
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.api import open_retriever, opened_index, run_ingest  # noqa: E402
-from rag.context import select_context  # noqa: E402
+from rag.context import merge_same_place, select_context  # noqa: E402
 from rag.engine import sentence_similarity  # noqa: E402
 from rag.engine import passages_from  # noqa: E402
 from rag.evaluate import contains_answer, load_squad, sample, workspace  # noqa: E402
@@ -28,16 +29,30 @@ from rag.models import resolve_model  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 
 
+def remembered(similarity):
+    """``similarity`` that embeds each sentence once for all budgets."""
+    seen: dict[str, float] = {}
+
+    def similar(texts: list[str]) -> list[float]:
+        new = [t for t in dict.fromkeys(texts) if t not in seen]
+        if new:
+            seen.update(zip(new, similarity(new)))
+        return [seen[t] for t in texts]
+
+    return similar
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default="xquad-en/xquad.en.json")
-    parser.add_argument("--embedder", default="minilm")
+    parser.add_argument("--embedder", default=None, help="default: the setting")
     parser.add_argument("--questions", type=int, default=300)
     parser.add_argument("--budgets", default="70,100,120,150,200,0")
     parser.add_argument("--lexical-only", action="store_true", help="score sentences by shared words only")
     args = parser.parse_args()
     source = ROOT.parent / "shared" / "data" / args.data
-    settings = load_settings({"embedder": args.embedder, "index": f"eval-{source.parent.name}-{args.embedder}"})
+    settings = load_settings({"embedder": args.embedder} if args.embedder else {})
+    settings.index = f"eval-{source.parent.name}-{settings.embedder}"
     documents, items = load_squad(source, workspace(settings.cache_path, source))
     run_ingest(settings, [str(documents)])
     items = sample([i for i in items if not i.impossible], args.questions)
@@ -57,12 +72,12 @@ def main() -> None:
         for item in items:
             retrieval = retriever.retrieve(item.question, settings.top_k)
             passages = passages_from(retriever.with_neighbours(item.question, retrieval.hits))
-            similar = None if args.lexical_only else sentence_similarity(retriever.embedder, retrieval.query_vector)
+            similar = None if args.lexical_only else remembered(sentence_similarity(retriever.embedder, retrieval.query_vector))
             for b in budgets:
-                kept = select_context(item.question, passages, count, b, similar)
+                kept = merge_same_place(select_context(item.question, passages, count, b, similar))
                 found[b] += any(contains_answer(p.text, item.answers) for p in kept)
-                sizes[b].append(sum(count(p.text) for p in kept))
-    print(f"{args.data}, {args.embedder}, top {settings.top_k}, {len(items)} answerable questions")
+                sizes[b].append(sum(count(p.label() + p.text) for p in kept))
+    print(f"{args.data}, {settings.embedder}, top {settings.top_k}, {len(items)} answerable questions")
     print(f"{'budget':>8} {'answer in context':>18} {'mean tokens':>12}")
     for b in budgets:
         print(f"{b or 'all':>8} {found[b] / len(items):>18.3f} {statistics.fmean(sizes[b]):>12.0f}")

@@ -48,9 +48,17 @@ class Passage:
             return self.heading.rsplit(" > ", 1)[-1]
         return self.source.rsplit("/", 1)[-1]
 
+    def label(self) -> str:
+        """What the prompt puts before the passage's text: its number and topic."""
+        return f"[{self.n}] {self.topic()}: "
+
+    def place(self) -> tuple:
+        """Where a citation of the passage points: file, page and section."""
+        return self.source, self.page, self.heading
+
 
 def format_context(passages: Sequence[Passage]) -> str:
-    body = "\n\n".join(f"[{p.n}] {p.topic()}: {p.text.strip()}" for p in passages)
+    body = "\n\n".join(f"{p.label()}{p.text.strip()}" for p in passages)
     return f"{USER_PREFIX}{body}\n{END}"
 
 

@@ -1,6 +1,6 @@
 """Pure: the context budget keeps the sentences that answer the question."""
 
-from rag.context import GAP, pieces_of, select_context
+from rag.context import GAP, merge_same_place, pieces_of, select_context
 from rag.prompt import Passage
 
 
@@ -20,16 +20,16 @@ def test_passages_that_fit_are_kept_whole():
 def test_the_answering_sentence_and_the_one_before_it_survive_a_tight_budget():
     text = f"{FILLER} The Kestrel pump was installed in 2019. Its rated flow is 40 litres a minute. {FILLER}"
     passages = [Passage(1, "pumps.md", 2, "Pumps", text), Passage(2, "other.md", None, "", FILLER * 3)]
-    kept = select_context("What is the rated flow of the Kestrel pump?", passages, words, 16)
+    kept = select_context("What is the rated flow of the Kestrel pump?", passages, words, 18)
     assert len(kept) == 1 and kept[0].n == 1 and kept[0].page == 2 and kept[0].heading == "Pumps"
     assert kept[0].text == "The Kestrel pump was installed in 2019. Its rated flow is 40 litres a minute."
-    assert sum(words(p.text) for p in kept) <= 16
+    assert sum(words(p.label() + p.text) for p in kept) <= 18  # the label "[1] Pumps:" is paid for too
 
 
 def test_kept_sentences_stay_in_order_with_gaps_marked_and_passages_renumbered():
     first = Passage(1, "a.md", None, "", FILLER)
     second = Passage(2, "b.md", None, "", f"Diesel is stored in tank B. {FILLER} Petrol is stored in tank C.")
-    kept = select_context("where are diesel and petrol stored", [first, second], words, 14)
+    kept = select_context("where are diesel and petrol stored", [first, second], words, 16)
     assert [p.n for p in kept] == [1] and kept[0].source == "b.md"
     assert kept[0].text == f"Diesel is stored in tank B.{GAP}Petrol is stored in tank C."
 
@@ -43,8 +43,8 @@ def test_a_similarity_function_finds_a_paraphrase_that_shares_no_words():
     text = f"{FILLER} He was renowned for his showmanship. {FILLER}"
     passages = [Passage(1, "bio.md", None, "", text)]
     by_meaning = lambda texts: [1.0 if "showmanship" in t else 0.1 for t in texts]  # noqa: E731
-    assert "showmanship" not in select_context("What was Tesla famous for?", passages, words, 6)[0].text
-    kept = select_context("What was Tesla famous for?", passages, words, 6, by_meaning)
+    assert "showmanship" not in select_context("What was Tesla famous for?", passages, words, 8)[0].text
+    kept = select_context("What was Tesla famous for?", passages, words, 8, by_meaning)
     assert kept[0].text == "He was renowned for his showmanship."
 
 
@@ -52,6 +52,33 @@ def test_a_sentence_two_passages_share_goes_in_once():
     shared = "The Panthers defense gave up just 308 points."
     first = Passage(1, "a.md", None, "", f"{FILLER} {shared}")
     second = Passage(2, "a.md", None, "", f"{shared} The Broncos kicker scored 12 points. {FILLER}")
-    kept = select_context("How many points did the Panthers defense give up, and the kicker?", [first, second], words, 20)
+    kept = select_context("How many points did the Panthers defense give up, and the kicker?", [first, second], words, 22)
     text = " ".join(p.text for p in kept)
     assert text.count(shared) == 1 and "kicker scored 12" in text, kept
+
+
+def test_spare_budget_fills_opened_passages_but_opens_no_new_one():
+    answer = Passage(1, "pumps.md", 2, "Pumps", f"The Kestrel pump's rated flow is 40 litres a minute. {FILLER}")
+    stray = Passage(2, "other.md", None, "Canteen", "Lunch is at one. Dinner is at seven.")
+    kept = select_context("What is the rated flow of the Kestrel pump?", [answer, stray], words, 34)
+    assert [p.source for p in kept] == ["pumps.md"]
+    assert kept[0].text.startswith("The Kestrel pump's rated flow") and "Tea was served" in kept[0].text
+
+
+def test_a_label_that_does_not_fit_keeps_its_passage_out():
+    passages = [
+        Passage(1, "a.md", None, "Flow", "The Kestrel pump moves 40 litres a minute. " + FILLER),
+        Passage(2, "b.md", None, "A very long section heading", "Kestrel pump spare parts are in store four."),
+    ]
+    kept = select_context("Kestrel pump", passages, words, 14)
+    assert [p.source for p in kept] == ["a.md"], kept  # b.md's sentence fits only without its 6-word label
+
+
+def test_passages_citing_the_same_place_share_one_number():
+    a1 = Passage(1, "a.md", 3, "Pumps", "Flow is 40 litres a minute.")
+    b = Passage(2, "b.md", 3, "Pumps", "Tank B holds diesel.")
+    a2 = Passage(3, "a.md", 3, "Pumps", "The pump weighs 12 kg.")
+    a_other_page = Passage(4, "a.md", 4, "Pumps", "Spare seals are in store four.")
+    merged = merge_same_place([a1, b, a2, a_other_page])
+    assert [(p.n, p.source, p.page) for p in merged] == [(1, "a.md", 3), (2, "b.md", 3), (3, "a.md", 4)]
+    assert merged[0].text == f"Flow is 40 litres a minute.{GAP}The pump weighs 12 kg."
