@@ -15,6 +15,15 @@ from ingest.types import Block, Chunk, Document
 CountTokens = Callable[[Sequence[str]], list[int]]
 SEPARATOR = "\n\n"
 _SENTENCE_END = re.compile(r"(?<=[.!?;:…׃])\s+|\n+")
+_NOT_AN_END = re.compile(
+    r"(?:(?:\b[A-Z][a-z]+|\b[A-Z]\.)\s?[A-Z]|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Mt|Jr|Sr|Gen|Col|Lt|Capt|Sgt|Rev|Gov|Sen|Rep|Inc|Ltd|Co|Corp|No|Nos|Fig|Figs|"
+    r"Vol|vs|etc|al|approx|ca|cf|e\.g|i\.e|pp|p|ch|sec|ed|eds)\.)\.?$",
+)
+"""The text before a full stop that does not end a sentence: an initial ("John C. Messenger") or
+an abbreviation ("St. Johns", "et al."). "Tank B." still ends one."""
+_LOWER_START = re.compile(r"[a-z]")
+_INITIAL = re.compile(r"\b[A-Z]\.$")
+_NEXT_INITIAL = re.compile(r"[A-Z]\.")
 _WORD = re.compile(r"\S+")
 
 
@@ -89,6 +98,12 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     pieces: list[tuple[int, int]] = []
     cursor = start
     for match in _SENTENCE_END.finditer(text, start, end):
+        if text[match.start() - 1] == "." and match.group()[0] != "\n" and (
+            _NOT_AN_END.search(text, max(cursor, match.start() - 20), match.start())
+            or _LOWER_START.match(text, match.end())
+            or (_INITIAL.search(text, max(cursor, match.start() - 3), match.start()) and _NEXT_INITIAL.match(text, match.end()))
+        ):
+            continue  # "St. Johns", "John C. Messenger", "J. R. R.", "e.g. rain": the sentence goes on
         if match.start() > cursor:
             pieces.append((cursor, match.start()))
         cursor = match.end()

@@ -1,6 +1,6 @@
 import re
 
-from ingest.chunker import chunk_document, document_text, embedding_text
+from ingest.chunker import chunk_document, document_text, embedding_text, sentence_spans
 from ingest.types import Block, Document
 
 
@@ -53,3 +53,17 @@ def test_hebrew_text_is_chunked_at_sentences(embedder):
     chunks = chunk_document(document, embedder.count_tokens, max_tokens=150, overlap_tokens=0)
     assert len(chunks) > 1
     assert all(re.search(r"השתייה\.$", c.text) for c in chunks)
+
+
+def test_initials_and_abbreviations_do_not_end_a_sentence():
+    text = (
+        "French explorer Jean Ribault charted the St. Johns River in 1562. The hymn was translated by John C. Messenger. "
+        "Written by J. R. R. Tolkien, e.g. in letters. Diesel is in tank B. The U.S. Supreme Court ruled."
+    )
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "French explorer Jean Ribault charted the St. Johns River in 1562.",
+        "The hymn was translated by John C. Messenger.",
+        "Written by J. R. R. Tolkien, e.g. in letters.",
+        "Diesel is in tank B.",
+        "The U.S. Supreme Court ruled.",
+    ]
