@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ingest.lexical import terms
 from rag.citations import KEEP_SUPPORT, CitationFilter, support
-from rag.context import merge_same_place, select_context
+from rag.context import budget_for, merge_same_place, select_context
 from rag.generator import Generator
 from rag.prompt import Passage, build_messages, declines, has_hebrew
 from rag.retriever import Hit, Retriever
@@ -139,7 +139,7 @@ class Engine:
             question,
             passages,
             lambda text: count_text(generator, text),
-            self.context_budget,
+            budget_for(question, self.context_budget),
             sentence_similarity(self.retriever.embedder, retrieval.query_vector),
         ))
         messages = build_messages(question, passages)

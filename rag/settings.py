@@ -66,7 +66,7 @@ HELP = {
     "parse_timeout_s": "a file parses for at most this long, plus 2 s per MB, before its parser is stopped",
     "parse_memory_mb": "memory limit of each parser process",
     "max_answer_tokens": "longest answer generated",
-    "context_budget": "most passage tokens put in the prompt; longer passages keep their best sentences (0 = no limit)",
+    "context_budget": "most context tokens in the prompt, passage labels included; longer passages keep their best sentences (0 = no limit)",
     "context_tokens": "model context window",
     "min_relevance": "below this similarity, say the documents do not answer (-1 = the embedder's calibrated value)",
     "cache_dir": "where bundled models are assembled (default ~/.cache/rag)",

@@ -1,6 +1,6 @@
 """Pure: the context budget keeps the sentences that answer the question."""
 
-from rag.context import GAP, merge_same_place, pieces_of, select_context
+from rag.context import GAP, budget_for, merge_same_place, pieces_of, select_context
 from rag.prompt import Passage
 
 
@@ -82,3 +82,9 @@ def test_passages_citing_the_same_place_share_one_number():
     merged = merge_same_place([a1, b, a2, a_other_page])
     assert [(p.n, p.source, p.page) for p in merged] == [(1, "a.md", 3), (2, "b.md", 3), (3, "a.md", 4)]
     assert merged[0].text == f"Flow is 40 litres a minute.{GAP}The pump weighs 12 kg."
+
+
+def test_a_hebrew_question_gets_a_larger_budget_for_the_same_text():
+    assert budget_for("How long should water boil?", 100) == 100
+    assert budget_for("כמה זמן להרתיח מים?", 100) == 150
+    assert budget_for("כמה זמן להרתיח מים?", 0) == 0  # no limit stays no limit
