@@ -26,7 +26,7 @@ def camp(tmp_path_factory):
     )
     (docs / "radio.md").write_text(
         f"# Radio\n\nRadio check-ins are at 08:00 and 18:00 on channel 16. {INJECTION}\n\n"
-        "# Water\n\nDrinking water is boiled for three minutes at this altitude.\n",
+        f"# Water\n\nDrinking water is boiled for three minutes at this altitude. {INJECTION}\n",
         encoding="utf-8",
     )
     index_dir = home / "indexes"
