@@ -1,8 +1,8 @@
 """How much context can the prompt lose before the answer falls out of it?
 
 For a sample of answerable questions of a SQuAD-format set, retrieves the passages `rag ask`
-would give the model, cuts them to several token budgets as `rag ask` does (select_context,
-then merge_same_place), and prints the share of questions whose gold answer is still in the
+would give the model, cuts them to several token budgets as `rag ask` does
+(rag.context.fit_context), and prints the share of questions whose gold answer is still in the
 context, with the mean context size, labels included, in tokens of the bundled chat model.
 No model is run.
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.api import open_retriever, opened_index, run_ingest  # noqa: E402
-from rag.context import merge_same_place, select_context  # noqa: E402
+from rag.context import fit_context  # noqa: E402
 from rag.engine import sentence_similarity  # noqa: E402
 from rag.engine import passages_from  # noqa: E402
 from rag.evaluate import contains_answer, load_squad, sample, workspace  # noqa: E402
@@ -74,7 +74,7 @@ def main() -> None:
             passages = passages_from(retriever.with_neighbours(item.question, retrieval.hits))
             similar = None if args.lexical_only else remembered(sentence_similarity(retriever.embedder, retrieval.query_vector))
             for b in budgets:
-                kept = merge_same_place(select_context(item.question, passages, count, b, similar))
+                kept = fit_context(item.question, passages, count, b, similar)
                 found[b] += any(contains_answer(p.text, item.answers) for p in kept)
                 sizes[b].append(sum(count(p.label() + p.text) for p in kept))
     print(f"{args.data}, {settings.embedder}, top {settings.top_k}, {len(items)} answerable questions")

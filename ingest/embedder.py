@@ -80,7 +80,7 @@ class MiniLMEmbedder:
         self._threads = threads or physical_cores()
         self._batch_size = batch_size
         self._cache_dir = cache_dir or default_cache_dir()
-        self._query_session = None
+        self._onnx_session = None
         self._torch_model = None
 
     @property
@@ -153,11 +153,11 @@ class MiniLMEmbedder:
             torch.set_num_threads(threads)
 
     def _onnx(self):
-        if self._query_session is None:
+        if self._onnx_session is None:
             path = self._cache_dir / "onnx" / f"{self.name}.onnx"
             model = None if path.exists() else self._model[0].auto_model
-            self._query_session = export_onnx_session(model, path) or False
-        return self._query_session or None
+            self._onnx_session = export_onnx_session(model, path) or False
+        return self._onnx_session or None
 
 
 def default_cache_dir() -> Path:
@@ -261,7 +261,7 @@ class MiniLMInt8Embedder(MiniLMEmbedder):
 
     def _onnx(self):
         """One session (all physical cores) for queries and bulk alike, made on first use."""
-        if self._query_session is None:
+        if self._onnx_session is None:
             fp32 = self._cache_dir / "onnx" / f"{MiniLMEmbedder.name}.onnx"
             path = self._cache_dir / "onnx" / f"{self.name}.onnx"
             if not path.exists():
@@ -270,8 +270,8 @@ class MiniLMInt8Embedder(MiniLMEmbedder):
 
                     raise IngestError("cannot export the ONNX copy of MiniLM (is the onnx package installed? Run: make setup)")
                 quantize_int8(fp32, path)
-            self._query_session = onnx_session(path, self._threads)
-        return self._query_session
+            self._onnx_session = onnx_session(path, self._threads)
+        return self._onnx_session
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """One text per run: dynamic quantisation scales each activation tensor by its own range,

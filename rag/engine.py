@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ingest.lexical import terms
 from rag.citations import KEEP_SUPPORT, CitationFilter, support
-from rag.context import budget_for, merge_same_place, select_context
+from rag.context import fit_context
 from rag.generator import Generator
 from rag.prompt import Passage, build_messages, declines, has_hebrew
 from rag.retriever import Hit, Retriever
@@ -135,13 +135,13 @@ class Engine:
             return Answer(question, message, True, passages, abstain_reason="no relevant passage", timings=timings)
 
         generator = self.generator_for(question)
-        passages = merge_same_place(select_context(
+        passages = fit_context(
             question,
             passages,
             lambda text: count_text(generator, text),
-            budget_for(question, self.context_budget),
+            self.context_budget,
             sentence_similarity(self.retriever.embedder, retrieval.query_vector),
-        ))
+        )
         messages = build_messages(question, passages)
         prompt_tokens = generator.count_tokens(messages)
         while len(passages) > 1 and prompt_tokens + self.max_answer_tokens > self.context_tokens:
