@@ -120,7 +120,13 @@ class ParsePool:
         def feed(worker: _Worker) -> None:
             while waiting and len(worker.queued) < QUEUED_PER_WORKER:
                 job = waiting.popleft()
-                worker.conn.send((job, jobs[job][0], self.password))
+                try:
+                    worker.conn.send((job, jobs[job][0], self.password))
+                except OSError:  # the worker died since its last message
+                    waiting.appendleft(job)
+                    if not worker.queued:  # nothing of its own left to report; replace it now
+                        self._retire(worker, kill=True)
+                    return  # otherwise its end of the pipe reports the crash on the next wait
                 worker.queued.append(job)
 
         def lost(worker: _Worker, reason: str) -> tuple[int, str]:
@@ -132,7 +138,7 @@ class ParsePool:
         while waiting or any(w.queued for w in self._workers):
             while len(self._workers) < min(self.size, len(waiting) + sum(len(w.queued) for w in self._workers)):
                 self._workers.append(self._spawn())
-            for worker in self._workers:
+            for worker in list(self._workers):
                 feed(worker)
             busy = [w for w in self._workers if w.queued]
             for conn in wait([w.conn for w in busy], timeout=POLL_SECONDS):

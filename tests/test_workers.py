@@ -35,3 +35,20 @@ def test_pool_starts_no_process_without_work():
     assert list(pool.parse([])) == []
     assert pool._workers == []
     pool.close()
+
+
+def test_a_worker_that_died_between_files_is_replaced(tmp_path):
+    """Sending to a dead worker raises BrokenPipeError; the file goes to a fresh worker."""
+    files = []
+    for name in ("a.fine", "b.fine", "c.fine"):
+        (tmp_path / name).write_text(f"text of {name}", encoding="utf-8")
+        files.append((str(tmp_path / name), 10))
+    with ParsePool(1, ParseLimits(memory_mb=1024, seconds=10, seconds_per_mb=0), loaders=HOSTILE) as pool:
+        dead = pool._spawn()
+        dead.process.kill()
+        dead.process.join(5)
+        pool._workers.append(dead)
+        results = dict(pool.parse(files))
+        assert dead not in pool._workers
+    assert sorted(results) == [0, 1, 2]
+    assert all(isinstance(result, Document) for result in results.values())
