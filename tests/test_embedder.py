@@ -6,7 +6,7 @@ from ingest.embedder import LazyEmbedder
 def test_query_path_matches_the_document_path(embedder, model_cache):
     query = "How long should water be boiled above 2,000 metres?"
     fast = embedder.embed_query(query)
-    assert (model_cache / "onnx" / "all-MiniLM-L6-v2.onnx").is_file(), "the ONNX copy is exported once into the cache"
+    assert (model_cache / "onnx" / "all-MiniLM-L6-v2.v2.onnx").is_file(), "the ONNX copy is exported once into the cache"
     assert embedder._onnx() is not None
     reference = embedder.embed_documents([query])[0]
     assert fast.shape == (384,) and abs(float(np.linalg.norm(fast)) - 1) < 1e-5
@@ -30,8 +30,13 @@ def test_int8_embedder_is_quantised_locally_and_stays_close_to_fp32(embedder, mo
         "Myocardial infarction risk rose with elevated LDL cholesterol in the cohort.",
     ]
     quantised = int8.embed_documents(texts)
-    assert (model_cache / "onnx" / "all-MiniLM-L6-v2-int8.onnx").is_file()
-    assert not list((model_cache / "onnx").glob("*partial*"))
+    assert (model_cache / "onnx" / "all-MiniLM-L6-v2-int8.v2.onnx").is_file()
+    assert not list((model_cache / "onnx").glob("*partial*")) and not list((model_cache / "onnx").glob("*fused*"))
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(model_cache / "onnx" / "all-MiniLM-L6-v2-int8.v2.onnx")).graph.node}
+    assert {"QAttention", "SkipLayerNormalization", "MatMulInteger"} <= ops, "the int8 copy is the fused graph"
+    assert "IsNaN" not in ops and "Where" not in ops, "attention exported eagerly, without torch's NaN guards"
     reference = embedder.embed_documents(texts)
     similarity = (quantised * reference).sum(1)
     assert similarity.min() > 0.97, similarity
