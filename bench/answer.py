@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.api import build_engine, opened_index, run_ingest  # noqa: E402
-from rag.evaluate import contains_answer, load_squad, sample, workspace  # noqa: E402
+from rag.evaluate import contains_answer, eval_index_name, load_squad, sample, workspace  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 
 NAIVE_CHARS = 1000
@@ -120,7 +120,7 @@ def main() -> None:
     source = ROOT.parent / "shared" / "data" / args.data
     flags = {"model": args.model, "context_budget": args.budget}
     settings = load_settings({k: v for k, v in flags.items() if v is not None})
-    settings.index = f"eval-{source.parent.name}-{settings.embedder}"  # the index `rag eval qa` builds
+    settings.index = eval_index_name(source, settings.embedder)
     documents, items = load_squad(source, workspace(settings.cache_path, source))
     run_ingest(settings, [str(documents)])
     items = sample([i for i in items if not i.impossible], args.questions + 1)

@@ -24,7 +24,7 @@ from rag.api import open_retriever, opened_index, run_ingest  # noqa: E402
 from rag.context import fit_context  # noqa: E402
 from rag.engine import sentence_similarity  # noqa: E402
 from rag.engine import passages_from  # noqa: E402
-from rag.evaluate import contains_answer, load_squad, sample, workspace  # noqa: E402
+from rag.evaluate import contains_answer, eval_index_name, load_squad, sample, workspace  # noqa: E402
 from rag.models import resolve_model  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 
@@ -52,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     source = ROOT.parent / "shared" / "data" / args.data
     settings = load_settings({"embedder": args.embedder} if args.embedder else {})
-    settings.index = f"eval-{source.parent.name}-{settings.embedder}"
+    settings.index = eval_index_name(source, settings.embedder)
     documents, items = load_squad(source, workspace(settings.cache_path, source))
     run_ingest(settings, [str(documents)])
     items = sample([i for i in items if not i.impossible], args.questions)

@@ -19,7 +19,7 @@ DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
 from rag.api import open_index, open_retriever, run_ingest  # noqa: E402
-from rag.evaluate import contains_answer, load_beir, load_squad, ndcg_at, workspace  # noqa: E402
+from rag.evaluate import contains_answer, eval_index_name, load_beir, load_squad, ndcg_at, workspace  # noqa: E402
 from rag.retriever import Fusion, fuse  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 
@@ -84,15 +84,15 @@ def main() -> None:
     parser.add_argument("--heq", action="store_true", help="also HeQ recall@5")
     args = parser.parse_args()
     columns: dict[str, list[float]] = {}
-    for name, folder in (("scifact", DATA / "scifact"),):
-        settings = load_settings({"embedder": args.embedder, "index": f"eval-{name}-{args.embedder}"})
-        columns["SciFact nDCG@10"] = beir_scores(settings, folder)
+    folder = DATA / "scifact"
+    settings = load_settings({"embedder": args.embedder, "index": eval_index_name(folder, args.embedder)})
+    columns["SciFact nDCG@10"] = beir_scores(settings, folder)
     file = DATA / "xquad-en" / "xquad.en.json"
-    settings = load_settings({"embedder": args.embedder, "index": f"eval-xquad-en-{args.embedder}"})
+    settings = load_settings({"embedder": args.embedder, "index": eval_index_name(file, args.embedder)})
     columns["XQuAD recall@1"] = qa_scores(settings, file, 1)
     if args.heq:
         file = DATA / "heq-val" / "val_v1.1.json"
-        settings = load_settings({"embedder": args.embedder, "index": f"eval-heq-val-{args.embedder}"})
+        settings = load_settings({"embedder": args.embedder, "index": eval_index_name(file, args.embedder)})
         columns["HeQ recall@5"] = qa_scores(settings, file, 5)
     print(f"| fusion ({args.embedder}) | " + " | ".join(columns) + " |")
     print("|---|" + "---|" * len(columns))

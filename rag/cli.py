@@ -395,12 +395,12 @@ def _eval_options(command):
 
 def _eval_index(settings_flags: dict, source: Path) -> tuple:
     """Settings whose index defaults to eval-<data set>-<embedder>, and a progress printer."""
+    from rag.evaluate import eval_index_name
     from rag.progress import ProgressPrinter
 
     settings = _settings(**settings_flags)
     if settings.origins["index"] == "default":
-        name = source.parent.name if source.is_file() else source.name
-        settings.index = f"eval-{name}-{settings.embedder}"
+        settings.index = eval_index_name(source, settings.embedder)
     return settings, ProgressPrinter()
 
 
