@@ -77,6 +77,7 @@ def rag_answer(engine, question: str) -> dict:
         "ttft_ms": t.get("ttft_ms"),
         "tokens_per_s": t.get("tokens_per_s"),
         "total_ms": t.get("total_ms"),
+        "cited": bool(answer.cited),
     }
 
 
@@ -155,6 +156,9 @@ def main() -> None:
         s = summary[name]
         print(f"{name:<8}{s['prompt_tokens']:>11.0f}{s['ttft_s']:>9.2f}{s['tokens_per_s'] or 0:>8.1f}"
               f"{s['total_s']:>9.2f}{s['accuracy']:>10.3f}")
+    answered = [r for r in rows["rag"] if r["answer"]]
+    print(f"rag answers that cite a passage: {sum(r['cited'] for r in answered)}/{len(answered)} "
+          f"(correct and cited: {sum(r['cited'] and r['correct'] for r in answered)})")
     if "naive" in summary:
         r, n = summary["rag"], summary["naive"]
         print(f"ratio naive/rag: prompt tokens {n['prompt_tokens'] / r['prompt_tokens']:.1f}x, "
