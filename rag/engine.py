@@ -91,7 +91,7 @@ class Engine:
         top_k: int = 5,
         min_relevance: float = 0.18,
         max_answer_tokens: int = 384,
-        context_budget: int = 120,
+        context_budget: int = 90,
         context_tokens: int = 4096,
     ):
         self.retriever = retriever

@@ -29,7 +29,7 @@ class Settings:
     parse_timeout_s: int = 60
     parse_memory_mb: int = 2048
     max_answer_tokens: int = 384
-    context_budget: int = 100
+    context_budget: int = 90
     context_tokens: int = 4096
     min_relevance: float = -1.0
     cache_dir: str = ""
