@@ -227,15 +227,15 @@ def onnx_session(path: Path, threads: int = 1):
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+ONNX_LAYOUT = "v2"
+"""v2: exported with eager attention (torch's fused attention exported as NaN guards that took
+a fifth of the run time), and the int8 copy made from ONNX Runtime's fused BERT graph."""
+
+
 def onnx_path(cache_dir: Path, name: str) -> Path:
     """Where the ONNX copy of embedder ``name`` is cached. The suffix names the graph's
     layout, so a cache made by an older export is not reused (it is re-made once)."""
     return cache_dir / "onnx" / f"{name}.{ONNX_LAYOUT}.onnx"
-
-
-ONNX_LAYOUT = "v2"
-"""v2: exported with eager attention (torch's fused attention exported as NaN guards that took
-a fifth of the run time), and the int8 copy made from ONNX Runtime's fused BERT graph."""
 
 
 def quantize_int8(source: Path, path: Path, config: Path) -> None:

@@ -12,6 +12,7 @@ from rag.context import fit_context
 from rag.generator import Generator
 from rag.prompt import Passage, build_messages, declines, has_hebrew
 from rag.retriever import Hit, Retriever
+from rag.settings import Settings
 
 def not_found_message(question: str) -> str:
     if has_hebrew(question):
@@ -88,11 +89,11 @@ class Engine:
         generator: Generator | Callable[[], Generator],
         *,
         strong_generator: Generator | Callable[[], Generator] | None = None,
-        top_k: int = 5,
+        top_k: int = Settings.top_k,
         min_relevance: float = 0.18,
-        max_answer_tokens: int = 384,
-        context_budget: int = 90,
-        context_tokens: int = 4096,
+        max_answer_tokens: int = Settings.max_answer_tokens,
+        context_budget: int = Settings.context_budget,
+        context_tokens: int = Settings.context_tokens,
     ):
         self.retriever = retriever
         self._generator = generator

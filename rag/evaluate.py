@@ -31,13 +31,13 @@ MODES = {
 }
 
 
-# --- metrics (pure) ---------------------------------------------------------------------------
 def eval_index_name(source: Path, embedder: str) -> str:
     """The index `rag eval` builds for a data set (a folder or a file in one): eval-<set>-<embedder>."""
     name = source.parent.name if source.is_file() else source.name
     return f"eval-{name}-{embedder}"
 
 
+# --- metrics (pure) ---------------------------------------------------------------------------
 def ndcg_at(ranked: Sequence[str], relevant: dict[str, int], k: int) -> float:
     dcg = sum(relevant.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
     ideal = sorted(relevant.values(), reverse=True)[:k]
