@@ -16,6 +16,7 @@ Then the re-run check: N small files ingested once, then the unchanged folder sy
     .venv/bin/python bench/ingest.py /tmp/real-docs            # the PDFs in that folder
     .venv/bin/python bench/ingest.py /tmp/real-docs --embedder minilm --embedder minilm-int8
     .venv/bin/python bench/ingest.py /tmp/real-docs --rerun-files 1000
+    .venv/bin/python bench/ingest.py /tmp/real-docs --stages    # where rag's time goes, stage by stage
 """
 
 from __future__ import annotations
@@ -141,12 +142,41 @@ def rerun_check(files: int) -> None:
           f"unchanged re-run {again_s:.2f} s ({again.unchanged} unchanged, {again.chunks_added} chunks embedded)")
 
 
+def stages(pdfs: list[Path], embedder: str | None) -> None:
+    """rag's stages one after another, nothing overlapped: how long the embedder alone needs."""
+    from ingest.chunker import chunk_document, embedding_text
+    from ingest.embedder import EMBEDDERS
+    from ingest.loaders import load_document
+    from ingest.pipeline import SyncOptions
+    from rag.settings import load_settings
+
+    settings = load_settings({"embedder": embedder} if embedder else {})
+    model = EMBEDDERS[settings.embedder]()
+    model.embed_documents(["warm up"])
+    started = time.perf_counter()
+    documents = [load_document(pdf) for pdf in pdfs]
+    parse_s = time.perf_counter() - started
+    started = time.perf_counter()
+    chunks = [c for d in documents for c in chunk_document(d, model.count_tokens, max_tokens=min(settings.chunk_tokens, model.max_tokens - 8),
+                                                           overlap_tokens=SyncOptions.overlap_tokens)]
+    chunk_s = time.perf_counter() - started
+    texts = [embedding_text(c.heading, c.text) for c in chunks]
+    pieces = sum(model.count_tokens(texts))
+    raw = sum(model.count_tokens([b.text for d in documents for b in d.blocks]))
+    started = time.perf_counter()
+    model.embed_documents(texts)
+    embed_s = time.perf_counter() - started
+    print(f"{settings.embedder}: parse {parse_s:.1f} s, chunk {chunk_s:.1f} s, embed {embed_s:.1f} s "
+          f"({len(chunks)} chunks, {pieces} word pieces, {pieces / embed_s:.0f}/s; the text alone is {raw} pieces)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("folder", type=Path)
     parser.add_argument("--probes", type=int, default=60)
     parser.add_argument("--rerun-files", type=int, default=0, help="only run the re-run check with this many files")
     parser.add_argument("--embedder", action="append", help="rag's embedder (repeat to time several; default: the setting)")
+    parser.add_argument("--stages", action="store_true", help="only time rag's parse, chunk and embed stages, one after another")
     args = parser.parse_args()
     if args.rerun_files:
         rerun_check(args.rerun_files)
@@ -161,6 +191,10 @@ def main() -> None:
                 pdfs.append(pdf)
         except Exception:  # the corrupt sample: neither pipeline is given it
             continue
+    if args.stages:
+        for embedder in args.embedder or [None]:
+            stages(pdfs, embedder)
+        return
     total_pages = sum(len(PdfReader(p).pages) for p in pdfs)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "pdfs"
