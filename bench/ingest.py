@@ -147,7 +147,7 @@ def stages(pdfs: list[Path], embedder: str | None) -> None:
     from ingest.chunker import chunk_document, embedding_text
     from ingest.embedder import EMBEDDERS
     from ingest.loaders import load_document
-    from ingest.pipeline import SyncOptions
+    from rag.api import sync_options
     from rag.settings import load_settings
 
     settings = load_settings({"embedder": embedder} if embedder else {})
@@ -157,8 +157,9 @@ def stages(pdfs: list[Path], embedder: str | None) -> None:
     documents = [load_document(pdf) for pdf in pdfs]
     parse_s = time.perf_counter() - started
     started = time.perf_counter()
-    chunks = [c for d in documents for c in chunk_document(d, model.count_tokens, max_tokens=min(settings.chunk_tokens, model.max_tokens - 8),
-                                                           overlap_tokens=SyncOptions.overlap_tokens)]
+    options = sync_options(settings, model.max_tokens)
+    chunks = [c for d in documents
+              for c in chunk_document(d, model.count_tokens, max_tokens=options.chunk_tokens, overlap_tokens=options.overlap_tokens)]
     chunk_s = time.perf_counter() - started
     texts = [embedding_text(c.heading, c.text) for c in chunks]
     pieces = sum(model.count_tokens(texts))

@@ -47,16 +47,21 @@ def run_ingest(
     index = Index.create(settings.index_path, settings.index, embedder_name=embedder.name, dimension=embedder.dimension)
     try:
         index.check_embedder(embedder.name, embedder.dimension, action="extended")
-        options = SyncOptions(
-            password=password,
-            max_file_bytes=settings.max_file_mb * 1024 * 1024,
-            chunk_tokens=min(settings.chunk_tokens, embedder.max_tokens - 8),
-            parse_limits=ParseLimits(memory_mb=settings.parse_memory_mb, seconds=settings.parse_timeout_s),
-        )
+        options = sync_options(settings, embedder.max_tokens, password)
         with index.writer():
             return sync(paths, index, embedder, options, progress=progress, on_skip=on_skip)
     finally:
         index.close()
+
+
+def sync_options(settings: Settings, embedder_max_tokens: int, password: str | None = None) -> SyncOptions:
+    """Pure: the ingest options ``settings`` give, for an embedder that reads ``embedder_max_tokens``."""
+    return SyncOptions(
+        password=password,
+        max_file_bytes=settings.max_file_mb * 1024 * 1024,
+        chunk_tokens=min(settings.chunk_tokens, embedder_max_tokens - 8),
+        parse_limits=ParseLimits(memory_mb=settings.parse_memory_mb, seconds=settings.parse_timeout_s),
+    )
 
 
 def folder_state(settings: Settings, paths: Sequence[str]) -> frozenset:
