@@ -24,6 +24,8 @@ class Embedder(Protocol):
     name: str
     dimension: int
     max_tokens: int
+    relevance_floor: float
+    """Query-passage cosine below which no passage is about the question (calibrated per model)."""
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 

@@ -157,7 +157,6 @@ def build_engine(settings: Settings, index: Index) -> Engine:
     from rag.models import model_roles
 
     retriever = open_retriever(settings, index)
-    floor = settings.min_relevance if settings.min_relevance >= 0 else retriever.embedder.relevance_floor
     fast, strong = model_roles(settings.model)
     loaded: dict[str, object] = {}
 
@@ -171,7 +170,7 @@ def build_engine(settings: Settings, index: Index) -> Engine:
         lambda: load(fast),
         strong_generator=lambda: load(strong),
         top_k=settings.top_k,
-        min_relevance=floor,
+        min_relevance=settings.min_relevance if settings.min_relevance >= 0 else None,  # -1: the embedder's floor
         max_answer_tokens=settings.max_answer_tokens,
         context_budget=settings.context_budget,
         context_tokens=settings.context_tokens,

@@ -14,6 +14,7 @@ from rag.prompt import Passage, build_messages, declines, has_hebrew
 from rag.retriever import Hit, Retriever
 from rag.settings import Settings
 
+
 def not_found_message(question: str) -> str:
     if has_hebrew(question):
         return "המסמכים אינם מכילים תשובה לשאלה זו."
@@ -90,7 +91,7 @@ class Engine:
         *,
         strong_generator: Generator | Callable[[], Generator] | None = None,
         top_k: int = Settings.top_k,
-        min_relevance: float = 0.18,
+        min_relevance: float | None = None,
         max_answer_tokens: int = Settings.max_answer_tokens,
         context_budget: int = Settings.context_budget,
         context_tokens: int = Settings.context_tokens,
@@ -99,7 +100,10 @@ class Engine:
         self._generator = generator
         self._strong = strong_generator
         self.top_k = top_k
+        if min_relevance is None:  # the embedder's calibrated floor; no dense scores, no floor
+            min_relevance = retriever.embedder.relevance_floor if retriever.embedder else 0.0
         self.min_relevance = min_relevance
+        """Best dense similarity below which the documents do not answer."""
         self.max_answer_tokens = max_answer_tokens
         self.context_budget = context_budget
         self.context_tokens = context_tokens

@@ -82,4 +82,4 @@ def test_the_demo_answer_cites_its_passage(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert "three minutes" in answer["answer"] and "[1]" in answer["answer"], answer["answer"]
-    assert [s["cited"] for s in answer["sources"]][0], answer["sources"]
+    assert answer["sources"][0]["cited"], answer["sources"]
