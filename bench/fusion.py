@@ -45,7 +45,7 @@ def beir_scores(settings, folder: Path) -> list[float]:
     run_ingest(settings, [str(data.documents)])
     index = open_index(settings)
     retriever = open_retriever(settings, index)
-    path_of = dict(index.catalog.db.execute("SELECT id, path FROM chunks"))
+    path_of = index.catalog.chunk_paths()
     totals = [[] for _ in SETTINGS]
     for qid, query in data.queries.items():
         dense, lexical = retriever.candidates(query, 300)

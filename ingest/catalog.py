@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.lexical import match_expression, terms
+from ingest.paths import from_stored, stored
 from ingest.types import Chunk
 
 SCHEMA_VERSION = "1"
@@ -106,38 +107,65 @@ class Catalog:
     # --- manifest ---------------------------------------------------------------------------
     def files(self) -> dict[str, FileRecord]:
         rows = self.db.execute("SELECT path, size, mtime_ns, sha256, chunks FROM files")
-        return {row[0]: FileRecord(*row) for row in rows}
+        return {from_stored(row[0]): FileRecord(from_stored(row[0]), *row[1:]) for row in rows}
 
     def skipped(self) -> dict[str, tuple[int, int, str]]:
         rows = self.db.execute("SELECT path, size, mtime_ns, reason FROM skipped")
-        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+        return {from_stored(row[0]): (row[1], row[2], row[3]) for row in rows}
 
     def record_skip(self, path: str, size: int, mtime_ns: int, reason: str) -> None:
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO skipped VALUES (?, ?, ?, ?)", (path, size, mtime_ns, reason))
+            db.execute("INSERT OR REPLACE INTO skipped VALUES (?, ?, ?, ?)", (stored(path), size, mtime_ns, reason))
 
     def forget_skips(self, paths: Iterable[str]) -> None:
         with self.transaction() as db:
-            db.executemany("DELETE FROM skipped WHERE path = ?", [(p,) for p in paths])
+            db.executemany("DELETE FROM skipped WHERE path = ?", [(stored(p),) for p in paths])
 
     def touch(self, record: FileRecord) -> None:
         """Same content, new size/mtime: update the manifest only."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (record.size, record.mtime_ns, record.path)
+                "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (record.size, record.mtime_ns, stored(record.path))
             )
 
     def chunk_ids(self, path: str) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE path = ? ORDER BY ordinal", (path,))]
+        return [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE path = ? ORDER BY ordinal", (stored(path),))]
 
     def chunk_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def all_chunk_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
+
+    def chunk_versions(self, ids: Sequence[str]) -> list[tuple[str, str, str, str, str]]:
+        """(id, path, file hash, heading, text) of each chunk in ``ids`` that the catalog has."""
+        rows = []
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(f"SELECT id, path, file_hash, heading, text FROM chunks WHERE id IN ({marks})", part):
+                rows.append((row[0], from_stored(row[1]), row[2], row[3], row[4]))
+        return rows
+
+    def fingerprint(self) -> str:
+        """A digest of what is indexed, independent of where the folder lies: each chunk's
+        file content hash, position, page, heading and text. Two indexes of the same files
+        built by the same version have the same fingerprint."""
+        digest = hashlib.sha256()
+        rows = self.db.execute('SELECT file_hash, ordinal, page, heading, start, "end", text FROM chunks ORDER BY file_hash, ordinal')
+        for row in rows:
+            digest.update(repr(row).encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+    def chunk_paths(self) -> dict[str, str]:
+        """Every chunk's id -> the path of its file."""
+        return {i: from_stored(p) for i, p in self.db.execute("SELECT id, path FROM chunks")}
 
     # --- journal ----------------------------------------------------------------------------
     def journal_begin(self, action: str, path: str, file_hash: str) -> int:
         with self.transaction() as db:
             return db.execute(
-                "INSERT INTO journal (action, path, file_hash) VALUES (?, ?, ?)", (action, path, file_hash)
+                "INSERT INTO journal (action, path, file_hash) VALUES (?, ?, ?)", (action, stored(path), file_hash)
             ).lastrowid
 
     def journal_end(self, seq: int) -> None:
@@ -145,7 +173,8 @@ class Catalog:
             db.execute("DELETE FROM journal WHERE seq = ?", (seq,))
 
     def journal(self) -> list[tuple[int, str, str, str]]:
-        return list(self.db.execute("SELECT seq, action, path, file_hash FROM journal ORDER BY seq"))
+        rows = self.db.execute("SELECT seq, action, path, file_hash FROM journal ORDER BY seq")
+        return [(seq, action, from_stored(path), file_hash) for seq, action, path, file_hash in rows]
 
     # --- writes -------------------------------------------------------------------------------
     def replace_file(
@@ -157,14 +186,14 @@ class Catalog:
         deletion is journalled here, in the same transaction, so a crash cannot lose it.
         """
         with self.transaction() as db:
-            old = db.execute("SELECT sha256 FROM files WHERE path = ?", (record.path,)).fetchone()
+            old = db.execute("SELECT sha256 FROM files WHERE path = ?", (stored(record.path),)).fetchone()
             self._delete_chunks(db, record.path)
             self._insert_chunks(db, record.path, record.sha256, chunks)
             db.execute(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
-                (record.path, record.size, record.mtime_ns, record.sha256, len(chunks), time.time()),
+                (stored(record.path), record.size, record.mtime_ns, record.sha256, len(chunks), time.time()),
             )
-            db.execute("DELETE FROM skipped WHERE path = ?", (record.path,))
+            db.execute("DELETE FROM skipped WHERE path = ?", (stored(record.path),))
             if pending_add is not None:
                 db.execute("DELETE FROM journal WHERE seq = ?", (pending_add,))
             if old and old[0] != record.sha256:
@@ -173,10 +202,10 @@ class Catalog:
 
     def remove_file(self, path: str) -> tuple[int, str, str] | None:
         with self.transaction() as db:
-            old = db.execute("SELECT sha256 FROM files WHERE path = ?", (path,)).fetchone()
+            old = db.execute("SELECT sha256 FROM files WHERE path = ?", (stored(path),)).fetchone()
             self._delete_chunks(db, path)
-            db.execute("DELETE FROM files WHERE path = ?", (path,))
-            db.execute("DELETE FROM skipped WHERE path = ?", (path,))
+            db.execute("DELETE FROM files WHERE path = ?", (stored(path),))
+            db.execute("DELETE FROM skipped WHERE path = ?", (stored(path),))
             if old:
                 return self._journal_delete(db, path, old[0])
         return None
@@ -184,14 +213,14 @@ class Catalog:
     @staticmethod
     def _journal_delete(db: sqlite3.Connection, path: str, file_hash: str) -> tuple[int, str, str]:
         seq = db.execute(
-            "INSERT INTO journal (action, path, file_hash) VALUES ('delete', ?, ?)", (path, file_hash)
+            "INSERT INTO journal (action, path, file_hash) VALUES ('delete', ?, ?)", (stored(path), file_hash)
         ).lastrowid
         return seq, path, file_hash
 
     @staticmethod
     def _delete_chunks(db: sqlite3.Connection, path: str) -> None:
-        db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE path = ?)", (path,))
-        db.execute("DELETE FROM chunks WHERE path = ?", (path,))
+        db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE path = ?)", (stored(path),))
+        db.execute("DELETE FROM chunks WHERE path = ?", (stored(path),))
 
     @staticmethod
     def _insert_chunks(db: sqlite3.Connection, path: str, file_hash: str, chunks: Sequence[Chunk]) -> None:
@@ -201,7 +230,7 @@ class Catalog:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     chunk_id(path, file_hash, chunk.ordinal),
-                    path,
+                    stored(path),
                     file_hash,
                     chunk.ordinal,
                     chunk.page,
@@ -219,7 +248,7 @@ class Catalog:
     # --- reads --------------------------------------------------------------------------------
     def chunks_of(self, path: str) -> list[Chunk]:
         rows = self.db.execute(
-            'SELECT text, ordinal, start, "end", page, heading FROM chunks WHERE path = ? ORDER BY ordinal', (path,)
+            'SELECT text, ordinal, start, "end", page, heading FROM chunks WHERE path = ? ORDER BY ordinal', (stored(path),)
         )
         return [
             Chunk(text=r[0], ordinal=r[1], start=r[2], end=r[3], page=r[4], headings=tuple(filter(None, r[5].split(" > "))))
@@ -234,15 +263,15 @@ class Catalog:
             for row in self.db.execute(
                 f'SELECT id, path, page, heading, start, "end", text, ordinal FROM chunks WHERE id IN ({marks})', part
             ):
-                found[row[0]] = StoredChunk(*row)
+                found[row[0]] = StoredChunk(row[0], from_stored(row[1]), *row[2:])
         return found
 
     def neighbour(self, chunk: StoredChunk, step: int) -> StoredChunk | None:
         row = self.db.execute(
             'SELECT id, path, page, heading, start, "end", text, ordinal FROM chunks WHERE path = ? AND ordinal = ?',
-            (chunk.path, chunk.ordinal + step),
+            (stored(chunk.path), chunk.ordinal + step),
         ).fetchone()
-        return StoredChunk(*row) if row else None
+        return StoredChunk(row[0], from_stored(row[1]), *row[2:]) if row else None
 
     def _document_frequencies(self, words: Sequence[str]) -> dict[str, int]:
         if not self._vocab:

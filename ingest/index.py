@@ -28,9 +28,27 @@ VECTORS = "vectors"
 LOCK = "write.lock"
 
 
+class DamagedVectors(IngestError):
+    """The vector store cannot be opened; `rag ingest` rebuilds it from the catalog."""
+
+
 class IndexNotFound(IngestError):
     def __init__(self, index_dir: Path, name: str):
         super().__init__(f"no index '{name}' in {index_dir}. Run: rag ingest PATH --index {name}")
+
+
+def _open_catalog(directory: Path, name: str) -> Catalog:
+    import sqlite3
+
+    try:
+        catalog = Catalog(directory / CATALOG)
+        catalog.get_meta("schema")
+        return catalog
+    except sqlite3.DatabaseError as exc:
+        raise IngestError(
+            f"the catalog of index '{name}' ({directory / CATALOG}) is damaged ({exc}). "
+            f"Rebuild the index from your files: rag ingest PATH --index {name} --rebuild"
+        ) from None
 
 
 class Index:
@@ -45,14 +63,14 @@ class Index:
         directory = Path(index_dir).resolve() / name
         if not (directory / CATALOG).exists():
             raise IndexNotFound(Path(index_dir), name)
-        return cls(directory, Catalog(directory / CATALOG))
+        return cls(directory, _open_catalog(directory, name))
 
     @classmethod
     def create(cls, index_dir: Path, name: str, *, embedder_name: str, dimension: int) -> Index:
         """Open the index, creating it for ``embedder_name`` if it does not exist yet."""
         directory = Path(index_dir).resolve() / name
         directory.mkdir(parents=True, exist_ok=True)
-        index = cls(directory, Catalog(directory / CATALOG))
+        index = cls(directory, _open_catalog(directory, name))
         if index.embedder_name is None:
             index.catalog.set_meta(
                 embedder=embedder_name, dimension=str(dimension), created=str(time.time()), name=name
@@ -90,10 +108,36 @@ class Index:
     @property
     def store(self):
         if self._store is None:
-            from ingest.store import VectorStore
+            from ingest.store import DamagedStore, VectorStore
 
-            self._store = VectorStore(self.directory / VECTORS)
+            try:
+                self._store = VectorStore(self.directory / VECTORS)
+            except DamagedStore as exc:
+                raise DamagedVectors(
+                    f"the vectors of index '{self.name}' ({self.directory / VECTORS}) cannot be read ({exc}). "
+                    f"Run: rag ingest PATH --index {self.name} (it rebuilds them from the catalog, without re-reading files)"
+                ) from exc
         return self._store
+
+    def set_aside_vectors(self) -> Path:
+        """Move a damaged vector store out of the way (kept for inspection); the next use starts an empty one."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        aside = self.directory / f"{VECTORS}.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
+        os.replace(self.directory / VECTORS, aside)
+        return aside
+
+    def verify(self) -> dict:
+        """Does every catalog chunk have exactly one vector, and every vector a chunk?"""
+        chunks = self.catalog.all_chunk_ids()
+        vectors = self.store.ids()
+        missing, orphans = sorted(chunks - vectors), sorted(vectors - chunks)
+        return {
+            "chunks": len(chunks), "vectors": len(vectors), "missing_vectors": missing, "orphan_vectors": orphans,
+            "consistent": not missing and not orphans and not self.catalog.journal(),
+            "fingerprint": self.catalog.fingerprint(),
+        }
 
     # --- writing ----------------------------------------------------------------------------
     @contextmanager
@@ -117,7 +161,10 @@ class Index:
         handle.write(f"process {os.getpid()}")
         handle.flush()
         try:
-            self.recover()
+            try:
+                self.recover()
+            except DamagedVectors:  # nothing to replay into; the sync rebuilds the store (repair_vectors)
+                pass
             yield self
         finally:
             handle.seek(0)

@@ -18,8 +18,10 @@ from pathlib import Path
 from ingest.catalog import FileRecord
 from ingest.chunker import chunk_document, embedding_text
 from ingest.embedder import Embedder
-from ingest.index import Index
+from ingest.errors import IndexWriteError, is_storage_failure
+from ingest.index import DamagedVectors, Index
 from ingest.lexical import latin_letter_share
+from ingest.paths import readable
 from ingest.sync import plan_sync
 from ingest.types import Chunk
 from ingest.walk import FoundFile, discover, inside, resolve_roots
@@ -58,6 +60,9 @@ class SyncReport:
     renamed: int = 0
     unchanged: int = 0
     skipped: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the run repaired, one line each (a rebuilt vector store)."""
+    vectors_repaired: int = 0
     chunks_added: int = 0
     chunks_removed: int = 0
     seconds: float = 0.0
@@ -78,9 +83,10 @@ class SyncReport:
             "deleted": self.deleted,
             "renamed": self.renamed,
             "unchanged": self.unchanged,
-            "skipped": self.skipped,
+            "skipped": [{"path": readable(s["path"]), "reason": s["reason"]} for s in self.skipped],
             "chunks_added": self.chunks_added,
             "chunks_removed": self.chunks_removed,
+            "vectors_repaired": self.vectors_repaired,
             "seconds": round(self.seconds, 3),
         }
 
@@ -110,12 +116,36 @@ def sync(
     progress: Progress | None = None,
     on_skip: Callable[[str, str], None] | None = None,
 ) -> SyncReport:
-    """Bring ``index`` in line with the files under ``paths``. The caller holds ``index.writer()``."""
-    options = options or SyncOptions()
+    """Bring ``index`` in line with the files under ``paths``. The caller holds ``index.writer()``.
+
+    One file's failure is a skipped entry; a failure of the disk under the index (full,
+    read-only) raises ``IndexWriteError`` with one line that names the folder. Either way,
+    what was committed stays consistent and the next run continues from it.
+    """
+    try:
+        return _sync(paths, index, embedder, options or SyncOptions(), progress=progress, on_skip=on_skip)
+    except IndexWriteError:
+        raise
+    except Exception as exc:
+        if is_storage_failure(exc):
+            raise IndexWriteError(storage_message(index.directory, exc)) from exc
+        raise
+
+
+def _sync(
+    paths: Sequence[str | Path],
+    index: Index,
+    embedder: Embedder,
+    options: SyncOptions,
+    *,
+    progress: Progress | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
+) -> SyncReport:
     progress = progress or (lambda stage, done, total: None)
     started = time.monotonic()
     report = SyncReport(embedder=embedder.name)
     roots = resolve_roots(paths)
+    report.vectors_repaired = repair_vectors(index, embedder, notes=report.notes, batch=options.batch_chunks)
 
     def skip(path: str, reason: str, *, remember: FileRecord | FoundFile | None = None) -> None:
         report.skipped.append({"path": path, "reason": reason})
@@ -157,17 +187,48 @@ def sync(
 
     pending: list[tuple[FileRecord, list[Chunk], bool]] = []
     embedded = 0
+    work = [(r, False) for r in plan.new] + [(r, True) for r in plan.changed]
+    written: set[str] = set()
+
+    def left_bytes() -> int:
+        """Size of the files this run has still to index (a guide to the room it needs)."""
+        return sum(r.size for r, _ in work if r.path not in written)
+
+    def store(record: FileRecord, chunks: list[Chunk], vectors) -> int | None:
+        """Write one file's rows; None (and the file skipped) when this file alone fails."""
+        try:
+            return index.add_file(record, chunks, vectors)
+        except Exception as exc:  # noqa: BLE001 - one file's failure must not end the run
+            if is_storage_failure(exc):
+                raise IndexWriteError(storage_message(index.directory, exc, left_bytes())) from exc
+            skip(record.path, f"could not be indexed ({type(exc).__name__}: {exc}); it will be tried again next run")
+            return None
+
+    def embed(texts: list[str]):
+        try:
+            return embedder.embed_documents(texts)
+        except Exception as exc:  # noqa: BLE001
+            if is_storage_failure(exc):
+                raise IndexWriteError(storage_message(index.directory, exc, left_bytes())) from exc
+            return None
 
     def flush() -> None:
         nonlocal embedded
         if not pending:
             return
         texts = [embedding_text(c.heading, c.text) for _, chunks, _ in pending for c in chunks]
-        vectors = embedder.embed_documents(texts)
+        vectors = embed(texts)
         at = 0
         for record, chunks, is_change in pending:
-            removed = index.add_file(record, chunks, vectors[at : at + len(chunks)])
+            own = vectors[at : at + len(chunks)] if vectors is not None else embed(texts[at : at + len(chunks)])
             at += len(chunks)
+            if own is None:  # the batch failed and so did this file alone
+                skip(record.path, "could not be embedded; it will be tried again next run")
+                continue
+            removed = store(record, chunks, own)
+            if removed is None:
+                continue
+            written.add(record.path)
             report.chunks_added += len(chunks)
             report.chunks_removed += removed
             for chunk in chunks:
@@ -182,7 +243,6 @@ def sync(
         progress("embed", embedded, embedded)
         pending.clear()
 
-    work = [(r, False) for r in plan.new] + [(r, True) for r in plan.changed]
     jobs = [(record.path, record.size) for record, _ in work]
     pool = ParsePool(options.worker_count(), options.parse_limits, password=options.password) if work and options.worker_count() else None
     parsed = pool.parse(jobs) if pool else parse_in_process(jobs, options.password)
@@ -196,9 +256,13 @@ def sync(
             if not _still_same(record):
                 skip(record.path, "changed while being read; run rag ingest again")
                 continue
-            chunks = chunk_document(
-                outcome, embedder.count_tokens, max_tokens=options.chunk_tokens, overlap_tokens=options.overlap_tokens
-            )
+            try:
+                chunks = chunk_document(
+                    outcome, embedder.count_tokens, max_tokens=options.chunk_tokens, overlap_tokens=options.overlap_tokens
+                )
+            except Exception as exc:  # noqa: BLE001 - a chunker bug on one document costs that document
+                skip(record.path, f"could not be split into chunks ({type(exc).__name__}: {exc})", remember=record)
+                continue
             if not chunks:
                 skip(record.path, "no text to index", remember=record)
                 continue
@@ -216,3 +280,59 @@ def sync(
     index.catalog.set_meta(last_sync=str(time.time()))
     report.seconds = time.monotonic() - started
     return report
+
+
+def repair_vectors(index: Index, embedder: Embedder, *, notes: list[str], batch: int = 128) -> int:
+    """Give every catalog chunk exactly one vector again, from the catalog's own texts (no file
+    is re-read): a deleted or damaged ``vectors/`` folder is rebuilt, vectors that lost their
+    chunk are deleted. Cheap when nothing is wrong: the two counts are compared first.
+    Returns how many vectors were written or deleted."""
+    try:
+        stored_count = index.store.count()
+    except DamagedVectors as exc:
+        aside = index.set_aside_vectors()
+        notes.append(f"{exc.__cause__}: the vector store of index '{index.name}' could not be read; moved it to {aside} "
+                     f"and rebuilt it from the catalog")
+        stored_count = index.store.count()
+    if stored_count == index.catalog.chunk_count() and not index.catalog.journal():
+        return 0
+    index.recover()
+    check = index.verify()
+    if check["orphan_vectors"]:
+        index.store.delete(check["orphan_vectors"])
+    rows = index.catalog.chunk_versions(check["missing_vectors"])
+    for start in range(0, len(rows), batch):
+        part = rows[start : start + batch]
+        vectors = embedder.embed_documents([embedding_text(heading, text) for _, _, _, heading, text in part])
+        groups: dict[tuple[str, str], list[int]] = {}
+        for at, (_, path, file_hash, _, _) in enumerate(part):
+            groups.setdefault((path, file_hash), []).append(at)
+        for (path, file_hash), ats in groups.items():
+            index.store.upsert([part[a][0] for a in ats], vectors[ats], path, file_hash)
+    if rows and not stored_count:
+        notes.append(f"index '{index.name}' had no vectors for its {len(rows)} chunks (vectors/ deleted?); rebuilt them from the catalog")
+    elif rows or check["orphan_vectors"]:
+        notes.append(f"index '{index.name}': re-embedded {len(rows)} chunks that had no vector and removed "
+                     f"{len(check['orphan_vectors'])} vectors that had no chunk")
+    return len(rows) + len(check["orphan_vectors"])
+
+
+INDEX_BYTES_PER_TEXT_BYTE = 5
+"""Index size per byte of text indexed (catalog, lexical index, vectors): 4-8 measured on
+text and PDF folders (24 MB for the 5.1 MB manuals-qa corpus)."""
+
+
+def storage_message(directory: Path, exc: BaseException, left_bytes: int = 0) -> str:
+    """One line for a write that failed because of the disk under the index."""
+    import shutil
+
+    try:
+        free = shutil.disk_usage(directory).free // (1024 * 1024)
+        room = f" ({free} MB free there)"
+    except OSError:
+        room = ""
+    need = max(1, -(-left_bytes * INDEX_BYTES_PER_TEXT_BYTE // (1024 * 1024)))
+    return (
+        f"cannot write to the index in {directory}{room}: {exc}. The files not yet indexed need up to about "
+        f"{need} MB more; free that much, then run the same command again: what is indexed so far is kept"
+    )

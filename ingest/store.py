@@ -12,8 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from ingest.offline import enforce_offline
+from ingest.paths import stored
 
 COLLECTION = "chunks"
+
+
+class DamagedStore(Exception):
+    """The vector store's files cannot be opened (damaged or written by something else)."""
 
 
 class VectorStore:
@@ -22,12 +27,19 @@ class VectorStore:
         import chromadb
         from chromadb.config import Settings
 
-        self._client = chromadb.PersistentClient(
-            path=str(Path(path).resolve()), settings=Settings(anonymized_telemetry=False, allow_reset=False)
-        )
-        self._collection = self._client.get_or_create_collection(
-            COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
+        try:
+            self._client = chromadb.PersistentClient(
+                path=str(Path(path).resolve()), settings=Settings(anonymized_telemetry=False, allow_reset=False)
+            )
+            self._collection = self._client.get_or_create_collection(
+                COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+            self._collection.count()
+        except Exception as exc:  # chromadb raises many kinds; all mean these files cannot be used
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()  # else the next open at this path reuses the broken system
+            raise DamagedStore(f"{type(exc).__name__}: {exc}") from exc
 
     def close(self) -> None:
         self._client.close()
@@ -35,17 +47,31 @@ class VectorStore:
     def count(self) -> int:
         return self._collection.count()
 
+    def ids(self) -> set[str]:
+        """Every stored vector's id."""
+        found: set[str] = set()
+        step = 5000
+        while True:
+            got = self._collection.get(include=[], limit=step, offset=len(found))
+            found.update(got["ids"])
+            if len(got["ids"]) < step:
+                return found
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), 1000):
+            self._collection.delete(ids=list(ids[start : start + 1000]))
+
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, path: str, file_hash: str) -> None:
         for start in range(0, len(ids), 1000):
             part = slice(start, start + 1000)
             self._collection.upsert(
                 ids=list(ids[part]),
                 embeddings=np.asarray(vectors[part], dtype=np.float32),
-                metadatas=[{"path": path, "file_hash": file_hash}] * len(ids[part]),
+                metadatas=[{"path": stored(path), "file_hash": file_hash}] * len(ids[part]),
             )
 
     def delete_version(self, path: str, file_hash: str) -> None:
-        self._collection.delete(where={"$and": [{"path": path}, {"file_hash": file_hash}]})
+        self._collection.delete(where={"$and": [{"path": stored(path)}, {"file_hash": file_hash}]})
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         """Stored vectors in the order of ``ids`` (all must exist)."""

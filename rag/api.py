@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ingest.embedder import EMBEDDER_NAMES, LazyEmbedder
 from ingest.index import Index
+from ingest.paths import readable
 from ingest.pipeline import SyncOptions, SyncReport, sync
 from ingest.workers import ParseLimits
 from rag.engine import Engine
@@ -180,9 +181,10 @@ def build_engine(settings: Settings, index: Index) -> Engine:
 def display_path(path: str) -> str:
     """A path as a person would type it: relative to the working folder when inside it."""
     try:
-        return str(Path(path).relative_to(Path.cwd()))
+        path = str(Path(path).relative_to(Path.cwd()))
     except ValueError:
-        return path
+        pass
+    return readable(path)
 
 
 def index_status(index: Index) -> dict:
@@ -198,7 +200,7 @@ def index_status(index: Index) -> dict:
         "files": len(files),
         "chunks": index.catalog.chunk_count(),
         "last_sync": datetime.datetime.fromtimestamp(float(last)).isoformat(timespec="seconds") if last else None,
-        "skipped": [{"path": p, "reason": r} for p, (_, _, r) in sorted(index.catalog.skipped().items())],
+        "skipped": [{"path": readable(p), "reason": r} for p, (_, _, r) in sorted(index.catalog.skipped().items())],
     }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from ingest.paths import readable
 from rag.settings import HELP, load_settings, setting_names
 
 
@@ -108,6 +109,8 @@ def ingest(paths, index, index_dir, embedder, password, max_file_mb, rebuild, as
 
     def summarize(report) -> None:
         progress.close()
+        for line in report.notes:
+            _echo_err(f"note: {line}")
         note = language_note(settings, report, paths)
         if note:
             _echo_err(note)
@@ -160,7 +163,7 @@ def search(query, index, index_dir, top_k, where, as_json):
         hits = open_retriever(settings, idx).search(query, settings.top_k, where=where)
     if as_json:
         rows = [
-            {"rank": r, "score": round(h.score, 6), "source": h.source, "page": h.page, "heading": h.heading, "text": h.text}
+            {"rank": r, "score": round(h.score, 6), "source": readable(h.source), "page": h.page, "heading": h.heading, "text": h.text}
             for r, h in enumerate(hits, 1)
         ]
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -293,24 +296,46 @@ def _save_turn(path: Path, turn) -> None:
 
 @cli.command()
 @index_options
+@click.option("--verify", is_flag=True, help="Also check that every chunk has exactly one vector (exit 1 if not).")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @_fail_cleanly
-def status(index, index_dir, as_json):
+def status(index, index_dir, verify, as_json):
     """Show an index: files, chunks, embedder, last sync, files skipped and why.
 
     \b
     Example:
-      rag status --index work
+      rag status --index work --verify
     """
     from rag.api import display_path, index_status, opened_index
 
     with opened_index(_settings(index=index, index_dir=index_dir)) as idx:
         info = index_status(idx)
+        check = idx.verify() if verify else None
+    if check is not None:
+        info["verify"] = {
+            "consistent": check["consistent"], "vectors": check["vectors"],
+            "missing_vectors": len(check["missing_vectors"]), "orphan_vectors": len(check["orphan_vectors"]),
+            "fingerprint": check["fingerprint"],
+        }
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
-        return
+    else:
+        _print_status(info)
+    if check is not None and not check["consistent"]:
+        raise click.ClickException(
+            f"index '{info['index']}' is not consistent: {len(check['missing_vectors'])} chunks without a vector, "
+            f"{len(check['orphan_vectors'])} vectors without a chunk. Run: rag ingest PATH --index {info['index']} to repair it"
+        )
+
+
+def _print_status(info: dict) -> None:
+    from rag.api import display_path
+
     for key in ("index", "directory", "embedder", "files", "chunks", "last_sync"):
         click.echo(f"{key:<10} {info[key]}")
+    if "verify" in info:
+        v = info["verify"]
+        click.echo(f"{'vectors':<10} {v['vectors']} ({'consistent' if v['consistent'] else 'NOT consistent'})")
     click.echo(f"{'skipped':<10} {len(info['skipped'])}")
     for row in info["skipped"]:
         click.echo(f"  {isolate(display_path(row['path']))}: {row['reason']}")
@@ -332,7 +357,7 @@ def sources(index, index_dir, as_json):
     with opened_index(_settings(index=index, index_dir=index_dir)) as idx:
         files = sorted(idx.catalog.files().values(), key=lambda f: f.path)
     if as_json:
-        click.echo(json.dumps([{"path": f.path, "chunks": f.chunks, "size": f.size, "sha256": f.sha256} for f in files], ensure_ascii=False, indent=2))
+        click.echo(json.dumps([{"path": readable(f.path), "chunks": f.chunks, "size": f.size, "sha256": f.sha256} for f in files], ensure_ascii=False, indent=2))
         return
     for f in files:
         click.echo(f"{f.chunks:>6}  {isolate(display_path(f.path))}")
@@ -353,7 +378,7 @@ def forget(path, index, index_dir):
 
     removed = forget_path(_settings(index=index, index_dir=index_dir), path)
     if not removed:
-        raise click.ClickException(f"nothing indexed under {path}. See: rag sources")
+        raise click.ClickException(f"nothing indexed under {readable(path)}. See: rag sources")
     _echo_err(f"removed {len(removed)} file(s) from the index")
 
 

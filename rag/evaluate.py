@@ -185,7 +185,7 @@ def _timed_candidates(retriever: Retriever, query: str, n: int) -> tuple[list, l
 def evaluate_beir(
     retriever: Retriever, data: BeirSet, *, progress: Callable[[str, int, int], None] | None = None
 ) -> dict:
-    path_of = dict(retriever.index.catalog.db.execute("SELECT id, path FROM chunks"))
+    path_of = retriever.index.catalog.chunk_paths()
     per_mode: dict[str, dict[str, list[float]]] = {m: {} for m in MODES}
     latencies = []
     for done, (qid, query) in enumerate(data.queries.items(), 1):

@@ -18,6 +18,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ingest.paths import readable
+
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered context passages the user gives. "
     "Write the answer as one or two complete sentences. After each sentence, put the number of the passage it comes from "
@@ -56,7 +58,7 @@ class Passage:
         """What the model sees above the passage: its innermost heading, else its file name."""
         if self.heading:
             return self.heading.rsplit(" > ", 1)[-1]
-        return self.source.rsplit("/", 1)[-1]
+        return readable(self.source.rsplit("/", 1)[-1])
 
     def label(self) -> str:
         """What the prompt puts before the passage's text: its number and topic."""

@@ -159,3 +159,38 @@ def test_crash_between_stores_is_repaired(tmp_path, docs, embedder, monkeypatch)
     assert index.catalog.chunk_count() == index.store.count()
     assert not index.catalog.journal()
     index.close()
+
+
+class PoisonedEmbedder(CountingEmbedder):
+    """The real embedder, failing on any batch that holds a chunk with the word POISON."""
+
+    def embed_documents(self, texts):
+        if any("POISON" in t for t in texts):
+            raise ValueError("the embedder cannot read this text")
+        return super().embed_documents(texts)
+
+
+def test_a_file_that_fails_to_embed_or_store_costs_only_itself(tmp_path, docs, embedder, monkeypatch):
+    (docs / "bad.md").write_text("# Bad\n\nPOISON in this file breaks the embedder.\n", encoding="utf-8")
+    (docs / "cursed.md").write_text("# Cursed\n\nThis file's rows cannot be written.\n", encoding="utf-8")
+    index = _index(tmp_path, embedder)
+    real_replace = index.catalog.replace_file
+
+    def replace_file(record, chunks, **kwargs):
+        if record.path.endswith("cursed.md"):
+            raise ValueError("constraint failed")
+        return real_replace(record, chunks, **kwargs)
+
+    monkeypatch.setattr(index.catalog, "replace_file", replace_file)
+    report = _run(index, [docs], PoisonedEmbedder(embedder))
+    skipped = {os.path.basename(s["path"]): s["reason"] for s in report.skipped}
+    assert skipped == {
+        "bad.md": "could not be embedded; it will be tried again next run",
+        "cursed.md": "could not be indexed (ValueError: constraint failed); it will be tried again next run",
+    }
+    assert report.added == 4, "the other files of the same batch are indexed"
+    monkeypatch.undo()
+    again = _run(index, [docs], embedder)
+    assert (again.added, again.unchanged, again.skipped) == (2, 4, []), "both are tried again and now indexed"
+    assert index.verify()["consistent"]
+    index.close()
