@@ -1,25 +1,35 @@
-"""Answer speed and accuracy: `rag ask` against the naive prompt a user would otherwise write.
+"""Answers: `rag ask` against the naive recipe a user would otherwise write, same model, same run.
 
-Over a fixed sample of answerable XQuAD-en questions (the paragraphs indexed by
-`rag eval qa`), with one model loaded once and warmed by one untimed question:
+Sets (read from ../shared/data/, never copied into the project):
 
-- rag:   the engine as `rag ask` runs it (relevance gate, neighbours, context budget,
-         grounded prompt with cached system prefix, citation filter);
-- naive: the same top-5 passages, each widened to 1,000 characters of its file, pasted into
-         one prompt under a plain instruction.
+- manuals (default): real software manuals (PDF + HTML) with practitioners' questions, 60 that
+  the manuals answer and 15 that they do not (manuals-qa/qa.jsonl);
+- xquad: XQuAD-en, Wikipedia paragraphs with one-fact questions (regression check);
+- heq: HeQ validation, Hebrew, with unanswerable questions (regression check; multilingual index).
 
-Prints per system the median prompt tokens, time to first token (retrieval included),
-generation tokens/s, total time, and answer accuracy (a gold answer inside the normalised
-answer), then the ratios. Same model, same run, same questions.
+Systems, one model loaded once and warmed by one untimed question each:
 
-    .venv/bin/python bench/answer.py                     # default model, 30 questions
-    .venv/bin/python bench/answer.py --model qwen2.5-coder-0.5b --questions 40 --budget 160
+- rag:   the engine as `rag ask` runs it;
+- naive: the same top-5 passages, each widened to 1,000 characters of its file (the following
+         chunks), pasted into one prompt under a plain instruction. It abstains only when the
+         model's own words say the context lacks the answer.
+
+Prints per system: accuracy (a gold span inside the answer, on answerable questions),
+abstention on unanswerable questions, false abstention on answerable ones, answers that paste
+a passage back (a run of 25+ words copied) or run past 3 sentences, median prompt tokens, time
+to first token (retrieval included) and, for rag, time to the evidence sentence.
+
+    .venv/bin/python bench/answer.py                               # manuals-qa, all 75 questions
+    .venv/bin/python bench/answer.py --set xquad --questions 30
+    .venv/bin/python bench/answer.py --set heq --questions 40 --skip-naive
+    .venv/bin/python bench/answer.py --cold 3                      # cold `rag ask` on the demo index
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -29,29 +39,49 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.api import build_engine, opened_index, run_ingest  # noqa: E402
-from rag.evaluate import contains_answer, eval_index_name, load_squad, sample, workspace  # noqa: E402
+from rag.evaluate import (  # noqa: E402
+    contains_answer,
+    eval_index_name,
+    load_qa_jsonl,
+    load_squad,
+    sample,
+    workspace,
+)
+from rag.prompt import declines  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 
+DATA = ROOT.parent / "shared" / "data"
+SETS = {
+    "manuals": ("manuals-qa/qa.jsonl", None),
+    "xquad": ("xquad-en/xquad.en.json", None),
+    "heq": ("heq-val/val_v1.1.json", "multilingual"),
+}
 NAIVE_CHARS = 1000
 NAIVE_PROMPT = "Answer the question using the context below.\n\nContext:\n{context}\n\nQuestion: {question}\nAnswer:"
+PASTE_WORDS = 25
 
 
-def widen(source: str, text: str, chars: int = NAIVE_CHARS) -> str:
-    """``chars`` characters of the source file starting where the passage starts."""
-    try:
-        raw = Path(source).read_text(encoding="utf-8")
-    except OSError:
-        return text[:chars]
-    at = raw.find(text[:60])
-    return raw[at : at + chars] if at >= 0 else text[:chars]
+def widen(index, hit, chars: int = NAIVE_CHARS) -> str:
+    """``chars`` characters of the hit's file from where the hit starts (its following chunks)."""
+    from rag.retriever import join_spans
+
+    chunk = index.catalog.get_chunks([hit.id]).get(hit.id)
+    if chunk is None:
+        return hit.text[:chars]
+    while len(chunk.text) < chars:
+        nxt = index.catalog.neighbour(chunk, 1)
+        if nxt is None:
+            break
+        chunk = chunk.__class__(**{**chunk.__dict__, "text": join_spans(chunk, nxt), "end": nxt.end, "ordinal": nxt.ordinal})
+    return chunk.text[:chars]
 
 
 def naive_answer(engine, question: str) -> dict:
     started = time.perf_counter()
     hits = engine.retriever.retrieve(question, 5).hits
-    context = "\n\n".join(widen(h.source, h.text) for h in hits)
+    context = "\n\n".join(widen(engine.retriever.index, h) for h in hits)
     messages = [{"role": "user", "content": NAIVE_PROMPT.format(context=context, question=question)}]
-    generator = engine.generator
+    generator = engine.generator_for(question)
     tokens, first, pieces = 0, None, []
     for piece in generator.stream(messages, max_tokens=engine.max_answer_tokens):
         tokens += 1
@@ -59,11 +89,13 @@ def naive_answer(engine, question: str) -> dict:
         pieces.append(piece)
     finished = time.perf_counter()
     first = first or finished
+    text = "".join(pieces).strip()
     return {
-        "answer": "".join(pieces).strip(),
+        "answer": text,
+        "abstained": not text or declines(text),
+        "passages": [h.text for h in hits],
         "prompt_tokens": generator.count_tokens(messages),
         "ttft_ms": (first - started) * 1000,
-        "tokens_per_s": (tokens - 1) / (finished - first) if tokens > 1 and finished > first else None,
         "total_ms": (finished - started) * 1000,
     }
 
@@ -72,13 +104,32 @@ def rag_answer(engine, question: str) -> dict:
     answer = engine.ask(question)
     t = answer.timings
     return {
-        "answer": answer.answer if not answer.abstained else "",
+        "answer": answer.answer,
+        "abstained": answer.abstained,
+        "reason": answer.abstain_reason,
+        "passages": [p.text for p in answer.passages],
+        "cited": bool(answer.cited),
+        "evidence": answer.evidence.text if answer.evidence else None,
+        "draft": answer.draft,
+        "answerable": t.get("answerable"),
         "prompt_tokens": t.get("prompt_tokens"),
         "ttft_ms": t.get("ttft_ms"),
-        "tokens_per_s": t.get("tokens_per_s"),
+        "evidence_ms": t.get("evidence_ms"),
         "total_ms": t.get("total_ms"),
-        "cited": bool(answer.cited),
     }
+
+
+def pastes_passage(answer: str, passages: list[str], words: int = PASTE_WORDS) -> bool:
+    """Does the answer copy a run of ``words`` consecutive words from a passage?"""
+    said = answer.lower().split()
+    if len(said) < words:
+        return False
+    runs = {" ".join(said[i : i + words]) for i in range(len(said) - words + 1)}
+    return any(run in " ".join(p.lower().split()) for p in passages for run in runs)
+
+
+def sentence_count(text: str) -> int:
+    return len([s for s in re.split(r"(?<=[.!?])\s+|\n+", text.strip()) if len(s.split()) >= 3])
 
 
 def cold_runs(runs: int, question: str = "How long should water be boiled at high altitude?") -> None:
@@ -105,67 +156,102 @@ def median(rows: list[dict], key: str) -> float | None:
     return statistics.median(values) if values else None
 
 
+def load_set(name: str, settings, limit: int | None):
+    """(folder to ingest, questions) for a named set; ``limit`` spreads over answerable and not alike."""
+    relative, _ = SETS[name]
+    source = DATA / relative
+    if not source.exists():
+        sys.exit(f"{source} is missing: this benchmark reads the shared data sets (see ../shared/data/README.md)")
+    if name == "manuals":
+        folder, items = source.parent / "corpus", load_qa_jsonl(source)
+    else:
+        folder, items = load_squad(source, workspace(settings.cache_path, source))
+    answerable = [i for i in items if not i.impossible]
+    impossible = [i for i in items if i.impossible]
+    if limit:
+        share = len(impossible) / len(items)
+        impossible = sample(impossible, round(limit * share))
+        answerable = sample(answerable, limit - len(impossible))
+    return source, folder, answerable + impossible
+
+
+def score(rows: list[dict], items) -> dict:
+    ok = [r for r, i in zip(rows, items) if not i.impossible]
+    no = [r for r, i in zip(rows, items) if i.impossible]
+    answered = [r for r in rows if not r["abstained"]]
+    return {
+        "accuracy": sum(r["correct"] for r in ok) / len(ok) if ok else None,
+        "abstention": sum(r["abstained"] for r in no) / len(no) if no else None,
+        "false_abstention": sum(r["abstained"] for r in ok) / len(ok) if ok else None,
+        "pasted": sum(pastes_passage(r["answer"], r["passages"]) for r in answered),
+        "long": sum(sentence_count(r["answer"]) > 3 for r in answered),
+        "answered": len(answered),
+        "prompt_tokens": median(rows, "prompt_tokens"),
+        "ttft_s": (median(rows, "ttft_ms") or 0) / 1000,
+        "evidence_s": (median(rows, "evidence_ms") or 0) / 1000 if any(r.get("evidence_ms") for r in rows) else None,
+        "total_s": (median(rows, "total_ms") or 0) / 1000,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", default="xquad-en/xquad.en.json")
-    parser.add_argument("--questions", type=int, default=30)
+    parser.add_argument("--set", dest="set_name", choices=sorted(SETS), default="manuals")
+    parser.add_argument("--questions", type=int, default=None, help="a spread of this many (default: all)")
     parser.add_argument("--model", default=None)
     parser.add_argument("--budget", type=int, default=None, help="context budget for rag (default: the setting)")
     parser.add_argument("--skip-naive", action="store_true")
-    parser.add_argument("--json", dest="json_out", default=None, help="write per-question rows here")
+    parser.add_argument("--min-answerable", type=float, default=None, help="answerability threshold (default: the setting)")
+    parser.add_argument("--no-support-check", action="store_true", help="keep drafts the support check would retract")
+    parser.add_argument("--json", dest="json_out", default=None, help="write per-question rows here (as they come: FILE.rows.jsonl)")
     parser.add_argument("--cold", type=int, default=0, help="only time N cold `rag ask` processes on the demo index")
     args = parser.parse_args()
     if args.cold:
         cold_runs(args.cold)
         return
-    source = ROOT.parent / "shared" / "data" / args.data
-    flags = {"model": args.model, "context_budget": args.budget}
+    flags = {"model": args.model, "context_budget": args.budget, "embedder": SETS[args.set_name][1], "min_answerable": args.min_answerable}
     settings = load_settings({k: v for k, v in flags.items() if v is not None})
+    source, folder, items = load_set(args.set_name, settings, args.questions)
     settings.index = eval_index_name(source, settings.embedder)
-    documents, items = load_squad(source, workspace(settings.cache_path, source))
-    run_ingest(settings, [str(documents)])
-    items = sample([i for i in items if not i.impossible], args.questions + 1)
-    warm, items = items[0], items[1:]
+    run_ingest(settings, [str(folder)])
+    warm = "What is this document about?"
 
     systems = {"rag": rag_answer} if args.skip_naive else {"rag": rag_answer, "naive": naive_answer}
     rows: dict[str, list[dict]] = {name: [] for name in systems}
+    live = open(f"{args.json_out}.rows.jsonl", "w", encoding="utf-8") if args.json_out else None
     with opened_index(settings) as index:
         engine = build_engine(settings, index)
+        engine.check_support = not args.no_support_check
         for name, run in systems.items():  # one system at a time: each keeps its fixed prefix cached
-            run(engine, warm.question)  # untimed: loads the model, caches the prefix
+            run(engine, warm)  # untimed: loads the model, caches the prefix
             for n, item in enumerate(items, 1):
                 row = run(engine, item.question)
-                row["correct"] = bool(row["answer"]) and contains_answer(row["answer"], item.answers)
-                row["question"] = item.question
+                row["correct"] = not row["abstained"] and contains_answer(row["answer"], item.answers, hebrew_prefixes=True)
+                row.update(id=item.id, question=item.question, unanswerable=item.impossible, gold=item.answers[:3])
                 rows[name].append(row)
+                if live:
+                    live.write(json.dumps({"system": name, **row}, ensure_ascii=False) + "\n")
+                    live.flush()
                 print(f"\r{name} {n}/{len(items)}", end="", file=sys.stderr, flush=True)
             print(file=sys.stderr)
 
-    print(f"{settings.model}, {len(items)} XQuAD-en questions, context budget {settings.context_budget}, "
-          f"{settings.effective_threads()} threads")
-    print(f"{'system':<8}{'prompt tok':>11}{'TTFT s':>9}{'tok/s':>8}{'total s':>9}{'accuracy':>10}")
+    unanswerable = sum(i.impossible for i in items)
+    print(f"{settings.model}, {args.set_name}: {len(items) - unanswerable} answerable + {unanswerable} unanswerable questions, "
+          f"context budget {settings.context_budget}, {settings.effective_threads()} threads")
+    print(f"{'system':<7}{'accuracy':>9}{'abstain':>8}{'false ab':>9}{'pasted':>7}{'>3 sent':>8}"
+          f"{'prompt tok':>11}{'evidence s':>11}{'TTFT s':>8}{'total s':>8}")
     summary = {}
     for name, got in rows.items():
-        summary[name] = {
-            "prompt_tokens": median(got, "prompt_tokens"),
-            "ttft_s": median(got, "ttft_ms") / 1000,
-            "tokens_per_s": median(got, "tokens_per_s"),
-            "total_s": median(got, "total_ms") / 1000,
-            "accuracy": sum(r["correct"] for r in got) / len(got),
-        }
-        s = summary[name]
-        print(f"{name:<8}{s['prompt_tokens']:>11.0f}{s['ttft_s']:>9.2f}{s['tokens_per_s'] or 0:>8.1f}"
-              f"{s['total_s']:>9.2f}{s['accuracy']:>10.3f}")
-    answered = [r for r in rows["rag"] if r["answer"]]
-    print(f"rag answers that cite a passage: {sum(r['cited'] for r in answered)}/{len(answered)} "
-          f"(correct and cited: {sum(r['cited'] and r['correct'] for r in answered)})")
+        s = summary[name] = score(got, items)
+        fmt = lambda v, spec: format(v, spec) if v is not None else "-"  # noqa: E731
+        print(f"{name:<7}{fmt(s['accuracy'], '9.3f')}{fmt(s['abstention'], '8.3f'):>8}{fmt(s['false_abstention'], '9.3f'):>9}"
+              f"{s['pasted']:>7}{s['long']:>8}{fmt(s['prompt_tokens'], '11.0f'):>11}{fmt(s['evidence_s'], '11.2f'):>11}"
+              f"{s['ttft_s']:>8.2f}{s['total_s']:>8.2f}")
     if "naive" in summary:
         r, n = summary["rag"], summary["naive"]
-        print(f"ratio naive/rag: prompt tokens {n['prompt_tokens'] / r['prompt_tokens']:.1f}x, "
-              f"TTFT {n['ttft_s'] / r['ttft_s']:.1f}x, total {n['total_s'] / r['total_s']:.1f}x; "
-              f"accuracy rag {r['accuracy']:.3f} vs naive {n['accuracy']:.3f}")
+        print(f"rag/naive: TTFT {r['ttft_s'] / n['ttft_s']:.2f}x, prompt tokens {r['prompt_tokens'] / n['prompt_tokens']:.2f}x; "
+              f"accuracy {r['accuracy'] - n['accuracy']:+.3f}")
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1), encoding="utf-8")
+        Path(args.json_out).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
 if __name__ == "__main__":

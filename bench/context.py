@@ -8,6 +8,7 @@ No model is run.
 
     .venv/bin/python bench/context.py                        # XQuAD-en, the default embedder
     .venv/bin/python bench/context.py --data heq-val/val_v1.1.json --embedder multilingual
+    .venv/bin/python bench/context.py --data manuals-qa/qa.jsonl --budgets 150,250,350,500,0
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from rag.api import open_retriever, opened_index, run_ingest  # noqa: E402
 from rag.context import fit_context  # noqa: E402
 from rag.engine import sentence_similarity  # noqa: E402
 from rag.engine import passages_from  # noqa: E402
-from rag.evaluate import contains_answer, eval_index_name, load_squad, sample, workspace  # noqa: E402
+from rag.evaluate import contains_answer, eval_index_name, load_qa_jsonl, load_squad, sample, workspace  # noqa: E402
 from rag.models import resolve_model  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 
@@ -53,7 +54,10 @@ def main() -> None:
     source = ROOT.parent / "shared" / "data" / args.data
     settings = load_settings({"embedder": args.embedder} if args.embedder else {})
     settings.index = eval_index_name(source, settings.embedder)
-    documents, items = load_squad(source, workspace(settings.cache_path, source))
+    if source.suffix == ".jsonl":  # a folder of documents with qa.jsonl beside its corpus/
+        documents, items = source.parent / "corpus", load_qa_jsonl(source)
+    else:
+        documents, items = load_squad(source, workspace(settings.cache_path, source))
     run_ingest(settings, [str(documents)])
     items = sample([i for i in items if not i.impossible], args.questions)
 

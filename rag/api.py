@@ -175,6 +175,7 @@ def build_engine(settings: Settings, index: Index) -> Engine:
         max_answer_tokens=settings.max_answer_tokens,
         context_budget=settings.context_budget,
         context_tokens=settings.context_tokens,
+        min_answerable=settings.min_answerable,
     )
 
 

@@ -197,14 +197,21 @@ def ask(question, index, index_dir, model, top_k, threads, where, show_passages,
 
     settings = _settings(index=index, index_dir=index_dir, model=model, top_k=top_k, threads=threads)
     stream = None if as_json else (lambda text: (sys.stdout.write(text), sys.stdout.flush()))
+    evidence = None if as_json else _print_evidence
     with opened_index(settings) as idx:
-        answer = build_engine(settings, idx).ask(question, on_text=stream, where=where)
+        answer = build_engine(settings, idx).ask(question, on_text=stream, on_evidence=evidence, where=where)
     if as_json:
         click.echo(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
         return
     click.echo()
     if not answer.abstained:
         _print_sources(answer, show_passages)
+
+
+def _print_evidence(evidence) -> None:
+    """The documents' own best sentence, on stderr, before the model's answer starts."""
+    where = _source_line(None, evidence.source, evidence.page, evidence.heading)
+    _echo_err(f"Evidence: \u201c{' '.join(evidence.text.split())}\u201d ({where})\n")
 
 
 def _print_sources(answer, show_passages: bool) -> None:

@@ -73,8 +73,8 @@ def _scaled(values: Sequence[float]) -> list[float]:
 
 
 HEBREW_BUDGET_SCALE = 1.67
-"""Qwen's tokenizer spends 2.4 tokens on a Hebrew word and 1.3 on an English one; at the default
-budget of 90, a Hebrew question gets 150, the budget measured best on HeQ (see ``budget_for``)."""
+"""Qwen's tokenizer spends 2.4 tokens on a Hebrew word and 1.3 on an English one, so a Hebrew
+question gets 1.67 times the budget to hold as much text (HeQ: 0.282 at 100, 0.359 at 150)."""
 
 
 def budget_for(question: str, budget: int) -> int:
@@ -86,27 +86,24 @@ def budget_for(question: str, budget: int) -> int:
     return round(budget * HEBREW_BUDGET_SCALE) if budget > 0 and has_hebrew(question) else budget
 
 
-def select_context(
-    question: str,
-    passages: Sequence[Passage],
-    count_tokens: CountTokens,
-    budget: int,
-    similarity: Similarity | None = None,
-) -> list[Passage]:
-    """The passages cut down to at most ``budget`` prompt tokens (see the module docstring).
+@dataclass(frozen=True)
+class Scored:
+    """The sentences of the retrieved passages, each scored against the question."""
 
-    The budget pays for each place's label as well as the text. Once the strong matches and
-    the sentences before them are in, only the passages already opened are filled further:
-    a stray sentence from another passage would cost its label too and rarely holds the
-    answer (measured by bench/context.py: the same answers kept with 13% fewer tokens).
+    pieces: list[_Piece]
+    score: dict[tuple[int, int], float]
 
-    ``similarity`` (texts -> cosine to the question, from the embedder) adds a dense score
-    to each sentence, which finds paraphrases and misspelt names that shared words miss.
-    """
-    label_tokens = {p.place(): count_tokens(replace(p, n=1).label()) for p in passages}
-    whole = sum(count_tokens(p.text) for p in passages) + sum(label_tokens.values())
-    if budget <= 0 or whole <= budget:
-        return list(passages)
+    def best(self) -> _Piece | None:
+        """The sentence that matches the question best (the earlier one on a tie)."""
+        return max(self.pieces, key=lambda p: (self.score[(p.passage, p.position)], -p.passage, -p.position), default=None)
+
+
+def score_sentences(
+    question: str, passages: Sequence[Passage], count_tokens: CountTokens, similarity: Similarity | None = None
+) -> Scored:
+    """Every sentence scored by the question words it holds (each weighted by how rare it is
+    among the candidate sentences) and, with ``similarity`` (texts -> cosine to the question,
+    from the embedder), by meaning, which finds paraphrases and misspelt names."""
     wanted = set(terms(question))
     pieces = [
         _Piece(i, j, text, count_tokens(text), frozenset(terms(text)))
@@ -118,6 +115,31 @@ def select_context(
     dense = _scaled(similarity([p.text for p in pieces])) if similarity and pieces else [0.0] * len(pieces)
     share = DENSE_SHARE if similarity else 0.0
     score = {(p.passage, p.position): (1 - share) * lx + share * dn for p, lx, dn in zip(pieces, lexical, dense)}
+    return Scored(pieces, score)
+
+
+def select_context(
+    question: str,
+    passages: Sequence[Passage],
+    count_tokens: CountTokens,
+    budget: int,
+    similarity: Similarity | None = None,
+    scored: Scored | None = None,
+) -> list[Passage]:
+    """The passages cut down to at most ``budget`` prompt tokens (see the module docstring).
+
+    The budget pays for each place's label as well as the text. Once the strong matches and
+    the sentences before them are in, only the passages already opened are filled further:
+    a stray sentence from another passage would cost its label too and rarely holds the
+    answer (measured by bench/context.py: the same answers kept with 13% fewer tokens).
+    ``scored``: the sentences already scored by ``score_sentences`` (else scored here).
+    """
+    label_tokens = {p.place(): count_tokens(replace(p, n=1).label()) for p in passages}
+    whole = sum(count_tokens(p.text) for p in passages) + sum(label_tokens.values())
+    if budget <= 0 or whole <= budget:
+        return list(passages)
+    scored = scored or score_sentences(question, passages, count_tokens, similarity)
+    pieces, score = scored.pieces, scored.score
     by_key = {(p.passage, p.position): p for p in pieces}
     order = sorted(pieces, key=lambda p: (-score[(p.passage, p.position)], p.passage, p.position))
 
@@ -158,10 +180,12 @@ def fit_context(
     count_tokens: CountTokens,
     budget: int,
     similarity: Similarity | None = None,
+    scored: Scored | None = None,
 ) -> list[Passage]:
     """What `rag ask` puts in the prompt: the passages cut to the question's budget, with the
     ones that cite the same place under one number."""
-    return merge_same_place(select_context(question, passages, count_tokens, budget_for(question, budget), similarity))
+    chosen = select_context(question, passages, count_tokens, budget_for(question, budget), similarity, scored)
+    return merge_same_place(chosen)
 
 
 def merge_same_place(passages: Sequence[Passage]) -> list[Passage]:

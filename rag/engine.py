@@ -1,4 +1,9 @@
-"""ask(): retrieve -> decide whether the documents can answer -> prompt -> generate -> cite."""
+"""ask(): retrieve -> evidence -> prompt -> generate -> cite -> check the answer's support.
+
+The best supporting sentence (``Evidence``) is found before the model starts, so a person
+sees the documents' own words at once; the model's answer follows, and an answer that the
+passages do not back (``rag.support``) is retracted, keeping the evidence.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,45 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ingest.lexical import terms
+from ingest.paths import readable
 from rag.citations import KEEP_SUPPORT, CitationFilter, support
-from rag.context import fit_context
+from rag.context import fit_context, score_sentences
 from rag.generator import Generator
-from rag.prompt import Passage, build_messages, declines, has_hebrew
+from rag.prompt import Passage, build_messages, check_messages, declines, has_hebrew
 from rag.retriever import Hit, Retriever
 from rag.settings import Settings
+from rag.support import check_answer
+
+NO_RELEVANT_PASSAGE = "no relevant passage"
+MODEL_DECLINED = "the model found no answer in the passages"
+UNSUPPORTED = "the drafted answer is not supported by the passages"
+NOT_STATED = "the passages do not state the answer"
 
 
 def not_found_message(question: str) -> str:
     if has_hebrew(question):
         return "המסמכים אינם מכילים תשובה לשאלה זו."
     return "The documents do not contain an answer to this question."
+
+
+def retraction_message(question: str, reason: str) -> str:
+    """What replaces a drafted answer that the passages do not support."""
+    if has_hebrew(question):
+        return f"(התשובה שנוסחה נמחקה: אין לה תימוכין בקטעים — {reason}.) {not_found_message(question)}"
+    return f"(Retracted: the drafted answer is not supported by the passages — {reason}.) {not_found_message(question)}"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The retrieved sentence that best matches the question, and where it is."""
+
+    text: str
+    source: str
+    page: int | None
+    heading: str
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "source": readable(self.source), "page": self.page, "heading": self.heading}
 
 
 @dataclass
@@ -35,6 +67,9 @@ class Answer:
     """For an answer that cites nothing: the passages that contain most of its words."""
     abstain_reason: str | None = None
     timings: dict = field(default_factory=dict)
+    evidence: Evidence | None = None
+    draft: str | None = None
+    """A retracted answer as the model wrote it."""
 
     def as_dict(self) -> dict:
         return {
@@ -43,7 +78,7 @@ class Answer:
             "abstained": self.abstained,
             "abstain_reason": self.abstain_reason,
             "sources": [
-                {"n": p.n, "source": p.source, "page": p.page, "heading": p.heading, "text": p.text, "cited": p.n in self.cited}
+                {"n": p.n, "source": readable(p.source), "page": p.page, "heading": p.heading, "text": p.text, "cited": p.n in self.cited}
                 for p in self.passages
             ],
             "cited": self.cited,
@@ -51,6 +86,8 @@ class Answer:
             "corrected_citations": self.corrected_citations,
             "uncited": self.uncited,
             "supported_by": self.supported_by,
+            "evidence": self.evidence.as_dict() if self.evidence else None,
+            "draft": self.draft,
             "timings": self.timings,
         }
 
@@ -83,6 +120,20 @@ def passages_from(hits: list[Hit]) -> list[Passage]:
     return [Passage(n, h.source, h.page, h.heading, h.text) for n, h in enumerate(hits, 1)]
 
 
+@dataclass
+class Prepared:
+    """A question made ready for the model: its passages cut to the budget, the evidence
+    sentence, the messages (None: nothing relevant) and the model that will answer."""
+
+    question: str
+    passages: list[Passage]
+    evidence: Evidence | None
+    messages: list[dict] | None
+    generator: Generator | None
+    timings: dict
+    started: float
+
+
 class Engine:
     def __init__(
         self,
@@ -95,6 +146,8 @@ class Engine:
         max_answer_tokens: int = Settings.max_answer_tokens,
         context_budget: int = Settings.context_budget,
         context_tokens: int = Settings.context_tokens,
+        min_answerable: float = Settings.min_answerable,
+        check_support: bool = True,
     ):
         self.retriever = retriever
         self._generator = generator
@@ -107,6 +160,10 @@ class Engine:
         self.max_answer_tokens = max_answer_tokens
         self.context_budget = context_budget
         self.context_tokens = context_tokens
+        self.min_answerable = min_answerable
+        """Below this probability that the passages answer (the model's own yes/no), abstain; 0: no check."""
+        self.check_support = check_support
+        """Retract a drafted answer that the passages do not back (``rag.support``)."""
 
     @property
     def generator(self) -> Generator:
@@ -125,28 +182,27 @@ class Engine:
     def generator_for(self, question: str) -> Generator:
         return self.strong_generator if has_hebrew(question) else self.generator
 
-    def ask(self, question: str, *, on_text: Callable[[str], None] | None = None, where: str | None = None) -> Answer:
-        emit = on_text or (lambda text: None)
+    def prepare(self, question: str, *, where: str | None = None) -> Prepared:
+        """Retrieve, find the evidence sentence and fit the context: everything before the model
+        writes. ``Prepared.messages`` is None when nothing relevant was found."""
         started = time.perf_counter()
         retrieval = self.retriever.retrieve(question, self.top_k, where=where)
         timings = {"retrieve_ms": round((time.perf_counter() - started) * 1000, 1)}
-        passages = passages_from(retrieval.hits)
+        if not retrieval.hits or retrieval.best_dense < self.min_relevance:
+            return Prepared(question, passages_from(retrieval.hits), None, None, None, timings, started)
 
-        if passages and retrieval.best_dense >= self.min_relevance:
-            passages = passages_from(self.retriever.with_neighbours(question, retrieval.hits))
-        if not passages or retrieval.best_dense < self.min_relevance:
-            message = not_found_message(question)
-            emit(message)
-            return Answer(question, message, True, passages, abstain_reason="no relevant passage", timings=timings)
-
+        passages = passages_from(self.retriever.with_neighbours(question, retrieval.hits))
         generator = self.generator_for(question)
-        passages = fit_context(
-            question,
-            passages,
-            lambda text: count_text(generator, text),
-            self.context_budget,
-            sentence_similarity(self.retriever.embedder, retrieval.query_vector),
-        )
+        count = lambda text: count_text(generator, text)  # noqa: E731
+        similarity = sentence_similarity(self.retriever.embedder, retrieval.query_vector)
+        scored = score_sentences(question, passages, count, similarity)
+        best = scored.best()
+        evidence = None
+        if best is not None:
+            place = passages[best.passage]
+            evidence = Evidence(best.text, place.source, place.page, place.heading)
+        timings["evidence_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        passages = fit_context(question, passages, count, self.context_budget, similarity, scored)
         messages = build_messages(question, passages)
         prompt_tokens = generator.count_tokens(messages)
         while len(passages) > 1 and prompt_tokens + self.max_answer_tokens > self.context_tokens:
@@ -154,12 +210,48 @@ class Engine:
             messages = build_messages(question, passages)
             prompt_tokens = generator.count_tokens(messages)
         timings["prompt_tokens"] = prompt_tokens
+        return Prepared(question, passages, evidence, messages, generator, timings, started)
 
+    def answerable(self, prepared: Prepared) -> float:
+        """The model's probability that the passages answer the question (1.0 when the check is off)."""
+        if self.min_answerable <= 0 or prepared.messages is None:
+            return 1.0
+        return prepared.generator.yes_probability(check_messages(prepared.question, prepared.passages))
+
+    def ask(
+        self,
+        question: str,
+        *,
+        on_text: Callable[[str], None] | None = None,
+        on_evidence: Callable[[Evidence], None] | None = None,
+        where: str | None = None,
+    ) -> Answer:
+        """Answer ``question``; ``on_evidence`` gets the best supporting sentence before the
+        model starts, ``on_text`` the answer as it streams."""
+        emit = on_text or (lambda text: None)
+        prepared = self.prepare(question, where=where)
+        passages, evidence, timings = prepared.passages, prepared.evidence, prepared.timings
+        if prepared.messages is None:
+            message = not_found_message(question)
+            emit(message)
+            return Answer(question, message, True, passages, abstain_reason=NO_RELEVANT_PASSAGE, timings=timings)
+        if evidence is not None and on_evidence:
+            on_evidence(evidence)
+
+        p_yes = self.answerable(prepared)
+        timings["answerable"] = round(p_yes, 4)
+        if p_yes < self.min_answerable:
+            message = not_found_message(question)
+            emit(message)
+            timings["total_ms"] = round((time.perf_counter() - prepared.started) * 1000, 1)
+            return Answer(question, message, True, passages, abstain_reason=NOT_STATED, timings=timings, evidence=evidence)
+
+        generator = prepared.generator
         citations = CitationFilter({p.n for p in passages}, {p.n: p.text for p in passages})
         shown: list[str] = []
         first_token_at = None
         tokens = 0
-        for piece in generator.stream(messages, max_tokens=self.max_answer_tokens):
+        for piece in generator.stream(prepared.messages, max_tokens=self.max_answer_tokens):
             tokens += 1
             if first_token_at is None:
                 first_token_at = time.perf_counter()
@@ -175,16 +267,25 @@ class Engine:
             emit(tail)
 
         first = first_token_at or finished
-        timings["ttft_ms"] = round((first - started) * 1000, 1)
+        timings["ttft_ms"] = round((first - prepared.started) * 1000, 1)
         timings["tokens_per_s"] = round((tokens - 1) / (finished - first), 1) if tokens > 1 and finished > first else None
-        timings["total_ms"] = round((finished - started) * 1000, 1)
+        timings["total_ms"] = round((finished - prepared.started) * 1000, 1)
 
         text = "".join(shown).strip()
         if not text or declines(text):
             return Answer(
                 question, text or not_found_message(question), True, passages,
-                cited=citations.cited, abstain_reason="the model found no answer in the passages", timings=timings,
+                cited=citations.cited, abstain_reason=MODEL_DECLINED, timings=timings, evidence=evidence,
             )
+        if self.check_support:
+            check = check_answer(text, "\n".join(f"{p.heading}\n{p.text}" for p in passages), question)
+            if not check.supported:
+                message = retraction_message(question, check.reason)
+                emit("\n\n" + message)
+                return Answer(
+                    question, message, True, passages, abstain_reason=f"{UNSUPPORTED}: {check.reason}",
+                    timings=timings, evidence=evidence, draft=text,
+                )
         return Answer(
             question,
             text,
@@ -196,4 +297,5 @@ class Engine:
             uncited=not citations.cited,
             supported_by=[] if citations.cited else supporting_passages(text, passages),
             timings=timings,
+            evidence=evidence,
         )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.lexical import HEBREW_PREFIXES, MAX_HEBREW_PREFIXES
+from rag.engine import NO_RELEVANT_PASSAGE
 from rag.errors import RagError
 from rag.prompt import has_hebrew
 from rag.retriever import Fusion, Retriever, fuse
@@ -153,6 +154,35 @@ class QaItem:
     question: str
     answers: list[str]
     impossible: bool
+    source: str | None = None
+    """The file (name inside the folder) that holds the answer, where the set says."""
+    page: int | None = None
+    kind: str = ""
+
+
+def load_qa_jsonl(file: Path) -> list[QaItem]:
+    """Questions over a folder of documents, one JSON object a line:
+    ``{"id"?, "question", "answers"?, "source"?, "page"?, "kind"?|"difficulty"?}``; a line with no
+    ``source`` (or ``"kind": "unanswerable"``) is a question the documents do not answer."""
+    items: list[QaItem] = []
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise RagError(f"cannot read {file}: {exc.strerror}") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            question = row["question"]
+        except (ValueError, KeyError, TypeError):
+            raise RagError(f"{file}, line {n}: not a JSON object with a \"question\"") from None
+        impossible = row.get("kind") == "unanswerable" or not row.get("source")
+        items.append(QaItem(
+            str(row.get("id", n)), question, list(row.get("answers") or []), impossible,
+            row.get("source"), row.get("page"), row.get("difficulty") or row.get("kind") or "",
+        ))
+    return items
 
 
 def load_squad(file: Path, out: Path) -> tuple[Path, list[QaItem]]:
@@ -263,7 +293,7 @@ def evaluate_answers(engine, items: Sequence[QaItem], *, progress=None) -> dict:
         if progress:
             progress("answers", done, len(items))
         answer = engine.ask(item.question)
-        if answer.timings.get("ttft_ms") is not None and not answer.abstain_reason == "no relevant passage":
+        if answer.timings.get("ttft_ms") is not None and answer.abstain_reason != NO_RELEVANT_PASSAGE:
             ttfts.append(answer.timings["ttft_ms"])
             totals.append(answer.timings.get("total_ms", 0))
         right = not answer.abstained and contains_answer(answer.answer, item.answers, hebrew_prefixes=True)

@@ -16,6 +16,11 @@ class Generator(Protocol):
 
     def count_tokens(self, messages: list[Message]) -> int: ...
 
+    def yes_probability(self, messages: list[Message]) -> float:
+        """P(the reply to ``messages`` starts with "yes") against "no", from the first token's
+        distribution; nothing is generated."""
+        ...
+
 
 class LlamaCppGenerator:
     """A GGUF chat model run by llama-cpp-python on the CPU.
@@ -60,6 +65,60 @@ class LlamaCppGenerator:
             text = delta.get("content")
             if text:
                 yield text
+
+    def yes_probability(self, messages: list[Message]) -> float:
+        """P("yes") / (P("yes") + P("no")) for the reply's first token, with no token generated.
+
+        The prompt is evaluated from the longest prefix already in the KV cache, so a check that
+        repeats the answer's context costs only its own few tokens, and the answer that follows
+        reuses the context in turn. llama-cpp-python keeps the logits it computes only with
+        ``logits_all=True``, which allocates context x vocabulary floats (2.5 GB for the 1.5B at
+        4,096 tokens); so the last row is read from the llama.cpp context directly.
+        """
+        import numpy as np
+        import llama_cpp
+
+        llm = self._llm
+        tokens = self._render(messages)
+        if not tokens:
+            return 0.5
+        cached = llm.input_ids[: llm.n_tokens]
+        keep = next((i for i, (a, b) in enumerate(zip(cached, tokens)) if a != b), min(len(cached), len(tokens)))
+        llm.n_tokens = min(keep, len(tokens) - 1)  # evaluate at least the last token, for its logits
+        llm.eval(tokens[llm.n_tokens :])
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(llm.n_vocab(),))
+        yes, no = self._answer_tokens()
+        top = float(logits.max())
+        weight = lambda ids: float(np.exp(logits[ids] - top).sum())  # noqa: E731
+        p_yes, p_no = weight(yes), weight(no)
+        return p_yes / (p_yes + p_no) if p_yes + p_no > 0 else 0.5
+
+    def _answer_tokens(self) -> tuple[list[int], list[int]]:
+        """The first token of each way the reply could say yes, and no."""
+        if not hasattr(self, "_yes_no"):
+            first = lambda word: self._llm.tokenize(word.encode("utf-8"), add_bos=False)[0]  # noqa: E731
+            self._yes_no = (
+                sorted({first(w) for w in ("Yes", "yes", " Yes", "YES", "כן")}),
+                sorted({first(w) for w in ("No", "no", " No", "NO", "לא")}),
+            )
+        return self._yes_no
+
+    def _render(self, messages: list[Message], *, generation_prompt: bool = True) -> list[int]:
+        """The tokens the chat template makes of ``messages`` (empty if the model has no template)."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llm = self._llm
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            return []
+        formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=llm._model.token_get_text(llm.token_eos()),
+            bos_token=llm._model.token_get_text(llm.token_bos()),
+            add_generation_prompt=generation_prompt,
+        )
+        prompt = formatter(messages=messages).prompt
+        return list(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
 
     def prime(self, system_prompt: str, user_prefix: str = "") -> None:
         """Put the evaluated system prompt, and ``user_prefix`` (the words every user message
@@ -109,22 +168,10 @@ class LlamaCppGenerator:
         system prompt and of ``user_prefix``, up to where the messages differ (found by rendering
         two of them)."""
         try:
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-            llm = self._llm
-            template = llm.metadata.get("tokenizer.chat_template")
-            if not template:
-                return []
-            formatter = Jinja2ChatFormatter(
-                template=template,
-                eos_token=llm._model.token_get_text(llm.token_eos()),
-                bos_token=llm._model.token_get_text(llm.token_bos()),
-            )
-            renders = [
-                formatter(messages=[{"role": "system", "content": system_prompt}, {"role": "user", "content": user_prefix + user}]).prompt
+            a, b = (
+                self._render([{"role": "system", "content": system_prompt}, {"role": "user", "content": user_prefix + user}], generation_prompt=False)
                 for user in ("A", "B")
-            ]
-            a, b = (llm.tokenize(r.encode("utf-8"), add_bos=False, special=True) for r in renders)
+            )
             common = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), 0)
             return list(a[:common])
         except Exception:  # a template this code does not understand: no priming, nothing lost

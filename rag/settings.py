@@ -29,9 +29,10 @@ class Settings:
     parse_timeout_s: int = 60
     parse_memory_mb: int = 2048
     max_answer_tokens: int = 384
-    context_budget: int = 90
+    context_budget: int = 450
     context_tokens: int = 4096
     min_relevance: float = -1.0
+    min_answerable: float = 0.56
     cache_dir: str = ""
     origins: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -69,6 +70,7 @@ HELP = {
     "context_budget": "most context tokens in the prompt, passage labels included; longer passages keep their best sentences (0 = no limit)",
     "context_tokens": "model context window",
     "min_relevance": "below this similarity, say the documents do not answer (-1 = the embedder's calibrated value)",
+    "min_answerable": "below this probability (the model's own yes/no: do the passages state the answer?), say the documents do not answer (0 = no check)",
     "cache_dir": "where bundled models are assembled (default ~/.cache/rag)",
 }
 

@@ -39,7 +39,7 @@ class LoadCounter:
 
 
 def test_ask_streams_an_answer_grounded_in_real_passages(handbook, embedder, tiny_generator):
-    engine = Engine(Retriever(handbook, embedder), tiny_generator, top_k=3, max_answer_tokens=48)
+    engine = Engine(Retriever(handbook, embedder), tiny_generator, top_k=3, max_answer_tokens=48, min_answerable=0)
     streamed = []
     answer = engine.ask("How long should water be boiled above 2000 metres?", on_text=streamed.append)
     assert streamed and "".join(streamed).strip()
@@ -60,19 +60,62 @@ def test_abstains_without_loading_the_model_when_nothing_is_relevant(handbook, e
     assert loader.loads == 0
 
 
+class Scripted:
+    """Pure logic under test: how the engine reads the model's reply, not the model."""
+
+    def __init__(self, *pieces, yes=0.9):
+        self.pieces, self.yes, self.streamed = pieces, yes, 0
+
+    def count_tokens(self, messages):
+        return sum(len(m["content"]) for m in messages) // 4
+
+    def stream(self, messages, *, max_tokens):
+        self.streamed += 1
+        yield from self.pieces
+
+    def yes_probability(self, messages):
+        return self.yes
+
+
 def test_a_reply_that_declines_is_an_abstention(handbook, embedder):
-    class Scripted:
-        """Pure logic under test: how the engine reads the model's reply, not the model."""
-
-        def count_tokens(self, messages):
-            return 100
-
-        def stream(self, messages, *, max_tokens):
-            yield from ["The boiling ", "time is not ", "mentioned in the ", "context", "."]
-
-    engine = Engine(Retriever(handbook, embedder), Scripted(), top_k=3, min_relevance=0.0)
+    scripted = Scripted("The boiling ", "time is not ", "mentioned in the ", "context", ".")
+    engine = Engine(Retriever(handbook, embedder), scripted, top_k=3, min_relevance=0.0)
     answer = engine.ask("How long should water be boiled?")
     assert answer.abstained and answer.abstain_reason == "the model found no answer in the passages"
+
+
+def test_evidence_comes_before_the_answer(handbook, embedder):
+    events = []
+    engine = Engine(Retriever(handbook, embedder), Scripted("Boil it for three minutes ", "[1]."), top_k=3)
+    answer = engine.ask(
+        "How long should water be boiled above 2000 metres?",
+        on_evidence=lambda e: events.append(("evidence", e)), on_text=lambda t: events.append(("text", t)),
+    )
+    assert events[0][0] == "evidence" and all(kind == "text" for kind, _ in events[1:])
+    evidence = events[0][1]
+    assert evidence == answer.evidence and "three minutes" in evidence.text
+    assert evidence.source.endswith("water.pdf") and evidence.page == 2
+    assert answer.as_dict()["evidence"]["page"] == 2 and not answer.abstained
+
+
+def test_an_unsupported_draft_is_retracted_and_the_evidence_kept(handbook, embedder):
+    streamed = []
+    engine = Engine(Retriever(handbook, embedder), Scripted("Boil it for ", "12 minutes at 3500 metres [1]."), top_k=3)
+    answer = engine.ask("How long should water be boiled above 2000 metres?", on_text=streamed.append)
+    assert answer.abstained and answer.draft == "Boil it for 12 minutes at 3500 metres [1]."
+    assert answer.abstain_reason == "the drafted answer is not supported by the passages: 12, 3500 appear in no passage"
+    assert answer.answer.startswith("(Retracted: the drafted answer is not supported by the passages")
+    assert "".join(streamed).endswith(answer.answer), "the retraction is said after the streamed draft"
+    assert answer.evidence is not None and "three minutes" in answer.evidence.text
+
+
+def test_passages_that_do_not_state_the_answer_are_not_given_to_the_model(handbook, embedder):
+    scripted = Scripted("Channel 9 [1].", yes=0.2)
+    engine = Engine(Retriever(handbook, embedder), scripted, top_k=3, min_relevance=0.0, min_answerable=0.6)
+    answer = engine.ask("Which radio channel is used for emergencies?")
+    assert answer.abstained and answer.abstain_reason == "the passages do not state the answer"
+    assert answer.timings["answerable"] == 0.2 and scripted.streamed == 0
+    assert answer.answer == "The documents do not contain an answer to this question."
 
 
 @pytest.mark.parametrize(
@@ -124,7 +167,7 @@ def test_english_questions_go_to_the_fast_model_and_hebrew_ones_to_the_strong_on
     assert model_roles("/models/x.gguf") == ("/models/x.gguf", "/models/x.gguf")
     fast, strong = Recording(tiny_generator), Recording(tiny_generator)
     loader = LoadCounter(strong)
-    engine = Engine(Retriever(handbook, embedder), fast, strong_generator=loader, top_k=2, max_answer_tokens=8, min_relevance=-1)
+    engine = Engine(Retriever(handbook, embedder), fast, strong_generator=loader, top_k=2, max_answer_tokens=8, min_relevance=-1, min_answerable=0)
     engine.ask("How long should water be boiled above 2000 metres?")
     assert (fast.prompts, strong.prompts, loader.loads) == (1, 0, 0), "the strong model is not even loaded"
     engine.ask("כמה זמן מרתיחים מים?")

@@ -17,3 +17,19 @@ def test_primed_state_from_disk_changes_nothing_but_the_work(tiny_model, tmp_pat
         replies.append("".join(generator.stream(messages, max_tokens=24)))
     assert len(list(tmp_path.glob("*.state"))) == 1
     assert replies[0] == replies[1] == replies[2]
+
+
+def test_yes_probability_reuses_the_cached_context_and_leaves_answers_unchanged(tiny_generator):
+    from rag.prompt import check_messages
+
+    passages = [Passage(1, "w.md", None, "Boiling", "Boil water for one minute. Above 2,000 metres, boil it for three minutes.")]
+    messages = build_messages("How long is water boiled above 2,000 metres?", passages)
+    before = "".join(tiny_generator.stream(messages, max_tokens=16))
+    p = tiny_generator.yes_probability(check_messages("How long is water boiled above 2,000 metres?", passages))
+    assert 0.0 < p < 1.0
+    cached = tiny_generator._llm.n_tokens
+    again = tiny_generator.yes_probability(check_messages("How long is water boiled above 2,000 metres?", passages))
+    assert abs(again - p) < 1e-3 and tiny_generator._llm.n_tokens == cached, "the same check is read from the cache"
+    other = tiny_generator.yes_probability(check_messages("Which radio channel is used?", passages))
+    assert other != p, "the probability depends on the question"
+    assert "".join(tiny_generator.stream(messages, max_tokens=16)) == before, "the answer after a check is unchanged"
