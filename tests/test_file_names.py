@@ -84,9 +84,17 @@ def test_fuzzed_names_ingest_resync_rename_delete_forget(tmp_path):
     for i, name in enumerate(names):
         with open(base + b"/" + name, "wb") as handle:
             handle.write(f"Note {i}: the pump at station {i * 7} was serviced on day {i}.\n".encode())
+    # a path near the OS limit (4,096 bytes): 15 folders of 250 bytes, then a file
+    deep = base + b"".join(b"/" + bytes([0x41 + i]) * 250 for i in range(15))
+    os.makedirs(deep)
+    with open(deep + b"/deep\xe9.txt", "wb") as handle:
+        handle.write(b"The deepest note says the pump was serviced twice.\n")
+    assert len(deep) > 3800
 
     report = _json(_rag("ingest", str(docs), "--json", "-q", index_dir=index_dir))
-    assert (report["added"], report["skipped"]) == (NAMES, [])
+    assert (report["added"], report["skipped"]) == (NAMES + 1, [])
+    os.remove(deep + b"/deep\xe9.txt")
+    assert _json(_rag("ingest", str(docs), "--json", "-q", index_dir=index_dir))["deleted"] == 1
 
     again = _json(_rag("ingest", str(docs), "--json", "-q", index_dir=index_dir))
     assert (again["unchanged"], again["added"], again["chunks_added"]) == (NAMES, 0, 0), "nothing embedded again"
