@@ -154,12 +154,14 @@ def load_generator(settings: Settings, model: str | None = None):
     return generator
 
 
-def build_engine(settings: Settings, index: Index) -> Engine:
+def build_engine(settings: Settings, index: Index, *, models: dict | None = None) -> Engine:
+    """The engine over ``index``; ``models`` (name -> loaded generator) lets several engines,
+    one per index, share the models they load."""
     from rag.models import model_roles
 
     retriever = open_retriever(settings, index)
     fast, strong = model_roles(settings.model)
-    loaded: dict[str, object] = {}
+    loaded: dict[str, object] = {} if models is None else models
 
     def load(name: str):
         if name not in loaded:  # one instance when both roles name the same model

@@ -390,6 +390,44 @@ def forget(path, index, index_dir):
 
 
 @cli.command()
+@index_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every network of this machine).")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
+@click.option("--token", help="Require this token from every client [a new one when --host is not this machine only].")
+@click.option("--model", "-m", help="GGUF file or bundled model name [qwen2.5-coder-1.5b].")
+@click.option("--threads", type=int, help="CPU threads [physical cores].")
+@_fail_cleanly
+def serve(index, index_dir, host, port, token, model, threads):
+    """Serve a web page, an OpenAI-compatible API and MCP tools over your indexes.
+
+    One model is loaded and shared; every index is a "model" to the API. Answers take turns;
+    searches never wait.
+
+    \b
+    Example:
+      rag serve --index notes
+      rag serve --host 0.0.0.0            # a team on the same network; prints a token
+    """
+    import secrets
+
+    from rag.api import opened_index
+    from rag.server import serve as run_server
+
+    settings = _settings(index=index, index_dir=index_dir, model=model, threads=threads)
+    with opened_index(settings):  # fail now, with the ingest command, if the index is missing
+        pass
+    if token is None and host not in ("127.0.0.1", "localhost", "::1"):
+        token = secrets.token_urlsafe(16)
+
+    def ready(url: str) -> None:
+        click.echo(f"Serving index '{settings.index}' at {url}", err=True)
+        if token:
+            click.echo(f"Token: {token}  (page: {url}?token={token}; API: Authorization: Bearer {token})", err=True)
+
+    run_server(settings, host=host, port=port, token=token, on_ready=ready)
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @_fail_cleanly
 def config(as_json):

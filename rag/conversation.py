@@ -18,6 +18,16 @@ KEEP_TURNS = 3
 REWRITE_TOKENS = 64
 
 
+def standalone_question(engine: Engine, history: list[tuple[str, str]], question: str) -> str:
+    """``question`` rewritten to stand alone when it leans on ``history`` (question, answer pairs,
+    oldest first); unchanged otherwise."""
+    if not history or not is_follow_up(question):
+        return question
+    messages = rewrite_messages(history[-KEEP_TURNS:], question)
+    reply = "".join(engine.strong_generator.stream(messages, max_tokens=REWRITE_TOKENS))
+    return parse_rewrite(reply, question)
+
+
 @dataclass(frozen=True)
 class Turn:
     asked: str
@@ -33,11 +43,8 @@ class Conversation:
 
     def standalone(self, question: str) -> str:
         """The question as it would be asked without the conversation."""
-        if not self.turns or not is_follow_up(question):
-            return question
         recent = [(t.standalone, t.answer.answer) for t in self.turns[-self.keep_turns :]]
-        reply = "".join(self.engine.strong_generator.stream(rewrite_messages(recent, question), max_tokens=REWRITE_TOKENS))
-        return parse_rewrite(reply, question)
+        return standalone_question(self.engine, recent, question)
 
     def ask(
         self,

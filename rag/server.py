@@ -1,0 +1,431 @@
+"""`rag serve`: the web page, an OpenAI-compatible API and an MCP endpoint over the same engine.
+
+One process holds one loaded model, shared by every index (each index is a "model" to the
+API). The model is one llama.cpp context, so answers take turns: each waits in ``AnswerQueue``
+and is told its place; searches, status and documents never wait for an answer. The engine
+is the CLI's own (``rag.api.build_engine``); this module only translates HTTP to its calls.
+
+Routes:
+    GET  /                         the page (rag/web/, served as it is; nothing from outside)
+    GET  /api/indexes              the indexes with their files and chunks
+    GET  /api/search?q=&index=&k=  passages, no model
+    POST /api/ask                  {question, index, history?} -> Server-Sent Events: queue, rewrite,
+                                   evidence, text, done (the answer as `rag ask --json` has it), error
+    GET  /api/document?index=&path=&page=  an indexed file (PDF inline; other formats as text)
+    GET  /v1/models, POST /v1/chat/completions   OpenAI-compatible (stream or not)
+    /mcp                           MCP tools search and ask (streamable HTTP)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from rag.settings import Settings
+
+WEB = Path(__file__).resolve().parent / "web"
+MAX_K = 50
+
+
+class AnswerQueue:
+    """Answers in order of arrival, one at a time; each waiting request hears its place."""
+
+    def __init__(self) -> None:
+        self._tickets: list[object] = []
+        self._changed = asyncio.Condition()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, on_place: Callable[[int], None] = lambda place: None) -> AsyncIterator[None]:
+        ticket = object()
+        async with self._changed:
+            self._tickets.append(ticket)
+            while self._tickets[0] is not ticket:
+                on_place(self._tickets.index(ticket))
+                await self._changed.wait()
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._tickets.remove(ticket)
+                self._changed.notify_all()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._tickets)
+
+
+class Service:
+    """What the server holds: settings, one engine per index sharing the loaded models, the queue.
+
+    An index is reopened when its catalog's last sync changes, so an `rag ingest` into it while
+    serving is seen by the next request.
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.models: dict[str, object] = {}
+        self._engines: dict[str, tuple[str | None, object, object]] = {}
+        self._open = threading.Lock()
+        self.queue = AnswerQueue()
+
+    def index_names(self) -> list[str]:
+        root = self.settings.index_path
+        if not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir() if (p / "catalog.sqlite").is_file())
+
+    def check_index(self, name: str | None) -> str:
+        name = name or self.settings.index
+        if name not in self.index_names():
+            from ingest.index import IndexNotFound
+
+            raise IndexNotFound(self.settings.index_path, name)
+        return name
+
+    def engine(self, name: str):
+        """The engine over index ``name``, reopened if an ingest changed the index since."""
+        from rag.api import build_engine, open_index
+
+        with self._open:
+            cached = self._engines.get(name)
+            if cached is not None:
+                last_sync, index, engine = cached
+                if index.catalog.get_meta("last_sync") == last_sync:
+                    return engine
+                index.close()
+            settings = _with_index(self.settings, name)
+            index = open_index(settings)
+            engine = build_engine(settings, index, models=self.models)
+            self._engines[name] = (index.catalog.get_meta("last_sync"), index, engine)
+            return engine
+
+    def close(self) -> None:
+        with self._open:
+            for _, index, _ in self._engines.values():
+                index.close()
+            self._engines.clear()
+
+
+def _with_index(settings: Settings, name: str) -> Settings:
+    import dataclasses
+
+    return dataclasses.replace(settings, index=name, origins=dict(settings.origins))
+
+
+def hit_dict(hit) -> dict:
+    from ingest.paths import readable
+
+    return {"source": readable(hit.source), "page": hit.page, "heading": hit.heading, "text": hit.text, "score": round(hit.score, 6)}
+
+
+def create_app(settings: Settings, *, token: str | None = None):
+    """The ASGI app. With ``token``, every route but the page's own files needs
+    ``Authorization: Bearer TOKEN`` (or ``?token=`` for links the browser opens)."""
+    from sse_starlette.sse import EventSourceResponse
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.base import BaseHTTPMiddleware
+    from starlette.requests import Request
+    from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    from ingest.errors import IngestError
+    from rag.errors import RagError
+
+    import logging
+
+    logging.getLogger("mcp").setLevel(logging.WARNING)  # its session manager logs every start at INFO
+    service = Service(settings)
+    mcp = build_mcp(service)
+    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True)
+
+    def error(status: int, message: str) -> JSONResponse:
+        return JSONResponse({"error": {"message": message}}, status_code=status)
+
+    async def in_thread(function, *args):
+        import anyio
+
+        return await anyio.to_thread.run_sync(function, *args)
+
+    async def indexes(request: Request) -> Response:
+        def describe() -> list[dict]:
+            out = []
+            for name in service.index_names():
+                index = service.engine(name).retriever.index
+                out.append({"name": name, "files": len(index.catalog.files()), "chunks": index.catalog.chunk_count(),
+                            "embedder": index.embedder_name})
+            return out
+
+        return JSONResponse({"indexes": await in_thread(describe), "default": settings.index})
+
+    async def search(request: Request) -> Response:
+        query = request.query_params.get("q", "").strip()
+        if not query:
+            return error(400, "missing q: the words to search for")
+        try:
+            k = max(1, min(MAX_K, int(request.query_params.get("k", settings.top_k))))
+            name = service.check_index(request.query_params.get("index"))
+        except ValueError:
+            return error(400, "k must be a whole number")
+        except IngestError as exc:
+            return error(404, str(exc))
+        hits = await in_thread(lambda: service.engine(name).retriever.search(query, k))
+        return JSONResponse({"index": name, "hits": [hit_dict(h) for h in hits]})
+
+    def run_answer(name: str, question: str, history: list, events: Callable[[str, object], None]):
+        """Blocking: rewrite a follow-up, then answer; every step is told to ``events``."""
+        from rag.conversation import standalone_question
+
+        engine = service.engine(name)
+        standalone = standalone_question(engine, history, question)
+        if standalone != question:
+            events("rewrite", {"question": standalone})
+        return engine.ask(
+            standalone,
+            on_text=lambda text: events("text", {"text": text}),
+            on_evidence=lambda evidence: events("evidence", evidence.as_dict()),
+        )
+
+    async def answer_events(name: str, question: str, history: list) -> AsyncIterator[tuple[str, object]]:
+        """(event, data) for one answer, from the queue to the finished answer."""
+        loop = asyncio.get_running_loop()
+        pending: asyncio.Queue = asyncio.Queue()
+        put = lambda kind, data: loop.call_soon_threadsafe(pending.put_nowait, (kind, data))  # noqa: E731
+        places: list[int] = []
+        async with service.queue.turn(lambda place: places.append(place)):
+            for place in places:
+                yield "queue", {"position": place}
+            job = asyncio.ensure_future(in_thread(run_answer, name, question, history, put))
+            while not (job.done() and pending.empty()):
+                getter = asyncio.ensure_future(pending.get())
+                done, _ = await asyncio.wait({getter, job}, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    yield getter.result()
+                else:
+                    getter.cancel()
+            answer = job.result()
+        yield "done", answer.as_dict()
+
+    async def ask(request: Request) -> Response:
+        try:
+            body = await request.json()
+            question = str(body["question"]).strip()
+            history = [(str(q), str(a)) for q, a in body.get("history", [])]
+        except (ValueError, KeyError, TypeError):
+            return error(400, 'send JSON: {"question": "...", "index": "name", "history": [["q", "a"], ...]}')
+        if not question:
+            return error(400, "the question is empty")
+        try:
+            name = service.check_index(body.get("index"))
+        except IngestError as exc:
+            return error(404, str(exc))
+
+        async def stream():
+            try:
+                async for kind, data in answer_events(name, question, history):
+                    yield {"event": kind, "data": json.dumps(data, ensure_ascii=False)}
+            except (IngestError, RagError) as exc:
+                yield {"event": "error", "data": json.dumps({"message": str(exc)})}
+
+        return EventSourceResponse(stream())
+
+    async def document(request: Request) -> Response:
+        try:
+            name = service.check_index(request.query_params.get("index"))
+        except IngestError as exc:
+            return error(404, str(exc))
+        wanted = request.query_params.get("path", "")
+        files = await in_thread(lambda: service.engine(name).retriever.index.catalog.files())
+        path = _indexed_path(files, wanted)
+        if path is None:
+            return error(404, f"{wanted} is not a file of index '{name}'")
+        if path.lower().endswith(".pdf"):
+            return FileResponse(path, media_type="application/pdf", content_disposition_type="inline")
+        chunks = await in_thread(lambda: service.engine(name).retriever.index.catalog.chunks_of(path))
+        return PlainTextResponse("\n\n".join(c.text for c in chunks))
+
+    async def models(request: Request) -> Response:
+        created = int(time.time())
+        return JSONResponse({"object": "list", "data": [
+            {"id": name, "object": "model", "created": created, "owned_by": "rag"} for name in service.index_names()
+        ]})
+
+    async def chat_completions(request: Request) -> Response:
+        try:
+            body = await request.json()
+            messages = [m for m in body["messages"] if m.get("role") in ("user", "assistant")]
+            question = _content(messages[-1])
+            if messages[-1]["role"] != "user" or not question.strip():
+                raise ValueError
+        except (ValueError, KeyError, TypeError, IndexError):
+            return error(400, "messages must end with a user message that holds the question")
+        history = _history(messages[:-1])
+        try:
+            name = service.check_index(body.get("model") if body.get("model") in service.index_names() else None)
+        except IngestError as exc:
+            return error(404, str(exc))
+        completion_id = f"chatcmpl-{secrets.token_hex(12)}"
+        created = int(time.time())
+
+        def chunk(delta: dict, finish: str | None = None, extra: dict | None = None) -> str:
+            data = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": name,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            return json.dumps({**data, **(extra or {})}, ensure_ascii=False)
+
+        if body.get("stream"):
+            async def stream():
+                try:
+                    yield {"data": chunk({"role": "assistant", "content": ""})}
+                    async for kind, data in answer_events(name, question.strip(), history):
+                        if kind == "text":
+                            yield {"data": chunk({"content": data["text"]})}
+                        elif kind == "done":
+                            tail = sources_text_from(data)
+                            if tail:
+                                yield {"data": chunk({"content": tail})}
+                            yield {"data": chunk({}, "stop", {"rag": data})}
+                except (IngestError, RagError) as exc:
+                    yield {"data": json.dumps({"error": {"message": str(exc)}})}
+                yield {"data": "[DONE]"}
+
+            return EventSourceResponse(stream(), sep="\n")
+
+        answer = None
+        try:
+            async for kind, data in answer_events(name, question.strip(), history):
+                if kind == "done":
+                    answer = data
+        except (IngestError, RagError) as exc:
+            return error(500, str(exc))
+        content = answer["answer"] + sources_text_from(answer)
+        return JSONResponse({
+            "id": completion_id, "object": "chat.completion", "created": created, "model": name,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": answer["timings"].get("prompt_tokens") or 0, "completion_tokens": 0,
+                      "total_tokens": answer["timings"].get("prompt_tokens") or 0},
+            "rag": answer,
+        })
+
+    class TokenCheck(BaseHTTPMiddleware):
+        async def dispatch(self, request: Request, call_next):
+            if token and not _is_page_file(request.url.path):
+                given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or request.query_params.get("token", "")
+                if not secrets.compare_digest(given, token):
+                    return error(401, "this server needs its token: send 'Authorization: Bearer TOKEN' (rag serve printed it)")
+            return await call_next(request)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        async with mcp.session_manager.run():
+            try:
+                yield
+            finally:
+                service.close()
+
+    routes = [
+        Route("/", lambda request: FileResponse(WEB / "index.html")),
+        Mount("/static", app=StaticFiles(directory=WEB)),
+        Route("/api/indexes", indexes),
+        Route("/api/search", search),
+        Route("/api/ask", ask, methods=["POST"]),
+        Route("/api/document", document),
+        Route("/v1/models", models),
+        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Mount("/", app=mcp_app),
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(TokenCheck)], lifespan=lifespan)
+    app.state.service = service
+    return app
+
+
+def sources_text_from(answer: dict) -> str:
+    """The cited sources as lines under an answer (``Answer.as_dict()``), for clients that show only text."""
+    cited = [s for s in answer.get("sources", []) if s.get("cited")]
+    lines = [f"[{s['n']}] {s['source']}" + (f", p. {s['page']}" if s.get("page") is not None else "")
+             + (f" — {s['heading']}" if s.get("heading") else "") for s in cited]
+    return "\n\nSources:\n" + "\n".join(lines) if lines and not answer.get("abstained") else ""
+
+
+def _content(message: dict) -> str:
+    """A message's text (OpenAI allows a list of parts)."""
+    content = message.get("content") or ""
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)
+
+
+def _history(messages: list[dict]) -> list[tuple[str, str]]:
+    """(question, answer) pairs from alternating user/assistant messages."""
+    pairs, question = [], None
+    for message in messages:
+        if message["role"] == "user":
+            question = _content(message)
+        elif question is not None:
+            pairs.append((question, _content(message)))
+            question = None
+    return pairs
+
+
+def _indexed_path(files: dict, wanted: str) -> str | None:
+    """The indexed file that ``wanted`` names (as shown: readable), or None: only files of the
+    index are ever served."""
+    from ingest.paths import readable
+
+    if wanted in files:
+        return wanted
+    return next((p for p in files if readable(p) == wanted), None)
+
+
+def _is_page_file(path: str) -> bool:
+    return path == "/" or path.startswith("/static/")
+
+
+def build_mcp(service: Service):
+    """MCP tools over the same engine: search (passages) and ask (a cited answer)."""
+    from mcp.server.mcpserver import MCPServer
+
+    mcp = MCPServer("rag", instructions="Search and ask the user's own indexed documents, offline. Answers cite file, page and section.")
+
+    @mcp.tool()
+    def search(query: str, index: str = "", k: int = 5) -> list[dict]:
+        """Passages of the indexed documents that best match ``query`` (no language model)."""
+        name = service.check_index(index or None)
+        return [hit_dict(h) for h in service.engine(name).retriever.search(query, max(1, min(MAX_K, k)))]
+
+    @mcp.tool()
+    async def ask(question: str, index: str = "") -> dict:
+        """A cited answer from the indexed documents, or a plain statement that they do not hold one."""
+        name = service.check_index(index or None)
+        answer = None
+        async with service.queue.turn():
+            import anyio
+
+            answer = await anyio.to_thread.run_sync(lambda: service.engine(name).ask(question))
+        data = answer.as_dict()
+        return {k: data[k] for k in ("answer", "abstained", "abstain_reason", "evidence", "sources")}
+
+    return mcp
+
+
+def serve(settings: Settings, *, host: str, port: int, token: str | None, on_ready: Callable[[str], None]) -> None:
+    """Run the server until interrupted."""
+    import uvicorn
+
+    app = create_app(settings, token=token)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    original = server.startup
+
+    async def startup(sockets=None):
+        await original(sockets)
+        on_ready(f"http://{host if ':' not in host else f'[{host}]'}:{port}/")
+
+    server.startup = startup
+    server.run()

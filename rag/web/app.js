@@ -1,0 +1,158 @@
+// The page of `rag serve`: plain JavaScript, no library, nothing loaded from elsewhere.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const token = params.get("token") || sessionStorage.getItem("rag-token") || "";
+if (token) sessionStorage.setItem("rag-token", token);
+let history = [];
+
+function headers(extra = {}) {
+  return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  node.dir = "auto";
+  return node;
+}
+
+function documentLink(source, page) {
+  const query = new URLSearchParams({ index: $("index").value, path: source });
+  if (token) query.set("token", token);
+  const pdf = source.toLowerCase().endsWith(".pdf");
+  return `/api/document?${query}${pdf && page ? `#page=${page}` : ""}`;
+}
+
+function place(source, page, heading) {
+  const name = source.split("/").pop();
+  return `${name}${page ? `, p. ${page}` : ""}${heading ? ` — ${heading}` : ""}`;
+}
+
+function sourceItem(source, page, heading, text, label) {
+  const item = element("li");
+  const link = element("a", "", (label ? `[${label}] ` : "") + place(source, page, heading));
+  link.href = documentLink(source, page);
+  link.target = "_blank";
+  link.rel = "noopener";
+  item.append(link);
+  if (text) {
+    const details = element("details");
+    details.append(element("summary", "", "passage"), element("p", "", text));
+    item.append(details);
+  }
+  return item;
+}
+
+async function loadIndexes() {
+  const response = await fetch("/api/indexes", { headers: headers() });
+  if (!response.ok) { $("status").textContent = (await response.json()).error.message; return; }
+  const data = await response.json();
+  const select = $("index");
+  select.replaceChildren();
+  for (const index of data.indexes) {
+    const option = element("option", "", `${index.name} (${index.files} files)`);
+    option.value = index.name;
+    option.selected = index.name === data.default;
+    select.append(option);
+  }
+  if (!data.indexes.length) $("status").textContent = "No index yet. Run: rag ingest PATH";
+}
+
+// Server-Sent Events from a POST: read the stream and split it into events.
+async function* events(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      let kind = "message", data = "";
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) kind = line.slice(6).trim();
+        else if (line.startsWith("data:")) data += line.slice(5).trim();
+      }
+      if (data) yield [kind, JSON.parse(data)];
+    }
+  }
+}
+
+async function ask(question) {
+  const turn = element("section", "turn");
+  turn.append(element("div", "question", question));
+  $("conversation").append(turn);
+  const note = element("div", "queue");
+  const answer = element("div", "answer");
+  turn.append(note, answer);
+  const response = await fetch("/api/ask", {
+    method: "POST",
+    headers: headers({ "Content-Type": "application/json" }),
+    body: JSON.stringify({ question, index: $("index").value, history }),
+  });
+  if (!response.ok) { answer.textContent = (await response.json()).error.message; return; }
+  for await (const [kind, data] of events(response)) {
+    if (kind === "queue") note.textContent = data.position ? `Waiting for the model: ${data.position} ahead of you…` : "";
+    else if (kind === "rewrite") note.textContent = `Understood as: ${data.question}`;
+    else if (kind === "evidence") {
+      note.textContent = "";
+      const box = element("blockquote", "evidence", data.text);
+      const where = element("span", "where", place(data.source, data.page, data.heading));
+      box.append(where);
+      turn.insertBefore(box, answer);
+    } else if (kind === "text") answer.textContent += data.text;
+    else if (kind === "error") answer.textContent = data.message;
+    else if (kind === "done") {
+      answer.textContent = data.answer;
+      if (data.abstained) answer.classList.add("abstained");
+      const cited = data.sources.filter((s) => s.cited);
+      if (cited.length && !data.abstained) {
+        const list = element("ol", "sources");
+        for (const s of cited) list.append(sourceItem(s.source, s.page, s.heading, s.text, s.n));
+        turn.append(list);
+      }
+      history.push([question, data.answer]);
+    }
+    turn.scrollIntoView({ block: "end" });
+  }
+}
+
+async function search(query) {
+  const turn = element("section", "turn");
+  turn.append(element("div", "question", query));
+  $("conversation").append(turn);
+  const url = `/api/search?${new URLSearchParams({ q: query, index: $("index").value })}`;
+  const response = await fetch(url, { headers: headers() });
+  const data = await response.json();
+  if (!response.ok) { turn.append(element("div", "answer", data.error.message)); return; }
+  const list = element("ol", "sources");
+  for (const hit of data.hits) list.append(sourceItem(hit.source, hit.page, hit.heading, hit.text));
+  turn.append(data.hits.length ? list : element("div", "answer abstained", "No passage matches."));
+}
+
+$("ask-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const question = $("question").value.trim();
+  if (!question) return;
+  $("question").value = "";
+  $("ask-button").disabled = true;
+  try {
+    await ($("search-only").checked ? search(question) : ask(question));
+  } catch (error) {
+    $("status").textContent = `The server could not be reached: ${error.message}`;
+  } finally {
+    $("ask-button").disabled = false;
+  }
+});
+$("question").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("ask-form").requestSubmit(); }
+});
+$("new-conversation").addEventListener("click", () => { history = []; $("conversation").replaceChildren(); });
+$("index").addEventListener("change", () => { history = []; });
+loadIndexes();

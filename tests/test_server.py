@@ -1,0 +1,189 @@
+"""`rag serve`: a real server on a free port, driven by the official openai and mcp clients and
+by plain HTTP as the page drives it. The small real GGUF answers (SmolLM2-135M: it exercises
+the path, not answer quality), with the answerability check off so that it always writes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from conftest import make_pdf
+from rag.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION = "How long should water be boiled above 2000 metres?"
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(index_dir: Path, model: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = dict(os.environ, RAG_INDEX_DIR=str(index_dir), RAG_MIN_ANSWERABLE="0", RAG_MAX_ANSWER_TOKENS="24", PYTHONPATH=str(ROOT))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag", "serve", "--index", "field", "--port", str(port), "--model", str(model), *extra],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    lines = []
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        lines.append(line)
+        if line.startswith("Serving index 'field' at "):
+            threading.Thread(target=process.stderr.read, daemon=True).start()  # keep the pipe drained
+            return process, line.split(" at ", 1)[1].strip()
+        if process.poll() is not None:
+            break
+    process.kill()
+    raise AssertionError("the server did not start: " + "".join(lines))
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory):
+    home = tmp_path_factory.mktemp("serve")
+    docs = home / "docs"
+    docs.mkdir()
+    make_pdf(docs / "water.pdf", ["Water treatment for field teams.", "Boil water for one minute. Above 2000 metres, boil it for three minutes."])
+    (docs / "radio.md").write_text("# Radio\n\nCheck-ins are at 08:00 and 18:00 on channel 16.\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["ingest", str(docs), "--index-dir", str(home / "indexes"), "--index", "field", "-q"])
+    assert result.exit_code == 0, result.output
+    return home / "indexes"
+
+
+@pytest.fixture(scope="module")
+def server(index_dir, tiny_model):
+    process, url = _start(index_dir, tiny_model)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def _sse(response: httpx.Response) -> list[tuple[str, dict]]:
+    events, kind = [], "message"
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            kind = line[6:].strip()
+        elif line.startswith("data:"):
+            events.append((kind, json.loads(line[5:].strip())))
+            kind = "message"
+    return events
+
+
+def test_openai_client_lists_indexes_and_answers_with_and_without_streaming(server):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{server}v1", api_key="unused")
+    assert [m.id for m in client.models.list()] == ["field"]
+    completion = client.chat.completions.create(model="field", messages=[{"role": "user", "content": QUESTION}])
+    text = completion.choices[0].message.content
+    assert text and completion.choices[0].finish_reason == "stop"
+    rag = completion.model_extra["rag"]
+    assert rag["question"] == QUESTION and rag["sources"][0]["source"].endswith("water.pdf")
+    assert rag["evidence"]["page"] == 2 and "three minutes" in rag["evidence"]["text"]
+
+    stream = client.chat.completions.create(model="field", messages=[{"role": "user", "content": QUESTION}], stream=True)
+    pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
+    assert len(pieces) > 2 and "".join(pieces).strip()
+
+
+def test_search_answers_without_the_model_and_names_file_and_page(server):
+    data = httpx.get(f"{server}api/search", params={"q": "boil water altitude", "k": 2}).json()
+    assert data["index"] == "field" and len(data["hits"]) == 2
+    assert data["hits"][0]["source"].endswith("water.pdf") and data["hits"][0]["page"] == 2
+    assert httpx.get(f"{server}api/search").status_code == 400
+    missing = httpx.get(f"{server}api/search", params={"q": "x", "index": "nope"})
+    assert missing.status_code == 404 and "rag ingest PATH --index nope" in missing.json()["error"]["message"]
+
+
+def test_ask_streams_evidence_then_text_then_the_answer(server):
+    with httpx.stream("POST", f"{server}api/ask", json={"question": QUESTION}, timeout=120) as response:
+        events = _sse(response)
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "evidence" and kinds[-1] == "done" and "text" in kinds
+    assert kinds.index("evidence") < kinds.index("text")
+    done = events[-1][1]
+    assert done["answer"] and done["sources"][0]["source"].endswith("water.pdf")
+
+
+def test_answers_take_turns_and_are_told_their_place(server):
+    results: list[list[tuple[str, dict]]] = []
+
+    def one() -> None:
+        with httpx.stream("POST", f"{server}api/ask", json={"question": QUESTION}, timeout=300) as response:
+            results.append(_sse(response))
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 3 and all(r[-1][0] == "done" for r in results)
+    places = sorted(e[1]["position"] for r in results for e in r if e[0] == "queue")
+    assert places and places[-1] >= 1, "a request that waits is told its place"
+
+
+def test_documents_are_served_only_when_indexed(server, index_dir):
+    pdf = next(p for p in (index_dir.parent / "docs").iterdir() if p.suffix == ".pdf")
+    response = httpx.get(f"{server}api/document", params={"path": str(pdf.resolve())})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.content[:5] == b"%PDF-"
+    text = httpx.get(f"{server}api/document", params={"path": str((index_dir.parent / "docs" / "radio.md").resolve())})
+    assert "channel 16" in text.text
+    assert httpx.get(f"{server}api/document", params={"path": "/etc/passwd"}).status_code == 404
+
+
+def test_the_page_loads_nothing_from_outside(server):
+    page = httpx.get(server)
+    assert page.status_code == 200 and "<textarea" in page.text and 'dir="auto"' in page.text
+    assets = [page.text] + [httpx.get(f"{server}static/{name}").text for name in ("app.js", "style.css")]
+    for text in assets:
+        assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, re.IGNORECASE), "an external URL in the page"
+    assert "unicode-bidi: plaintext" in assets[2]
+
+
+def test_mcp_tools_search_and_ask(server):
+    from mcp import Client
+
+    async def session():
+        async with Client(f"{server}mcp") as client:
+            tools = {t.name for t in (await client.list_tools()).tools}
+            found = await client.call_tool("search", {"query": "radio channel", "k": 1})
+            answered = await client.call_tool("ask", {"question": QUESTION})
+            return tools, found, answered
+
+    tools, found, answered = asyncio.run(session())
+    assert tools == {"search", "ask"}
+    assert "channel 16" in found.content[0].text
+    assert not answered.is_error, answered.content
+    result = json.loads(answered.content[0].text)
+    assert result["sources"] and result["evidence"]["page"] == 2
+
+
+def test_a_token_is_required_when_given(index_dir, tiny_model):
+    process, url = _start(index_dir, tiny_model, "--token", "s3cret")
+    try:
+        assert httpx.get(url).status_code == 200, "the page itself loads; it sends the token from ?token="
+        denied = httpx.get(f"{url}api/indexes")
+        assert denied.status_code == 401 and "Authorization: Bearer" in denied.json()["error"]["message"]
+        assert httpx.get(f"{url}api/indexes", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert httpx.get(f"{url}v1/models", params={"token": "s3cret"}).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
