@@ -43,9 +43,20 @@ class _Piece:
     words: frozenset[str]
 
 
+_SOFT_WRAP = re.compile(r"(?<=[^\s.!?:;])[ \t]*\n[ \t]*(?=[a-z0-9(\u05D0-\u05EA])")
+
+
+def reflow(text: str) -> str:
+    """Join lines that a PDF's layout broke inside a sentence ("for one minute. At\naltitudes above"):
+    a line break after a character that ends no sentence and before a lower-case letter, a digit
+    or a Hebrew letter becomes a space. Lists and headings (a capital after the break) stay apart."""
+    return _SOFT_WRAP.sub(" ", text)
+
+
 def pieces_of(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[str]:
     """Sentences of ``text``; a sentence longer than ``max_chars`` is cut at spaces."""
     out: list[str] = []
+    text = reflow(text)
     for start, end in sentence_spans(text):
         sentence = _SPACE.sub(" ", text[start:end]).strip()
         while len(sentence) > max_chars:

@@ -88,3 +88,12 @@ def test_a_hebrew_question_gets_a_larger_budget_for_the_same_text():
     assert budget_for("How long should water boil?", 90) == 90
     assert budget_for("כמה זמן להרתיח מים?", 90) == 150
     assert budget_for("כמה זמן להרתיח מים?", 0) == 0  # no limit stays no limit
+
+
+def test_lines_broken_inside_a_sentence_are_joined_before_scoring():
+    from rag.context import pieces_of, reflow
+
+    pdf_text = "Boil for one minute. At\naltitudes above 2,000 metres, boil it for\nthree minutes.\nStorage\nKeep it covered."
+    assert reflow(pdf_text) == "Boil for one minute. At altitudes above 2,000 metres, boil it for three minutes.\nStorage\nKeep it covered."
+    assert "At altitudes above 2,000 metres, boil it for three minutes." in pieces_of(pdf_text)
+    assert reflow("- first item\n- second item") == "- first item\n- second item", "list lines stay apart"

@@ -187,3 +187,39 @@ def test_a_token_is_required_when_given(index_dir, tiny_model):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from browser import CHROMIUM, Browser
+
+    if CHROMIUM is None:
+        pytest.fail("no chromium: `bash run.sh test` installs Debian's chromium package")
+    session = Browser()
+    yield session
+    session.close()
+
+
+def test_the_page_in_a_real_browser_asks_streams_and_cites_with_nothing_from_outside(server, browser, tmp_path):
+    browser.open(server)
+    browser.wait_for("document.querySelectorAll('#index option').length === 1")
+    browser.evaluate(f"document.getElementById('question').value = {json.dumps(QUESTION)}")
+    browser.evaluate("document.getElementById('ask-form').requestSubmit()")
+    browser.wait_for("document.querySelector('.turn.done') !== null")
+    assert browser.evaluate("document.querySelector('.evidence').textContent").count("three minutes") == 1
+    assert browser.evaluate("document.querySelector('.answer').textContent.trim().length") > 0
+    link = browser.evaluate("document.querySelector('.evidence a').getAttribute('href')")
+    assert link.startswith("/api/document?") and link.endswith("#page=2"), link
+    browser.screenshot(tmp_path / "page.png")
+    assert (tmp_path / "page.png").stat().st_size > 10_000
+    outside = [u for u in browser.requested if not u.startswith(server) and not u.startswith("about:")]
+    assert outside == [], f"the page requested {outside}"
+
+
+def test_hebrew_messages_read_right_to_left_in_the_page(server, browser):
+    browser.open(f"{server}?search=1&q=" + httpx.QueryParams({"x": "מים רתיחה water"})["x"])
+    browser.wait_for("document.querySelector('.question') !== null")
+    assert browser.evaluate("getComputedStyle(document.querySelector('.question')).direction") == "rtl"
+    assert browser.evaluate("document.getElementById('question').dir") == "auto"
+    browser.evaluate("document.getElementById('question').value = 'כמה זמן מרתיחים מים?'")
+    assert browser.evaluate("getComputedStyle(document.getElementById('question')).unicodeBidi") == "plaintext"

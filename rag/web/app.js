@@ -103,7 +103,10 @@ async function ask(question) {
     else if (kind === "evidence") {
       note.textContent = "";
       const box = element("blockquote", "evidence", data.text);
-      const where = element("span", "where", place(data.source, data.page, data.heading));
+      const where = element("a", "where", place(data.source, data.page, data.heading));
+      where.href = documentLink(data.source, data.page);
+      where.target = "_blank";
+      where.rel = "noopener";
       box.append(where);
       turn.insertBefore(box, answer);
     } else if (kind === "text") answer.textContent += data.text;
@@ -118,6 +121,7 @@ async function ask(question) {
         turn.append(list);
       }
       history.push([question, data.answer]);
+      turn.classList.add("done");
     }
     turn.scrollIntoView({ block: "end" });
   }
@@ -134,6 +138,7 @@ async function search(query) {
   const list = element("ol", "sources");
   for (const hit of data.hits) list.append(sourceItem(hit.source, hit.page, hit.heading, hit.text));
   turn.append(data.hits.length ? list : element("div", "answer abstained", "No passage matches."));
+  turn.classList.add("done");
 }
 
 $("ask-form").addEventListener("submit", async (event) => {
@@ -155,4 +160,9 @@ $("question").addEventListener("keydown", (event) => {
 });
 $("new-conversation").addEventListener("click", () => { history = []; $("conversation").replaceChildren(); });
 $("index").addEventListener("change", () => { history = []; });
-loadIndexes();
+// A question in the address (?q=…&index=…&search=1) is asked as the page opens: a question can be bookmarked or linked.
+loadIndexes().then(() => {
+  if (params.get("index")) $("index").value = params.get("index");
+  if (params.get("search")) $("search-only").checked = true;
+  if (params.get("q")) return $("search-only").checked ? search(params.get("q")) : ask(params.get("q"));
+});
