@@ -3,7 +3,8 @@
 #   bash run.sh demo    install everything, index corpora/, answer a sample question
 #   bash run.sh test    install everything, run the test suite
 # Installs what the Makefile needs from the system when it is missing (make, a C/C++
-# compiler for llama-cpp-python, Python's venv) with apt-get, then hands over to make.
+# compiler for llama-cpp-python, Python's venv; for the tests, Chromium, which drives the
+# web page of `rag serve`) with apt-get, then hands over to make.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -12,6 +13,9 @@ command -v make >/dev/null || missing+=(make)
 command -v c++ >/dev/null || missing+=(build-essential)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+if [ "${1:-}" = test ]; then
+    command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
+fi
 if ((${#missing[@]})); then
     if ! command -v apt-get >/dev/null; then
         echo "run.sh: please install: ${missing[*]} (no apt-get on this system)" >&2
