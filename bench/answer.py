@@ -202,6 +202,9 @@ def main() -> None:
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--min-answerable", type=float, default=None, help="answerability threshold (default: the setting)")
     parser.add_argument("--no-support-check", action="store_true", help="keep drafts the support check would retract")
+    parser.add_argument("--max-tokens", type=int, default=160,
+                        help="longest answer, both systems (the naive prompt's answers otherwise run to the cap and take "
+                             "a minute each; gold spans come early, so the cap decides time, not accuracy)")
     parser.add_argument("--json", dest="json_out", default=None, help="write per-question rows here (as they come: FILE.rows.jsonl)")
     parser.add_argument("--cold", type=int, default=0, help="only time N cold `rag ask` processes on the demo index")
     args = parser.parse_args()
@@ -221,6 +224,7 @@ def main() -> None:
     with opened_index(settings) as index:
         engine = build_engine(settings, index)
         engine.check_support = not args.no_support_check
+        engine.max_answer_tokens = args.max_tokens
         for name, run in systems.items():  # one system at a time: each keeps its fixed prefix cached
             run(engine, warm)  # untimed: loads the model, caches the prefix
             for n, item in enumerate(items, 1):
@@ -236,7 +240,7 @@ def main() -> None:
 
     unanswerable = sum(i.impossible for i in items)
     print(f"{settings.model}, {args.set_name}: {len(items) - unanswerable} answerable + {unanswerable} unanswerable questions, "
-          f"context budget {settings.context_budget}, {settings.effective_threads()} threads")
+          f"context budget {settings.context_budget}, answers up to {args.max_tokens} tokens, {settings.effective_threads()} threads")
     print(f"{'system':<7}{'accuracy':>9}{'abstain':>8}{'false ab':>9}{'pasted':>7}{'>3 sent':>8}"
           f"{'prompt tok':>11}{'evidence s':>11}{'TTFT s':>8}{'total s':>8}")
     summary = {}
