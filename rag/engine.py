@@ -278,7 +278,8 @@ class Engine:
                 cited=citations.cited, abstain_reason=MODEL_DECLINED, timings=timings, evidence=evidence,
             )
         if self.check_support:
-            check = check_answer(text, "\n".join(f"{p.heading}\n{p.text}" for p in passages), question)
+            seen = "\n".join(f"{p.label()}{p.heading}\n{p.text}" for p in passages)  # all the model was shown
+            check = check_answer(text, seen, question)
             if not check.supported:
                 message = retraction_message(question, check.reason)
                 emit("\n\n" + message)

@@ -11,6 +11,8 @@ Routes:
     GET  /api/search?q=&index=&k=  passages, no model
     POST /api/ask                  {question, index, history?} -> Server-Sent Events: queue, rewrite,
                                    evidence, text, done (the answer as `rag ask --json` has it), error
+    POST /api/upload?index=        files (multipart "files") -> saved to <index-dir>/.uploads/<index>/ and
+                                   ingested: SSE saved, progress, skipped, done (the ingest summary), error
     GET  /api/document?index=&path=&page=  an indexed file (PDF inline; other formats as text)
     GET  /v1/models, POST /v1/chat/completions   OpenAI-compatible (stream or not)
     /mcp                           MCP tools search and ask (streamable HTTP)
@@ -137,6 +139,7 @@ def create_app(settings: Settings, *, token: str | None = None):
     from starlette.staticfiles import StaticFiles
 
     from ingest.errors import IngestError
+    from ingest.paths import readable
     from rag.errors import RagError
 
     import logging
@@ -153,6 +156,21 @@ def create_app(settings: Settings, *, token: str | None = None):
         import anyio
 
         return await anyio.to_thread.run_sync(function, *args)
+
+    async def thread_events(work) -> AsyncIterator[tuple[str, object]]:
+        """Run ``work(put)`` in a thread; yield each (event, data) it puts, then ("done", its result)."""
+        loop = asyncio.get_running_loop()
+        pending: asyncio.Queue = asyncio.Queue()
+        put = lambda kind, data: loop.call_soon_threadsafe(pending.put_nowait, (kind, data))  # noqa: E731
+        job = asyncio.ensure_future(in_thread(work, put))
+        while not (job.done() and pending.empty()):
+            getter = asyncio.ensure_future(pending.get())
+            done, _ = await asyncio.wait({getter, job}, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                yield getter.result()
+            else:
+                getter.cancel()
+        yield "done", job.result()
 
     async def indexes(request: Request) -> Response:
         def describe() -> list[dict]:
@@ -195,23 +213,46 @@ def create_app(settings: Settings, *, token: str | None = None):
 
     async def answer_events(name: str, question: str, history: list) -> AsyncIterator[tuple[str, object]]:
         """(event, data) for one answer, from the queue to the finished answer."""
-        loop = asyncio.get_running_loop()
-        pending: asyncio.Queue = asyncio.Queue()
-        put = lambda kind, data: loop.call_soon_threadsafe(pending.put_nowait, (kind, data))  # noqa: E731
         places: list[int] = []
         async with service.queue.turn(lambda place: places.append(place)):
             for place in places:
                 yield "queue", {"position": place}
-            job = asyncio.ensure_future(in_thread(run_answer, name, question, history, put))
-            while not (job.done() and pending.empty()):
-                getter = asyncio.ensure_future(pending.get())
-                done, _ = await asyncio.wait({getter, job}, return_when=asyncio.FIRST_COMPLETED)
-                if getter in done:
-                    yield getter.result()
-                else:
-                    getter.cancel()
-            answer = job.result()
-        yield "done", answer.as_dict()
+            async for kind, data in thread_events(lambda put: run_answer(name, question, history, put)):
+                yield (kind, data.as_dict()) if kind == "done" else (kind, data)
+
+    async def upload(request: Request) -> Response:
+        try:
+            name = service.check_index(request.query_params.get("index"))
+        except IngestError as exc:
+            return error(404, str(exc))
+        limit = settings.max_file_mb * 1024 * 1024
+        try:
+            form = await request.form(max_files=1000, max_fields=10, max_part_size=limit)
+        except Exception as exc:  # the multipart parser's errors: too large, too many, malformed
+            return error(400, f"the upload could not be read ({exc}); each file may be at most {settings.max_file_mb} MB")
+        folder = upload_folder(settings, name)
+        saved = await in_thread(save_uploads, folder, form.getlist("files"))
+        if not saved:
+            return error(400, 'send the documents as multipart form fields named "files"')
+
+        def ingest(put):
+            from rag.api import run_ingest
+
+            return run_ingest(
+                _with_index(settings, name), [str(folder)],
+                progress=lambda stage, done, total: put("progress", {"stage": stage, "done": done, "total": total}),
+                on_skip=lambda path, reason: put("skipped", {"path": readable(path), "reason": reason}),
+            )
+
+        async def stream():
+            yield {"event": "saved", "data": json.dumps({"files": [p.name for p in saved]}, ensure_ascii=False)}
+            try:
+                async for kind, data in thread_events(ingest):
+                    yield {"event": kind, "data": json.dumps(data.as_dict() if kind == "done" else data, ensure_ascii=False)}
+            except (IngestError, RagError) as exc:
+                yield {"event": "error", "data": json.dumps({"message": str(exc)})}
+
+        return EventSourceResponse(stream())
 
     async def ask(request: Request) -> Response:
         try:
@@ -336,6 +377,7 @@ def create_app(settings: Settings, *, token: str | None = None):
         Route("/api/search", search),
         Route("/api/ask", ask, methods=["POST"]),
         Route("/api/document", document),
+        Route("/api/upload", upload, methods=["POST"]),
         Route("/v1/models", models),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Mount("/", app=mcp_app),
@@ -351,6 +393,42 @@ def sources_text_from(answer: dict) -> str:
     lines = [f"[{s['n']}] {s['source']}" + (f", p. {s['page']}" if s.get("page") is not None else "")
              + (f" — {s['heading']}" if s.get("heading") else "") for s in cited]
     return "\n\nSources:\n" + "\n".join(lines) if lines and not answer.get("abstained") else ""
+
+
+def upload_folder(settings: Settings, name: str) -> Path:
+    """Where the page's uploads into index ``name`` are kept: beside the indexes, not inside one,
+    so that `rag ingest --rebuild` never deletes them."""
+    return settings.index_path / ".uploads" / name
+
+
+def safe_upload_name(name: str) -> str:
+    """A file name from a browser, made safe to write: no folders, no control characters, not hidden."""
+    import re
+
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[\x00-\x1f\x7f]", "", base).strip().lstrip(".~$") or "upload"
+    return base[:200]
+
+
+def save_uploads(folder: Path, uploads) -> list[Path]:
+    """Write uploaded files into ``folder``. A name already there is replaced: uploading a newer
+    version of a document re-indexes it (the ingest sees a changed file). Written to a temporary
+    name first, so a half-received file is never indexed."""
+    import os
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for upload in uploads:
+        if not hasattr(upload, "filename"):
+            continue
+        target = folder / safe_upload_name(upload.filename)
+        partial = folder / f".{target.name}.{os.getpid()}.partial"
+        with open(partial, "wb") as out:
+            shutil.copyfileobj(upload.file, out)
+        os.replace(partial, target)
+        saved.append(target)
+    return saved
 
 
 def _content(message: dict) -> str:

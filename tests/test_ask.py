@@ -174,3 +174,10 @@ def test_english_questions_go_to_the_fast_model_and_hebrew_ones_to_the_strong_on
     engine.ask("באיזה ערוץ הקשר?")
     assert (fast.prompts, strong.prompts, loader.loads) == (1, 2, 1)
     assert Engine(Retriever(handbook, embedder), fast).strong_generator is fast, "one model serves both roles"
+
+
+def test_what_the_model_was_shown_in_a_label_counts_as_support(handbook, embedder):
+    """water.pdf has no sections, so its passages are labelled with the file name."""
+    engine = Engine(Retriever(handbook, embedder), Scripted("The water.pdf handbook says to boil it for three minutes [1]."), top_k=3)
+    answer = engine.ask("How long should water be boiled above 2000 metres?")
+    assert not answer.abstained, answer.abstain_reason

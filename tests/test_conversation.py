@@ -83,3 +83,23 @@ def test_the_demo_answer_cites_its_passage(tmp_path, monkeypatch):
     answer = json.loads(result.stdout)
     assert "three minutes" in answer["answer"] and "[1]" in answer["answer"], answer["answer"]
     assert answer["sources"][0]["cited"], answer["sources"]
+
+
+def test_the_evidence_is_shown_before_the_answer(camp):
+    result = CliRunner().invoke(cli, ["ask", "How much diesel does the water truck burn a day?", "--index-dir", str(camp)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("Evidence: \u201c") and "80 litres of diesel" in result.stderr.splitlines()[0]
+    assert "vehicles.md" in result.stderr.splitlines()[0]
+    assert "80" in result.stdout and "Evidence" not in result.stdout, "stdout carries the answer only"
+
+
+def test_a_question_the_documents_do_not_answer_is_abstained(camp):
+    """Close in topic to the radio page, but no page gives a firmware version: the 1.5B writes a
+    version number when asked outright; rag says the documents do not answer."""
+    result = CliRunner().invoke(
+        cli, ["ask", "Which firmware version of the camp radio added encrypted channels?", "--index-dir", str(camp), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["abstained"], answer["answer"]
+    assert answer["answer"].endswith("The documents do not contain an answer to this question.")

@@ -223,3 +223,22 @@ def test_hebrew_messages_read_right_to_left_in_the_page(server, browser):
     assert browser.evaluate("document.getElementById('question').dir") == "auto"
     browser.evaluate("document.getElementById('question').value = 'כמה זמן מרתיחים מים?'")
     assert browser.evaluate("getComputedStyle(document.getElementById('question')).unicodeBidi") == "plaintext"
+
+
+def test_uploaded_documents_are_saved_beside_the_index_ingested_and_searchable(server, index_dir):
+    files = [
+        ("files", ("../../evil/fuel-log.md", b"# Fuel\n\nThe generator holds 40 litres of diesel.\n", "text/markdown")),
+        ("files", ("notes.xyz", b"not a supported format", "application/octet-stream")),
+    ]
+    with httpx.stream("POST", f"{server}api/upload", files=files, timeout=300) as response:
+        assert response.status_code == 200
+        events = _sse(response)
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "saved" and events[0][1]["files"] == ["fuel-log.md", "notes.xyz"], "folders in a name are dropped"
+    assert "progress" in kinds and kinds[-1] == "done"
+    skipped = [d for k, d in events if k == "skipped"]
+    assert len(skipped) == 1 and skipped[0]["path"].endswith("notes.xyz") and "unsupported file type" in skipped[0]["reason"]
+    assert events[-1][1]["added"] == 1
+    assert (index_dir / ".uploads" / "field" / "fuel-log.md").is_file() and not (index_dir / "evil").exists()
+    hits = httpx.get(f"{server}api/search", params={"q": "generator diesel litres", "k": 1}).json()["hits"]
+    assert hits[0]["source"].endswith("fuel-log.md"), "the next request sees the new document"

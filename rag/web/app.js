@@ -51,11 +51,12 @@ async function loadIndexes() {
   if (!response.ok) { $("status").textContent = (await response.json()).error.message; return; }
   const data = await response.json();
   const select = $("index");
+  const current = select.value || data.default;
   select.replaceChildren();
   for (const index of data.indexes) {
     const option = element("option", "", `${index.name} (${index.files} files)`);
     option.value = index.name;
-    option.selected = index.name === data.default;
+    option.selected = index.name === current;
     select.append(option);
   }
   if (!data.indexes.length) $("status").textContent = "No index yet. Run: rag ingest PATH";
@@ -140,6 +141,38 @@ async function search(query) {
   turn.append(data.hits.length ? list : element("div", "answer abstained", "No passage matches."));
   turn.classList.add("done");
 }
+
+const STAGES = { hash: "checking", parse: "reading", embed: "indexing" };
+
+async function upload(files) {
+  if (!files.length) return;
+  const turn = element("section", "turn");
+  turn.append(element("div", "question", `Adding ${files.length} document${files.length > 1 ? "s" : ""}: ${[...files].map((f) => f.name).join(", ")}`));
+  const note = element("div", "queue", "Uploading…");
+  const skipped = element("ul", "sources skipped");
+  turn.append(note, skipped);
+  $("conversation").append(turn);
+  const form = new FormData();
+  for (const file of files) form.append("files", file, file.name);
+  const response = await fetch(`/api/upload?${new URLSearchParams({ index: $("index").value })}`, { method: "POST", headers: headers(), body: form });
+  if (!response.ok) { note.textContent = (await response.json()).error.message; return; }
+  for await (const [kind, data] of events(response)) {
+    if (kind === "saved") note.textContent = `Saved ${data.files.length}; indexing…`;
+    else if (kind === "progress") note.textContent = `${STAGES[data.stage] || data.stage} ${data.done}/${data.total}`;
+    else if (kind === "skipped") skipped.append(element("li", "", `${data.path.split("/").pop()}: ${data.reason}`));
+    else if (kind === "error") note.textContent = data.message;
+    else if (kind === "done") {
+      note.textContent = `Added ${data.added}, updated ${data.changed}, unchanged ${data.unchanged}, skipped ${data.skipped.length}. Ready to ask.`;
+      turn.classList.add("done");
+      loadIndexes();
+    }
+  }
+}
+
+$("files").addEventListener("change", () => { upload($("files").files); $("files").value = ""; });
+document.addEventListener("dragover", (event) => { event.preventDefault(); $("drop").hidden = false; });
+document.addEventListener("dragleave", (event) => { if (!event.relatedTarget) $("drop").hidden = true; });
+document.addEventListener("drop", (event) => { event.preventDefault(); $("drop").hidden = true; upload(event.dataTransfer.files); });
 
 $("ask-form").addEventListener("submit", async (event) => {
   event.preventDefault();
