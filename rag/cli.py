@@ -428,6 +428,27 @@ def serve(index, index_dir, host, port, token, model, threads):
 
 
 @cli.command()
+@index_options
+@click.option("--model", "-m", help="GGUF file or bundled model name [qwen2.5-coder-1.5b].")
+@_fail_cleanly
+def mcp(index, index_dir, model):
+    """Serve the MCP tools search, ask and list_sources over stdin/stdout.
+
+    Register it with an MCP client as a command, for example:
+
+    \b
+      {"command": "/path/to/.venv/bin/rag", "args": ["mcp", "--index", "notes"]}
+    """
+    from rag.api import opened_index
+    from rag.server import serve_mcp_stdio
+
+    settings = _settings(index=index, index_dir=index_dir, model=model)
+    with opened_index(settings):
+        pass
+    serve_mcp_stdio(settings)
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @_fail_cleanly
 def config(as_json):

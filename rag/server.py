@@ -15,7 +15,7 @@ Routes:
                                    ingested: SSE saved, progress, skipped, done (the ingest summary), error
     GET  /api/document?index=&path=&page=  an indexed file (PDF inline; other formats as text)
     GET  /v1/models, POST /v1/chat/completions   OpenAI-compatible (stream or not)
-    /mcp                           MCP tools search and ask (streamable HTTP)
+    /mcp                           MCP tools search, ask and list_sources (streamable HTTP; `rag mcp`: stdio)
 """
 
 from __future__ import annotations
@@ -331,7 +331,9 @@ def create_app(settings: Settings, *, token: str | None = None):
                             tail = sources_text_from(data)
                             if tail:
                                 yield {"data": chunk({"content": tail})}
-                            yield {"data": chunk({}, "stop", {"rag": data})}
+                            final = json.loads(chunk({}, "stop", {"rag": data}))
+                            final["choices"][0]["delta"].update(cited_sources(data))
+                            yield {"data": json.dumps(final, ensure_ascii=False)}
                 except (IngestError, RagError) as exc:
                     yield {"data": json.dumps({"error": {"message": str(exc)}})}
                 yield {"data": "[DONE]"}
@@ -348,7 +350,8 @@ def create_app(settings: Settings, *, token: str | None = None):
         content = answer["answer"] + sources_text_from(answer)
         return JSONResponse({
             "id": completion_id, "object": "chat.completion", "created": created, "model": name,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content, **cited_sources(answer)},
+                         "finish_reason": "stop"}],
             "usage": {"prompt_tokens": answer["timings"].get("prompt_tokens") or 0, "completion_tokens": 0,
                       "total_tokens": answer["timings"].get("prompt_tokens") or 0},
             "rag": answer,
@@ -385,6 +388,19 @@ def create_app(settings: Settings, *, token: str | None = None):
     app = Starlette(routes=routes, middleware=[Middleware(TokenCheck)], lifespan=lifespan)
     app.state.service = service
     return app
+
+
+def cited_sources(answer: dict) -> dict:
+    """What rides on the final OpenAI message or chunk: the cited sources, each with a link to
+    the document, and whether rag abstained."""
+    from urllib.parse import urlencode
+
+    sources = [
+        {**{k: s[k] for k in ("n", "source", "page", "heading", "text")},
+         "url": "/api/document?" + urlencode({"path": s["source"]}) + (f"#page={s['page']}" if s.get("page") else "")}
+        for s in answer.get("sources", []) if s.get("cited")
+    ]
+    return {"sources": [] if answer.get("abstained") else sources, "abstained": bool(answer.get("abstained"))}
 
 
 def sources_text_from(answer: dict) -> str:
@@ -466,7 +482,7 @@ def _is_page_file(path: str) -> bool:
 
 
 def build_mcp(service: Service):
-    """MCP tools over the same engine: search (passages) and ask (a cited answer)."""
+    """MCP tools over the same engine: search (passages), ask (a cited answer), list_sources."""
     from mcp.server.mcpserver import MCPServer
 
     mcp = MCPServer("rag", instructions="Search and ask the user's own indexed documents, offline. Answers cite file, page and section.")
@@ -476,6 +492,15 @@ def build_mcp(service: Service):
         """Passages of the indexed documents that best match ``query`` (no language model)."""
         name = service.check_index(index or None)
         return [hit_dict(h) for h in service.engine(name).retriever.search(query, max(1, min(MAX_K, k)))]
+
+    @mcp.tool()
+    def list_sources(index: str = "") -> list[dict]:
+        """The indexed files with their chunk counts."""
+        from ingest.paths import readable
+
+        name = service.check_index(index or None)
+        files = service.engine(name).retriever.index.catalog.files()
+        return [{"source": readable(f.path), "chunks": f.chunks} for f in sorted(files.values(), key=lambda f: f.path)]
 
     @mcp.tool()
     async def ask(question: str, index: str = "") -> dict:
@@ -490,6 +515,18 @@ def build_mcp(service: Service):
         return {k: data[k] for k in ("answer", "abstained", "abstain_reason", "evidence", "sources")}
 
     return mcp
+
+
+def serve_mcp_stdio(settings: Settings) -> None:
+    """`rag mcp`: the same MCP tools over stdin/stdout, for agents that start their tools."""
+    import logging
+
+    logging.getLogger("mcp").setLevel(logging.WARNING)
+    service = Service(settings)
+    try:
+        build_mcp(service).run("stdio")
+    finally:
+        service.close()
 
 
 def serve(settings: Settings, *, host: str, port: int, token: str | None, on_ready: Callable[[str], None]) -> None:

@@ -98,9 +98,17 @@ def test_openai_client_lists_indexes_and_answers_with_and_without_streaming(serv
     assert rag["question"] == QUESTION and rag["sources"][0]["source"].endswith("water.pdf")
     assert rag["evidence"]["page"] == 2 and "three minutes" in rag["evidence"]["text"]
 
+    message = completion.choices[0].message.model_extra
+    assert message["abstained"] is rag["abstained"]
+    assert all(s["url"].startswith("/api/document?") for s in message["sources"])
+    assert [s["n"] for s in message["sources"]] == [s["n"] for s in rag["sources"] if s["cited"]]
+
     stream = client.chat.completions.create(model="field", messages=[{"role": "user", "content": QUESTION}], stream=True)
-    pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
+    chunks = [c for c in stream if c.choices]
+    pieces = [c.choices[0].delta.content or "" for c in chunks]
     assert len(pieces) > 2 and "".join(pieces).strip()
+    assert "sources" in chunks[-1].choices[0].delta.model_extra and chunks[-1].choices[0].finish_reason == "stop"
+    assert all("sources" not in (c.choices[0].delta.model_extra or {}) for c in chunks[:-1]), "sources ride on the last chunk only"
 
 
 def test_search_answers_without_the_model_and_names_file_and_page(server):
@@ -169,7 +177,7 @@ def test_mcp_tools_search_and_ask(server):
             return tools, found, answered
 
     tools, found, answered = asyncio.run(session())
-    assert tools == {"search", "ask"}
+    assert tools == {"search", "ask", "list_sources"}
     assert "channel 16" in found.content[0].text
     assert not answered.is_error, answered.content
     result = json.loads(answered.content[0].text)
@@ -242,3 +250,24 @@ def test_uploaded_documents_are_saved_beside_the_index_ingested_and_searchable(s
     assert (index_dir / ".uploads" / "field" / "fuel-log.md").is_file() and not (index_dir / "evil").exists()
     hits = httpx.get(f"{server}api/search", params={"q": "generator diesel litres", "k": 1}).json()["hits"]
     assert hits[0]["source"].endswith("fuel-log.md"), "the next request sees the new document"
+
+
+def test_mcp_over_stdio_with_the_sdk_client(index_dir, tiny_model):
+    from mcp import Client, StdioServerParameters
+
+    env = dict(os.environ, RAG_INDEX_DIR=str(index_dir), RAG_MIN_ANSWERABLE="0", RAG_MAX_ANSWER_TOKENS="16", PYTHONPATH=str(ROOT))
+    params = StdioServerParameters(command=sys.executable, args=["-m", "rag", "mcp", "--index", "field", "--model", str(tiny_model)], env=env)
+
+    async def session():
+        async with Client(params) as client:
+            tools = {t.name for t in (await client.list_tools()).tools}
+            listed = await client.call_tool("list_sources", {})
+            found = await client.call_tool("search", {"query": "radio channel", "k": 1})
+            answered = await client.call_tool("ask", {"question": QUESTION})
+            return tools, listed, found, answered
+
+    tools, listed, found, answered = asyncio.run(session())
+    assert tools == {"search", "ask", "list_sources"}
+    assert any("radio.md" in part.text for part in listed.content)
+    assert "channel 16" in found.content[0].text
+    assert not answered.is_error and json.loads(answered.content[0].text)["evidence"]["page"] == 2
