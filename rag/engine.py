@@ -1,7 +1,9 @@
-"""ask(): retrieve -> evidence -> prompt -> generate -> cite -> check the answer's support.
+"""ask(): retrieve -> evidence -> answerability -> generate -> cite -> check the answer's support.
 
 The best supporting sentence (``Evidence``) is found before the model starts, so a person
-sees the documents' own words at once; the model's answer follows, and an answer that the
+sees the documents' own words at once. The model is then asked, for the cost of a few tokens,
+whether the passages state the answer (``Generator.yes_probability``); below
+``min_answerable`` rag abstains without writing. Otherwise the answer streams, and one that the
 passages do not back (``rag.support``) is retracted, keeping the evidence.
 """
 
