@@ -207,6 +207,12 @@ def index_status(index: Index) -> dict:
     }
 
 
+def source_list(index: Index) -> list[dict]:
+    """The indexed files, as `rag sources --json` and the server show them."""
+    files = sorted(index.catalog.files().values(), key=lambda f: f.path)
+    return [{"path": readable(f.path), "chunks": f.chunks, "size": f.size, "sha256": f.sha256} for f in files]
+
+
 def forget(settings: Settings, path: str) -> list[str]:
     """Remove a file, or every file under a folder, from the index. Returns the paths removed."""
     import os

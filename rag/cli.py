@@ -359,15 +359,15 @@ def sources(index, index_dir, as_json):
     Example:
       rag sources | grep manuals/
     """
-    from rag.api import display_path, opened_index
+    from rag.api import display_path, opened_index, source_list
 
     with opened_index(_settings(index=index, index_dir=index_dir)) as idx:
-        files = sorted(idx.catalog.files().values(), key=lambda f: f.path)
+        files = source_list(idx)
     if as_json:
-        click.echo(json.dumps([{"path": readable(f.path), "chunks": f.chunks, "size": f.size, "sha256": f.sha256} for f in files], ensure_ascii=False, indent=2))
+        click.echo(json.dumps(files, ensure_ascii=False, indent=2))
         return
     for f in files:
-        click.echo(f"{f.chunks:>6}  {isolate(display_path(f.path))}")
+        click.echo(f"{f['chunks']:>6}  {isolate(display_path(f['path']))}")
 
 
 @cli.command()

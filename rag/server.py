@@ -9,6 +9,7 @@ Routes:
     GET  /                         the page (rag/web/, served as it is; nothing from outside)
     GET  /api/indexes              the indexes with their files and chunks
     GET  /api/search?q=&index=&k=  passages, no model
+    GET  /api/status?index=, /api/sources?index=   as `rag status --json` and `rag sources --json`
     POST /api/ask                  {question, index, history?} -> Server-Sent Events: queue, rewrite,
                                    evidence, text, done (the answer as `rag ask --json` has it), error
     POST /api/upload?index=        files (multipart "files") -> saved to <index-dir>/.uploads/<index>/ and
@@ -292,6 +293,18 @@ def create_app(settings: Settings, *, token: str | None = None):
         chunks = await in_thread(lambda: service.engine(name).retriever.index.catalog.chunks_of(path))
         return PlainTextResponse("\n\n".join(c.text for c in chunks))
 
+    async def status(request: Request) -> Response:
+        from rag.api import index_status, source_list
+
+        try:
+            name = service.check_index(request.query_params.get("index"))
+        except IngestError as exc:
+            return error(404, str(exc))
+        index = service.engine(name).retriever.index
+        if request.url.path.endswith("/sources"):
+            return JSONResponse(await in_thread(source_list, index))
+        return JSONResponse(await in_thread(index_status, index))
+
     async def models(request: Request) -> Response:
         created = int(time.time())
         return JSONResponse({"object": "list", "data": [
@@ -380,6 +393,8 @@ def create_app(settings: Settings, *, token: str | None = None):
         Route("/api/search", search),
         Route("/api/ask", ask, methods=["POST"]),
         Route("/api/document", document),
+        Route("/api/status", status),
+        Route("/api/sources", status),
         Route("/api/upload", upload, methods=["POST"]),
         Route("/v1/models", models),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),

@@ -271,3 +271,12 @@ def test_mcp_over_stdio_with_the_sdk_client(index_dir, tiny_model):
     assert any("radio.md" in part.text for part in listed.content)
     assert "channel 16" in found.content[0].text
     assert not answered.is_error and json.loads(answered.content[0].text)["evidence"]["page"] == 2
+
+
+def test_status_and_sources_have_the_cli_json_shapes(server, index_dir):
+    status = httpx.get(f"{server}api/status").json()
+    cli_status = json.loads(CliRunner().invoke(cli, ["status", "--json", "--index-dir", str(index_dir), "--index", "field"]).stdout)
+    assert set(status) == set(cli_status) and status["files"] == cli_status["files"] and status["chunks"] == cli_status["chunks"]
+    sources = httpx.get(f"{server}api/sources").json()
+    cli_sources = json.loads(CliRunner().invoke(cli, ["sources", "--json", "--index-dir", str(index_dir), "--index", "field"]).stdout)
+    assert sources == cli_sources and any(s["path"].endswith("water.pdf") for s in sources)
