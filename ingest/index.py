@@ -25,6 +25,8 @@ from ingest.types import Chunk
 
 CATALOG = "catalog.sqlite"
 VECTORS = "vectors"
+CHROMA_DATABASE = "chroma.sqlite3"
+"""The file in which Chroma's persistent client keeps its records (checked by ``vectors_look_intact``)."""
 LOCK = "write.lock"
 
 
@@ -127,6 +129,31 @@ class Index:
         aside = self.directory / f"{VECTORS}.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
         os.replace(self.directory / VECTORS, aside)
         return aside
+
+    def vectors_file_identity(self) -> str | None:
+        """Device and inode of the vector database file: a folder deleted and made again by
+        Chroma has a new one."""
+        try:
+            st = os.stat(self.directory / VECTORS / CHROMA_DATABASE)
+        except OSError:
+            return None
+        return f"{st.st_dev}:{st.st_ino}"
+
+    def vectors_look_intact(self) -> bool:
+        """A check by the files alone, without opening the store (opening it costs most of an
+        unchanged re-run): the vector database is the same file that the last full check
+        (``pipeline.repair_vectors``) found whole, and it still starts as SQLite's files do.
+        Damage deeper inside is found when the store is next opened."""
+        if self.catalog.chunk_count() == 0:
+            return True
+        identity = self.vectors_file_identity()
+        if identity is None or identity != self.catalog.get_meta("vectors_file"):
+            return False
+        try:
+            with open(self.directory / VECTORS / CHROMA_DATABASE, "rb") as handle:
+                return handle.read(16) == b"SQLite format 3\x00"
+        except OSError:
+            return False
 
     def verify(self) -> dict:
         """Does every catalog chunk have exactly one vector, and every vector a chunk?"""

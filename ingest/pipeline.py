@@ -145,7 +145,6 @@ def _sync(
     started = time.monotonic()
     report = SyncReport(embedder=embedder.name)
     roots = resolve_roots(paths)
-    report.vectors_repaired = repair_vectors(index, embedder, notes=report.notes, batch=options.batch_chunks)
 
     def skip(path: str, reason: str, *, remember: FileRecord | FoundFile | None = None) -> None:
         report.skipped.append({"path": path, "reason": reason})
@@ -176,6 +175,9 @@ def _sync(
     present = {f.path for f in walked.files}
     index.catalog.forget_skips(p for p in index.catalog.skipped() if inside(p, roots) and p not in present)
     report.unchanged = len(plan.unchanged)
+    if plan.new or plan.changed or plan.renamed or plan.deleted or not index.vectors_look_intact():
+        # the store is about to be written anyway, or its files look lost: make it whole first
+        report.vectors_repaired = repair_vectors(index, embedder, notes=report.notes, batch=options.batch_chunks)
 
     for record in plan.touched:
         index.catalog.touch(record)
@@ -285,7 +287,8 @@ def _sync(
 def repair_vectors(index: Index, embedder: Embedder, *, notes: list[str], batch: int = 128) -> int:
     """Give every catalog chunk exactly one vector again, from the catalog's own texts (no file
     is re-read): a deleted or damaged ``vectors/`` folder is rebuilt, vectors that lost their
-    chunk are deleted. Cheap when nothing is wrong: the two counts are compared first.
+    chunk are deleted. Opens the store; cheap after that when nothing is wrong (the two counts
+    are compared first).
     Returns how many vectors were written or deleted."""
     try:
         stored_count = index.store.count()
@@ -295,6 +298,7 @@ def repair_vectors(index: Index, embedder: Embedder, *, notes: list[str], batch:
                      f"and rebuilt it from the catalog")
         stored_count = index.store.count()
     if stored_count == index.catalog.chunk_count() and not index.catalog.journal():
+        _remember_vectors_file(index)
         return 0
     index.recover()
     check = index.verify()
@@ -314,7 +318,15 @@ def repair_vectors(index: Index, embedder: Embedder, *, notes: list[str], batch:
     elif rows or check["orphan_vectors"]:
         notes.append(f"index '{index.name}': re-embedded {len(rows)} chunks that had no vector and removed "
                      f"{len(check['orphan_vectors'])} vectors that had no chunk")
+    _remember_vectors_file(index)
     return len(rows) + len(check["orphan_vectors"])
+
+
+def _remember_vectors_file(index: Index) -> None:
+    """Record the vector database file found whole, for ``Index.vectors_look_intact``."""
+    identity = index.vectors_file_identity()
+    if identity and identity != index.catalog.get_meta("vectors_file"):
+        index.catalog.set_meta(vectors_file=identity)
 
 
 INDEX_BYTES_PER_TEXT_BYTE = 5

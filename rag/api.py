@@ -207,6 +207,14 @@ def index_status(index: Index) -> dict:
     }
 
 
+def hit_rows(hits) -> list[dict]:
+    """Search hits as `rag search --json` and the server show them."""
+    return [
+        {"rank": r, "score": round(h.score, 6), "source": readable(h.source), "page": h.page, "heading": h.heading, "text": h.text}
+        for r, h in enumerate(hits, 1)
+    ]
+
+
 def source_list(index: Index) -> list[dict]:
     """The indexed files, as `rag sources --json` and the server show them."""
     files = sorted(index.catalog.files().values(), key=lambda f: f.path)

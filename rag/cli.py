@@ -156,17 +156,13 @@ def search(query, index, index_dir, top_k, where, as_json):
     Example:
       rag search "water purification tablets" -k 3
     """
-    from rag.api import open_retriever, opened_index
+    from rag.api import hit_rows, open_retriever, opened_index
 
     settings = _settings(index=index, index_dir=index_dir, top_k=top_k)
     with opened_index(settings) as idx:
         hits = open_retriever(settings, idx).search(query, settings.top_k, where=where)
     if as_json:
-        rows = [
-            {"rank": r, "score": round(h.score, 6), "source": readable(h.source), "page": h.page, "heading": h.heading, "text": h.text}
-            for r, h in enumerate(hits, 1)
-        ]
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(hit_rows(hits), ensure_ascii=False, indent=2))
         return
     if not hits:
         _echo_err("no passage matches.")

@@ -154,16 +154,12 @@ class QaItem:
     question: str
     answers: list[str]
     impossible: bool
-    source: str | None = None
-    """The file (name inside the folder) that holds the answer, where the set says."""
-    page: int | None = None
-    kind: str = ""
 
 
 def load_qa_jsonl(file: Path) -> list[QaItem]:
     """Questions over a folder of documents, one JSON object a line:
-    ``{"id"?, "question", "answers"?, "source"?, "page"?, "kind"?|"difficulty"?}``; a line with no
-    ``source`` (or ``"kind": "unanswerable"``) is a question the documents do not answer."""
+    ``{"id"?, "question", "answers"?, "source"?, "kind"?}``; a line with no ``source`` (or
+    ``"kind": "unanswerable"``) is a question the documents do not answer."""
     items: list[QaItem] = []
     try:
         lines = file.read_text(encoding="utf-8").splitlines()
@@ -178,10 +174,7 @@ def load_qa_jsonl(file: Path) -> list[QaItem]:
         except (ValueError, KeyError, TypeError):
             raise RagError(f"{file}, line {n}: not a JSON object with a \"question\"") from None
         impossible = row.get("kind") == "unanswerable" or not row.get("source")
-        items.append(QaItem(
-            str(row.get("id", n)), question, list(row.get("answers") or []), impossible,
-            row.get("source"), row.get("page"), row.get("difficulty") or row.get("kind") or "",
-        ))
+        items.append(QaItem(str(row.get("id", n)), question, list(row.get("answers") or []), impossible))
     return items
 
 

@@ -121,12 +121,6 @@ def _with_index(settings: Settings, name: str) -> Settings:
     return dataclasses.replace(settings, index=name, origins=dict(settings.origins))
 
 
-def hit_dict(hit) -> dict:
-    from ingest.paths import readable
-
-    return {"source": readable(hit.source), "page": hit.page, "heading": hit.heading, "text": hit.text, "score": round(hit.score, 6)}
-
-
 def create_app(settings: Settings, *, token: str | None = None):
     """The ASGI app. With ``token``, every route but the page's own files needs
     ``Authorization: Bearer TOKEN`` (or ``?token=`` for links the browser opens)."""
@@ -141,6 +135,7 @@ def create_app(settings: Settings, *, token: str | None = None):
 
     from ingest.errors import IngestError
     from ingest.paths import readable
+    from rag.api import hit_rows
     from rag.errors import RagError
 
     import logging
@@ -196,7 +191,7 @@ def create_app(settings: Settings, *, token: str | None = None):
         except IngestError as exc:
             return error(404, str(exc))
         hits = await in_thread(lambda: service.engine(name).retriever.search(query, k))
-        return JSONResponse({"index": name, "hits": [hit_dict(h) for h in hits]})
+        return JSONResponse({"index": name, "hits": hit_rows(hits)})
 
     def run_answer(name: str, question: str, history: list, events: Callable[[str, object], None]):
         """Blocking: rewrite a follow-up, then answer; every step is told to ``events``."""
@@ -500,13 +495,15 @@ def build_mcp(service: Service):
     """MCP tools over the same engine: search (passages), ask (a cited answer), list_sources."""
     from mcp.server.mcpserver import MCPServer
 
+    from rag.api import hit_rows
+
     mcp = MCPServer("rag", instructions="Search and ask the user's own indexed documents, offline. Answers cite file, page and section.")
 
     @mcp.tool()
     def search(query: str, index: str = "", k: int = 5) -> list[dict]:
         """Passages of the indexed documents that best match ``query`` (no language model)."""
         name = service.check_index(index or None)
-        return [hit_dict(h) for h in service.engine(name).retriever.search(query, max(1, min(MAX_K, k)))]
+        return hit_rows(service.engine(name).retriever.search(query, max(1, min(MAX_K, k))))
 
     @mcp.tool()
     def list_sources(index: str = "") -> list[dict]:

@@ -194,3 +194,13 @@ def test_a_file_that_fails_to_embed_or_store_costs_only_itself(tmp_path, docs, e
     assert (again.added, again.unchanged, again.skipped) == (2, 4, []), "both are tried again and now indexed"
     assert index.verify()["consistent"]
     index.close()
+
+
+def test_an_unchanged_sync_does_not_open_the_vector_store(tmp_path, docs, embedder):
+    index = _index(tmp_path, embedder)
+    _run(index, [docs], embedder)
+    index.close()
+    again = Index.open(tmp_path / "indexes", "t")
+    report = _run(again, [docs], embedder)
+    assert report.unchanged == 4 and again._store is None, "opening Chroma costs most of an unchanged re-run"
+    again.close()
