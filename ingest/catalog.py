@@ -9,6 +9,7 @@ open (see ``Index.recover``). Opened in WAL mode so readers never wait for the w
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,12 +29,12 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    sha256 TEXT NOT NULL, chunks INTEGER NOT NULL, indexed_at REAL NOT NULL);
+    sha256 TEXT NOT NULL, chunks INTEGER NOT NULL, indexed_at REAL NOT NULL, reading TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS files_by_hash ON files(sha256);
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, path TEXT NOT NULL, file_hash TEXT NOT NULL,
     ordinal INTEGER NOT NULL, page INTEGER, heading TEXT NOT NULL, start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL, text TEXT NOT NULL);
+    "end" INTEGER NOT NULL, text TEXT NOT NULL, origin TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks(path);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
 CREATE TABLE IF NOT EXISTS skipped (
@@ -62,6 +63,7 @@ class StoredChunk:
     end: int
     text: str
     ordinal: int
+    origin: str = ""
 
 
 def chunk_id(path: str, file_hash: str, ordinal: int) -> str:
@@ -81,6 +83,14 @@ class Catalog:
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.executescript(_SCHEMA)
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            if not self._has_origin():  # a catalog from before OCR: every chunk came from a text layer
+                self.db.execute("ALTER TABLE chunks ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
+            if not any(row[1] == "reading" for row in self.db.execute("PRAGMA table_info(files)")):
+                self.db.execute("ALTER TABLE files ADD COLUMN reading TEXT NOT NULL DEFAULT '{}'")
+        self._chunk_columns = 'id, path, page, heading, start, "end", text, ordinal, ' + ("origin" if self._has_origin() else "''")
+
+    def _has_origin(self) -> bool:
+        return any(row[1] == "origin" for row in self.db.execute("PRAGMA table_info(chunks)"))
 
     def close(self) -> None:
         self.db.close()
@@ -178,9 +188,10 @@ class Catalog:
 
     # --- writes -------------------------------------------------------------------------------
     def replace_file(
-        self, record: FileRecord, chunks: Sequence[Chunk], *, pending_add: int | None
+        self, record: FileRecord, chunks: Sequence[Chunk], *, pending_add: int | None, reading: dict | None = None
     ) -> tuple[int, str, str] | None:
         """Make ``record`` with ``chunks`` the indexed version of its path, in one transaction.
+        ``reading``: how the file was read (``Document.metadata["reading"]``), summed by ``reading_totals``.
 
         Returns (journal seq, path, old hash) when an older version's vectors must now be deleted; that
         deletion is journalled here, in the same transaction, so a crash cannot lose it.
@@ -190,8 +201,8 @@ class Catalog:
             self._delete_chunks(db, record.path)
             self._insert_chunks(db, record.path, record.sha256, chunks)
             db.execute(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
-                (stored(record.path), record.size, record.mtime_ns, record.sha256, len(chunks), time.time()),
+                "INSERT OR REPLACE INTO files (path, size, mtime_ns, sha256, chunks, indexed_at, reading) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (stored(record.path), record.size, record.mtime_ns, record.sha256, len(chunks), time.time(), json.dumps(reading or {})),
             )
             db.execute("DELETE FROM skipped WHERE path = ?", (stored(record.path),))
             if pending_add is not None:
@@ -199,6 +210,21 @@ class Catalog:
             if old and old[0] != record.sha256:
                 return self._journal_delete(db, record.path, old[0])
         return None
+
+    def reading_of(self, path: str) -> dict:
+        row = self.db.execute("SELECT reading FROM files WHERE path = ?", (stored(path),)).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
+
+    def reading_totals(self) -> dict[str, dict[str, int]]:
+        """How the indexed files were read, summed: pages by extractor ("pdfium", "pypdf",
+        "ocr") and text repairs by kind (see ingest.loaders.pdf)."""
+        totals: dict[str, dict[str, int]] = {}
+        for (value,) in self.db.execute("SELECT reading FROM files WHERE reading != '{}'"):
+            for group, counts in json.loads(value).items():
+                into = totals.setdefault(group, {})
+                for name, n in counts.items():
+                    into[name] = into.get(name, 0) + n
+        return totals
 
     def remove_file(self, path: str) -> tuple[int, str, str] | None:
         with self.transaction() as db:
@@ -226,8 +252,8 @@ class Catalog:
     def _insert_chunks(db: sqlite3.Connection, path: str, file_hash: str, chunks: Sequence[Chunk]) -> None:
         for chunk in chunks:
             rowid = db.execute(
-                'INSERT INTO chunks (id, path, file_hash, ordinal, page, heading, start, "end", text) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                'INSERT INTO chunks (id, path, file_hash, ordinal, page, heading, start, "end", text, origin) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     chunk_id(path, file_hash, chunk.ordinal),
                     stored(path),
@@ -238,6 +264,7 @@ class Catalog:
                     chunk.start,
                     chunk.end,
                     chunk.text,
+                    chunk.origin,
                 ),
             ).lastrowid
             db.execute(
@@ -248,10 +275,12 @@ class Catalog:
     # --- reads --------------------------------------------------------------------------------
     def chunks_of(self, path: str) -> list[Chunk]:
         rows = self.db.execute(
-            'SELECT text, ordinal, start, "end", page, heading FROM chunks WHERE path = ? ORDER BY ordinal', (stored(path),)
+            f'SELECT text, ordinal, start, "end", page, heading, {self._chunk_columns.rsplit(", ", 1)[1]} FROM chunks '
+            "WHERE path = ? ORDER BY ordinal",
+            (stored(path),),
         )
         return [
-            Chunk(text=r[0], ordinal=r[1], start=r[2], end=r[3], page=r[4], headings=tuple(filter(None, r[5].split(" > "))))
+            Chunk(text=r[0], ordinal=r[1], start=r[2], end=r[3], page=r[4], headings=tuple(filter(None, r[5].split(" > "))), origin=r[6])
             for r in rows
         ]
 
@@ -261,14 +290,14 @@ class Catalog:
             part = list(ids[start : start + 500])
             marks = ",".join("?" * len(part))
             for row in self.db.execute(
-                f'SELECT id, path, page, heading, start, "end", text, ordinal FROM chunks WHERE id IN ({marks})', part
+                f"SELECT {self._chunk_columns} FROM chunks WHERE id IN ({marks})", part
             ):
                 found[row[0]] = StoredChunk(row[0], from_stored(row[1]), *row[2:])
         return found
 
     def neighbour(self, chunk: StoredChunk, step: int) -> StoredChunk | None:
         row = self.db.execute(
-            'SELECT id, path, page, heading, start, "end", text, ordinal FROM chunks WHERE path = ? AND ordinal = ?',
+            f"SELECT {self._chunk_columns} FROM chunks WHERE path = ? AND ordinal = ?",
             (stored(chunk.path), chunk.ordinal + step),
         ).fetchone()
         return StoredChunk(row[0], from_stored(row[1]), *row[2:]) if row else None

@@ -77,6 +77,7 @@ def chunk_document(
                     end=end,
                     page=first.page,
                     headings=first.headings,
+                    origin=first.origin,
                 )
             )
     return chunks
@@ -85,7 +86,7 @@ def chunk_document(
 def _sections(blocks: Sequence[Block]) -> list[list[Block]]:
     sections: list[list[Block]] = []
     for block in blocks:
-        if sections and (sections[-1][0].page, sections[-1][0].headings) == (block.page, block.headings):
+        if sections and (sections[-1][0].page, sections[-1][0].headings, sections[-1][0].origin) == (block.page, block.headings, block.origin):
             sections[-1].append(block)
         else:
             sections.append([block])

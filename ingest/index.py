@@ -68,15 +68,16 @@ class Index:
         return cls(directory, _open_catalog(directory, name))
 
     @classmethod
-    def create(cls, index_dir: Path, name: str, *, embedder_name: str, dimension: int) -> Index:
-        """Open the index, creating it for ``embedder_name`` if it does not exist yet."""
+    def create(cls, index_dir: Path, name: str, *, embedder_name: str | None, dimension: int = 0) -> Index:
+        """Open the index, creating it for ``embedder_name`` if it does not exist yet (None: the
+        first sync chooses, see ``SyncOptions.choose_embedder``)."""
         directory = Path(index_dir).resolve() / name
         directory.mkdir(parents=True, exist_ok=True)
         index = cls(directory, _open_catalog(directory, name))
-        if index.embedder_name is None:
-            index.catalog.set_meta(
-                embedder=embedder_name, dimension=str(dimension), created=str(time.time()), name=name
-            )
+        if index.catalog.get_meta("created") is None:
+            index.catalog.set_meta(created=str(time.time()), name=name)
+        if index.embedder_name is None and embedder_name is not None:
+            index.catalog.set_meta(embedder=embedder_name, dimension=str(dimension))
         return index
 
     def close(self) -> None:
@@ -212,13 +213,14 @@ class Index:
             self.catalog.journal_end(seq)
         return len(entries)
 
-    def add_file(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray) -> int:
-        """Index a new or changed file. Returns how many chunks of an older version were removed."""
+    def add_file(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray, reading: dict | None = None) -> int:
+        """Index a new or changed file (``reading``: how it was read, see ``Catalog.replace_file``).
+        Returns how many chunks of an older version were removed."""
         removed = len(self.catalog.chunk_ids(record.path))
         seq = self.catalog.journal_begin("add", record.path, record.sha256)
         ids = [chunk_id(record.path, record.sha256, c.ordinal) for c in chunks]
         self.store.upsert(ids, vectors, record.path, record.sha256)
-        stale = self.catalog.replace_file(record, chunks, pending_add=seq)
+        stale = self.catalog.replace_file(record, chunks, pending_add=seq, reading=reading)
         self._drop(stale)
         return removed if stale else 0
 
@@ -226,7 +228,7 @@ class Index:
         """A file moved: copy its chunks and vectors to the new path without embedding again."""
         chunks = self.catalog.chunks_of(old_path)
         vectors = self.store.vectors(self.catalog.chunk_ids(old_path))
-        self.add_file(record, chunks, vectors)
+        self.add_file(record, chunks, vectors, self.catalog.reading_of(old_path))
         self.remove_file(old_path)
         return len(chunks)
 

@@ -23,19 +23,26 @@ from ingest.index import DamagedVectors, Index
 from ingest.lexical import latin_letter_share
 from ingest.paths import readable
 from ingest.sync import plan_sync
-from ingest.types import Chunk
+from ingest.types import Chunk, Document
 from ingest.walk import FoundFile, discover, inside, resolve_roots
+from ingest.ocr import DEFAULT as DEFAULT_OCR
+from ingest.ocr import OcrConfig
 from ingest.workers import ParseLimits, ParsePool, parse_in_process
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): stage is 'hash', 'parse' or 'embed'."""
 
 DEFAULT_MAX_FILE_MB = 200
+SAMPLE_DOCUMENTS = 12
+SAMPLE_CHARACTERS = 200_000
+"""A new index's embedder is chosen once this many documents, or characters, have been read."""
 
 
 @dataclass
 class SyncOptions:
     password: str | None = None
+    ocr: OcrConfig | None = DEFAULT_OCR
+    """How scans and photos are read (None: they are skipped)."""
     max_file_bytes: int = DEFAULT_MAX_FILE_MB * 1024 * 1024
     chunk_tokens: int = 200
     overlap_tokens: int = 40
@@ -43,6 +50,9 @@ class SyncOptions:
     workers: int = -1
     """Parser processes: -1 = one less than the physical cores (at least one), 0 = parse in this process."""
     parse_limits: ParseLimits = field(default_factory=ParseLimits)
+    choose_embedder: Callable[[list[str]], tuple[Embedder, str]] | None = None
+    """For an index with no embedder yet: given the text of the first documents read, the
+    embedder to build it with (recorded in the index) and a line that says why ("" for none)."""
 
     def worker_count(self) -> int:
         if self.workers >= 0:
@@ -187,7 +197,7 @@ def _sync(
         index.rename_file(old_path, record)
         report.renamed += 1
 
-    pending: list[tuple[FileRecord, list[Chunk], bool]] = []
+    pending: list[tuple[FileRecord, list[Chunk], bool, dict]] = []
     embedded = 0
     work = [(r, False) for r in plan.new] + [(r, True) for r in plan.changed]
     written: set[str] = set()
@@ -196,10 +206,10 @@ def _sync(
         """Size of the files this run has still to index (a guide to the room it needs)."""
         return sum(r.size for r, _ in work if r.path not in written)
 
-    def store(record: FileRecord, chunks: list[Chunk], vectors) -> int | None:
+    def store(record: FileRecord, chunks: list[Chunk], vectors, reading: dict) -> int | None:
         """Write one file's rows; None (and the file skipped) when this file alone fails."""
         try:
-            return index.add_file(record, chunks, vectors)
+            return index.add_file(record, chunks, vectors, reading)
         except Exception as exc:  # noqa: BLE001 - one file's failure must not end the run
             if is_storage_failure(exc):
                 raise IndexWriteError(storage_message(index.directory, exc, left_bytes())) from exc
@@ -218,16 +228,16 @@ def _sync(
         nonlocal embedded
         if not pending:
             return
-        texts = [embedding_text(c.heading, c.text) for _, chunks, _ in pending for c in chunks]
+        texts = [embedding_text(c.heading, c.text) for _, chunks, _, _ in pending for c in chunks]
         vectors = embed(texts)
         at = 0
-        for record, chunks, is_change in pending:
+        for record, chunks, is_change, reading in pending:
             own = vectors[at : at + len(chunks)] if vectors is not None else embed(texts[at : at + len(chunks)])
             at += len(chunks)
             if own is None:  # the batch failed and so did this file alone
                 skip(record.path, "could not be embedded; it will be tried again next run")
                 continue
-            removed = store(record, chunks, own)
+            removed = store(record, chunks, own, reading)
             if removed is None:
                 continue
             written.add(record.path)
@@ -245,9 +255,42 @@ def _sync(
         progress("embed", embedded, embedded)
         pending.clear()
 
+    undecided = options.choose_embedder is not None and index.embedder_name is None
+    sample: list[tuple[FileRecord, Document, bool]] = []
+
+    def decide() -> None:
+        """Choose the new index's embedder from the documents read so far, then chunk them."""
+        nonlocal embedder, undecided
+        texts = [block.text for _, document, _ in sample for block in document.blocks]
+        embedder, why = options.choose_embedder(texts)
+        if why:
+            report.notes.append(why)
+        index.catalog.set_meta(embedder=embedder.name, dimension=str(embedder.dimension))
+        report.embedder = embedder.name
+        undecided = False
+        for record, document, is_change in sample:
+            take(record, document, is_change)
+        sample.clear()
+
+    def take(record: FileRecord, document: Document, is_change: bool) -> None:
+        try:
+            chunks = chunk_document(
+                document, embedder.count_tokens, max_tokens=options.chunk_tokens, overlap_tokens=options.overlap_tokens
+            )
+        except Exception as exc:  # noqa: BLE001 - a chunker bug on one document costs that document
+            skip(record.path, f"could not be split into chunks ({type(exc).__name__}: {exc})", remember=record)
+            return
+        if not chunks:
+            skip(record.path, "no text to index", remember=record)
+            return
+        pending.append((record, chunks, is_change, document.metadata.get("reading", {})))
+        if sum(len(c) for _, c, _, _ in pending) >= options.batch_chunks:
+            flush()
+
     jobs = [(record.path, record.size) for record, _ in work]
-    pool = ParsePool(options.worker_count(), options.parse_limits, password=options.password) if work and options.worker_count() else None
-    parsed = pool.parse(jobs) if pool else parse_in_process(jobs, options.password)
+    read = {"password": options.password, "ocr": options.ocr}
+    pool = ParsePool(options.worker_count(), options.parse_limits, read=read) if work and options.worker_count() else None
+    parsed = pool.parse(jobs) if pool else parse_in_process(jobs, read)
     try:
         for done, (job, outcome) in enumerate(parsed, 1):
             progress("parse", done, len(work))
@@ -258,19 +301,14 @@ def _sync(
             if not _still_same(record):
                 skip(record.path, "changed while being read; run rag ingest again")
                 continue
-            try:
-                chunks = chunk_document(
-                    outcome, embedder.count_tokens, max_tokens=options.chunk_tokens, overlap_tokens=options.overlap_tokens
-                )
-            except Exception as exc:  # noqa: BLE001 - a chunker bug on one document costs that document
-                skip(record.path, f"could not be split into chunks ({type(exc).__name__}: {exc})", remember=record)
+            if undecided:
+                sample.append((record, outcome, is_change))
+                if len(sample) >= SAMPLE_DOCUMENTS or sum(len(b.text) for _, d, _ in sample for b in d.blocks) >= SAMPLE_CHARACTERS:
+                    decide()
                 continue
-            if not chunks:
-                skip(record.path, "no text to index", remember=record)
-                continue
-            pending.append((record, chunks, is_change))
-            if sum(len(c) for _, c, _ in pending) >= options.batch_chunks:
-                flush()
+            take(record, outcome, is_change)
+        if undecided and sample:
+            decide()
     finally:
         if pool:
             pool.close()

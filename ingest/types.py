@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 class Block:
     """A run of text with one context: a paragraph, a table row group, a PDF page.
 
-    ``headings`` is the path of section titles above the block, outermost first.
+    ``headings`` is the path of section titles above the block, outermost first; ``origin``
+    says how the text was read when it is not the file's own text ("ocr": from a scan or photo).
     """
 
     text: str
     page: int | None = None
     headings: tuple[str, ...] = ()
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class Chunk:
     end: int
     page: int | None
     headings: tuple[str, ...]
+    origin: str = ""
+    """"ocr" when the text was read from a scan or photo (see ``Block.origin``)."""
 
     @property
     def heading(self) -> str:

@@ -54,10 +54,10 @@ def _serve(conn, memory_mb: int, loaders: dict[str, str]) -> None:  # pragma: no
             return
         if job is None:
             return
-        job_id, path, password = job
+        job_id, path, read = job
         conn.send(("start", job_id))
         try:
-            result = load_document(Path(path), password=password)
+            result = load_document(Path(path), **read)
         except UnreadableFile as exc:
             result = str(exc)
         except MemoryError:
@@ -85,15 +85,16 @@ class ParsePool:
         workers: int,
         limits: ParseLimits | None = None,
         *,
-        password: str | None = None,
+        read: dict | None = None,
         loaders: dict[str, str] | None = None,
     ):
-        """``loaders`` adds entries to the workers' loader registry (extension -> "module:function")."""
+        """``read``: keyword arguments of ``load_document`` for every file (password, ocr);
+        ``loaders`` adds entries to the workers' loader registry (extension -> "module:function")."""
         import multiprocessing
 
         self.size = max(1, workers)
         self.limits = limits or ParseLimits()
-        self.password = password
+        self.read = dict(read or {})
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
         self._loaders = dict(loaders or {})
@@ -121,7 +122,7 @@ class ParsePool:
             while waiting and len(worker.queued) < QUEUED_PER_WORKER:
                 job = waiting.popleft()
                 try:
-                    worker.conn.send((job, jobs[job][0], self.password))
+                    worker.conn.send((job, jobs[job][0], self.read))
                 except OSError:  # the worker died since its last message
                     waiting.appendleft(job)
                     if not worker.queued:  # nothing of its own left to report; replace it now
@@ -179,13 +180,13 @@ class ParsePool:
         self.close()
 
 
-def parse_in_process(jobs: Sequence[tuple[str, int]], password: str | None) -> Iterator[tuple[int, Document | str]]:
+def parse_in_process(jobs: Sequence[tuple[str, int]], read: dict) -> Iterator[tuple[int, Document | str]]:
     """The same contract as ParsePool.parse, in this process (no isolation; for debugging)."""
     from ingest.loaders import load_document
 
     for job, (path, _) in enumerate(jobs):
         try:
-            yield job, load_document(Path(path), password=password)
+            yield job, load_document(Path(path), **read)
         except UnreadableFile as exc:
             yield job, str(exc)
 

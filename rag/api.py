@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ingest.embedder import EMBEDDER_NAMES, LazyEmbedder
 from ingest.index import Index
+from ingest.ocr import OcrConfig
 from ingest.paths import readable
 from ingest.pipeline import SyncOptions, SyncReport, sync
 from ingest.workers import ParseLimits
@@ -17,12 +18,44 @@ from rag.retriever import Retriever
 from rag.settings import Settings
 
 
-def embedder_for(settings: Settings) -> str:
-    """The embedder to ingest with: the one the index was built with, unless one is asked for."""
-    if settings.origins.get("embedder") == "default" and (settings.index_path / settings.index / "catalog.sqlite").exists():
+AUTO_MULTILINGUAL_SHARE = 0.10
+"""A new index whose first documents have at least this share of non-Latin letters (Hebrew,
+Arabic, …) is built with the multilingual embedder. Chosen from measured retrieval
+(docs/benchmarks.md): on Hebrew, MiniLM loses 0.24 of recall@5 (0.66 against 0.90 on HeQ);
+on English, the multilingual model loses about 0.025 (SciFact nDCG@10 0.706 against 0.731,
+XQuAD-en level), so it pays from about 0.025 / (0.24 + 0.025) ≈ 10% non-English text on."""
+
+
+def embedder_for(settings: Settings) -> str | None:
+    """The embedder to ingest with: the one asked for, else the one the index was built with;
+    None for a new index, whose documents decide (``choose_embedder``)."""
+    if settings.origins.get("embedder", "default") != "default":
+        return settings.embedder
+    if (settings.index_path / settings.index / "catalog.sqlite").exists():
         with opened_index(settings) as index:
-            return index.embedder_name or settings.embedder
-    return settings.embedder
+            if index.embedder_name:
+                return index.embedder_name
+    return None
+
+
+def choose_embedder(settings: Settings, texts: Sequence[str], loaded: LazyEmbedder | None = None) -> tuple[LazyEmbedder, str]:
+    """The embedder for a new index, from the script of its first documents, and the line that says so."""
+    from ingest.lexical import latin_letter_share
+
+    letters = latin = 0
+    for text in texts:
+        n, m = latin_letter_share(text)
+        letters, latin = letters + n, latin + m
+    share = 1 - latin / letters if letters else 0.0
+    key = "multilingual" if share >= AUTO_MULTILINGUAL_SHARE else settings.embedder
+    embedder = loaded if loaded is not None and loaded.key == EMBEDDER_NAMES.get(key, key) else None
+    embedder = embedder or LazyEmbedder(key, settings.effective_threads(), settings.cache_path)
+    if key != "multilingual":
+        return embedder, ""
+    return embedder, (
+        f"{share:.0%} of the text is Hebrew or another non-Latin script, so index '{settings.index}' is built "
+        f"with the multilingual embedder (to choose: --embedder minilm-int8|multilingual with --rebuild)"
+    )
 
 
 def run_ingest(
@@ -43,12 +76,18 @@ def run_ingest(
     if rebuild and directory.exists():
         shutil.rmtree(directory)
     embedder_key = embedder_for(settings)
+    decide = embedder_key is None  # a new index: its first documents choose the embedder
+    embedder_key = embedder_key or settings.embedder
     if embedder is None or embedder.key != EMBEDDER_NAMES.get(embedder_key, embedder_key):
         embedder = LazyEmbedder(embedder_key, settings.effective_threads(), settings.cache_path)
-    index = Index.create(settings.index_path, settings.index, embedder_name=embedder.name, dimension=embedder.dimension)
+    index = Index.create(
+        settings.index_path, settings.index, embedder_name=None if decide else embedder.name, dimension=embedder.dimension
+    )
     try:
         index.check_embedder(embedder.name, embedder.dimension, action="extended")
         options = sync_options(settings, embedder.max_tokens, password)
+        if decide:
+            options.choose_embedder = lambda texts: choose_embedder(settings, texts, embedder)
         with index.writer():
             return sync(paths, index, embedder, options, progress=progress, on_skip=on_skip)
     finally:
@@ -59,6 +98,7 @@ def sync_options(settings: Settings, embedder_max_tokens: int, password: str | N
     """Pure: the ingest options ``settings`` give, for an embedder that reads ``embedder_max_tokens``."""
     return SyncOptions(
         password=password,
+        ocr=OcrConfig(languages=settings.ocr_languages) if settings.ocr else None,
         max_file_bytes=settings.max_file_mb * 1024 * 1024,
         chunk_tokens=min(settings.chunk_tokens, embedder_max_tokens - 8),
         parse_limits=ParseLimits(memory_mb=settings.parse_memory_mb, seconds=settings.parse_timeout_s),
@@ -96,7 +136,7 @@ def watch(
         state = folder_state(settings, paths)
         if state != seen:
             if embedder is None:
-                embedder = LazyEmbedder(embedder_for(settings), settings.effective_threads(), settings.cache_path)
+                embedder = LazyEmbedder(embedder_for(settings) or settings.embedder, settings.effective_threads(), settings.cache_path)
             on_report(run_ingest(settings, paths, embedder=embedder, **ingest_options))
             seen = folder_state(settings, paths)
         deadline = time.monotonic() + interval
@@ -204,13 +244,14 @@ def index_status(index: Index) -> dict:
         "chunks": index.catalog.chunk_count(),
         "last_sync": datetime.datetime.fromtimestamp(float(last)).isoformat(timespec="seconds") if last else None,
         "skipped": [{"path": readable(p), "reason": r} for p, (_, _, r) in sorted(index.catalog.skipped().items())],
+        "reading": index.catalog.reading_totals(),
     }
 
 
 def hit_rows(hits) -> list[dict]:
     """Search hits as `rag search --json` and the server show them."""
     return [
-        {"rank": r, "score": round(h.score, 6), "source": readable(h.source), "page": h.page, "heading": h.heading, "text": h.text}
+        {"rank": r, "score": round(h.score, 6), "source": readable(h.source), "page": h.page, "heading": h.heading, "text": h.text, "ocr": h.origin == "ocr"}
         for r, h in enumerate(hits, 1)
     ]
 

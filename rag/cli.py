@@ -55,7 +55,7 @@ def isolate(text: str) -> str:
     return f"\u2068{text}\u2069" if _RTL.search(text) else text
 
 
-def _source_line(n: int | None, source: str, page, heading: str) -> str:
+def _source_line(n: int | None, source: str, page, heading: str, origin: str = "") -> str:
     from rag.api import display_path
 
     text = isolate(display_path(source))
@@ -63,6 +63,8 @@ def _source_line(n: int | None, source: str, page, heading: str) -> str:
         text += f", p. {page}"
     if heading:
         text += f" — {isolate(heading)}"
+    if origin == "ocr":
+        text += " (OCR: read from a scan, check the page)"
     return f"[{n}] {text}" if n is not None else text
 
 
@@ -167,7 +169,7 @@ def search(query, index, index_dir, top_k, where, as_json):
     if not hits:
         _echo_err("no passage matches.")
     for rank, hit in enumerate(hits, 1):
-        click.echo(_source_line(rank, hit.source, hit.page, hit.heading))
+        click.echo(_source_line(rank, hit.source, hit.page, hit.heading, hit.origin))
         snippet = " ".join(hit.text.split())
         click.echo("    " + (snippet[:300] + "…" if len(snippet) > 300 else snippet))
 
@@ -206,7 +208,7 @@ def ask(question, index, index_dir, model, top_k, threads, where, show_passages,
 
 def _print_evidence(evidence) -> None:
     """The documents' own best sentence, on stderr, before the model's answer starts."""
-    where = _source_line(None, evidence.source, evidence.page, evidence.heading)
+    where = _source_line(None, evidence.source, evidence.page, evidence.heading, evidence.origin)
     _echo_err(f"Evidence: \u201c{' '.join(evidence.text.split())}\u201d ({where})\n")
 
 
@@ -221,7 +223,7 @@ def _print_sources(answer, show_passages: bool) -> None:
         _echo_err("\nwarning: the answer cites no source and matches no passage well; check it against these:")
         listed = answer.passages
     for passage in listed:
-        _echo_err(_source_line(passage.n, passage.source, passage.page, passage.heading))
+        _echo_err(_source_line(passage.n, passage.source, passage.page, passage.heading, passage.origin))
         if show_passages:
             _echo_err("    " + " ".join(passage.text.split()))
 
@@ -287,7 +289,7 @@ def _chat_turn(conversation, line: str, stream, where):
     if not turn.answer.abstained:
         for passage in turn.answer.passages:
             if passage.n in turn.answer.cited or passage.n in turn.answer.supported_by:
-                _echo_err(_source_line(passage.n, passage.source, passage.page, passage.heading))
+                _echo_err(_source_line(passage.n, passage.source, passage.page, passage.heading, passage.origin))
     return turn
 
 
@@ -339,6 +341,11 @@ def _print_status(info: dict) -> None:
     if "verify" in info:
         v = info["verify"]
         click.echo(f"{'vectors':<10} {v['vectors']} ({'consistent' if v['consistent'] else 'NOT consistent'})")
+    reading = info.get("reading", {})
+    if reading.get("pages"):
+        click.echo(f"{'pages':<10} " + ", ".join(f"{n} by {how}" for how, n in sorted(reading["pages"].items())))
+    if reading.get("repairs"):
+        click.echo(f"{'repairs':<10} " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(reading["repairs"].items())))
     click.echo(f"{'skipped':<10} {len(info['skipped'])}")
     for row in info["skipped"]:
         click.echo(f"  {isolate(display_path(row['path']))}: {row['reason']}")

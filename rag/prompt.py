@@ -53,6 +53,8 @@ class Passage:
     page: int | None
     heading: str
     text: str
+    origin: str = ""
+    """"ocr": read from a scan or photo, so a person checking it should expect OCR slips."""
 
     def topic(self) -> str:
         """What the model sees above the passage: its innermost heading, else its file name."""

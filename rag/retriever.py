@@ -59,6 +59,8 @@ class Hit:
     score: float
     dense: float | None
     lexical: float | None
+    origin: str = ""
+    """"ocr": the text was read from a scan or photo."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ class Retriever:
                     score=score,
                     dense=dense_scores.get(chunk_id),
                     lexical=lexical_scores.get(chunk_id),
+                    origin=chunk.origin,
                 )
             )
             if len(hits) == k:

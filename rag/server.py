@@ -406,7 +406,7 @@ def cited_sources(answer: dict) -> dict:
     from urllib.parse import urlencode
 
     sources = [
-        {**{k: s[k] for k in ("n", "source", "page", "heading", "text")},
+        {**{k: s[k] for k in ("n", "source", "page", "heading", "text")}, "ocr": bool(s.get("ocr")),
          "url": "/api/document?" + urlencode({"path": s["source"]}) + (f"#page={s['page']}" if s.get("page") else "")}
         for s in answer.get("sources", []) if s.get("cited")
     ]
@@ -417,7 +417,7 @@ def sources_text_from(answer: dict) -> str:
     """The cited sources as lines under an answer (``Answer.as_dict()``), for clients that show only text."""
     cited = [s for s in answer.get("sources", []) if s.get("cited")]
     lines = [f"[{s['n']}] {s['source']}" + (f", p. {s['page']}" if s.get("page") is not None else "")
-             + (f" — {s['heading']}" if s.get("heading") else "") for s in cited]
+             + (f" — {s['heading']}" if s.get("heading") else "") + (" (OCR)" if s.get("ocr") else "") for s in cited]
     return "\n\nSources:\n" + "\n".join(lines) if lines and not answer.get("abstained") else ""
 
 

@@ -28,6 +28,8 @@ class Settings:
     max_file_mb: int = 200
     parse_timeout_s: int = 60
     parse_memory_mb: int = 2048
+    ocr: bool = True
+    ocr_languages: str = "heb+eng"
     max_answer_tokens: int = 384
     context_budget: int = 450
     context_tokens: int = 4096
@@ -66,6 +68,8 @@ HELP = {
     "max_file_mb": "files larger than this are skipped",
     "parse_timeout_s": "a file parses for at most this long, plus 2 s per MB, before its parser is stopped",
     "parse_memory_mb": "memory limit of each parser process",
+    "ocr": "read scanned PDF pages and images (PNG, JPEG, TIFF, WebP) with Tesseract (true or false)",
+    "ocr_languages": "Tesseract languages for OCR, joined by + (installed ones: tesseract --list-langs)",
     "max_answer_tokens": "longest answer generated",
     "context_budget": "most context tokens in the prompt, passage labels included; longer passages keep their best sentences (0 = no limit)",
     "context_tokens": "model context window",
@@ -91,6 +95,15 @@ def config_file(cwd: Path, env: Mapping[str, str]) -> Path | None:
 def _coerce(name: str, value: object, where: str) -> object:
     kind = type(getattr(Settings(), name))
     try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("true", "yes", "on", "1"):
+                return True
+            if text in ("false", "no", "off", "0"):
+                return False
+            raise ValueError(text)
         if kind is int and not isinstance(value, bool):
             return int(value)
         if kind is float:

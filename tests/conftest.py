@@ -45,6 +45,50 @@ def make_image_only_pdf(path: Path) -> Path:
     return path
 
 
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+"""A font with Hebrew letters (Debian: fonts-dejavu-core, which run.sh installs for the tests)."""
+
+
+def text_image(lines: list[str], *, width: int = 1700, size: int = 34, rtl: bool = False):
+    """A real picture of printed lines (grayscale, 200 dpi-like): black text on white.
+    Right-to-left lines are laid out by hand (reversed, right-aligned), so the picture does not
+    depend on whether Pillow was built with a bidi library."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    assert Path(FONT).is_file(), f"{FONT} is missing: apt-get install fonts-dejavu-core"
+    font = ImageFont.truetype(FONT, size, layout_engine=ImageFont.Layout.BASIC)
+    image = Image.new("L", (width, 120 + len(lines) * size * 2), 255)
+    draw = ImageDraw.Draw(image)
+    for row, line in enumerate(lines):
+        y = 60 + row * size * 2
+        if rtl:
+            shown = line[::-1]
+            draw.text((width - 80 - draw.textlength(shown, font=font), y), shown, font=font, fill=0)
+        else:
+            draw.text((80, y), line, font=font, fill=0)
+    return image
+
+
+def make_scanned_pdf(path: Path, pages: list) -> Path:
+    """A PDF whose pages are text (str: a real text layer) or pictures (PIL images: a scan, no text layer)."""
+    import io
+
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for page in pages:
+        pdf.add_page()
+        if isinstance(page, str):
+            pdf.multi_cell(0, 6, page)
+        else:
+            buffer = io.BytesIO()
+            page.save(buffer, format="PNG")
+            pdf.image(buffer, x=0, y=0, w=210)
+    pdf.output(str(path))
+    return path
+
+
 def make_docx(path: Path, items: list[tuple[str, str]]) -> Path:
     """Items are (kind, text): kind 'h1'..'h3', 'title', 'p', or 'table' (rows by ';', cells by ',')."""
     import docx

@@ -55,7 +55,7 @@ def test_search_json_returns_file_and_page(runner, folder):
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert rows[0]["source"] == str(folder / "manual.pdf") and rows[0]["page"] == 3
-    assert set(rows[0]) == {"rank", "score", "source", "page", "heading", "text"}
+    assert set(rows[0]) == {"rank", "score", "source", "page", "heading", "text", "ocr"}
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
 
 
@@ -103,17 +103,20 @@ def test_status_sources_and_forget(runner, folder):
 
 
 def test_hebrew_text_in_an_english_only_index_gets_one_note(runner, env_clean):
-    docs = env_clean / "he"
-    docs.mkdir()
-    (docs / "אש.md").write_text("# בטיחות אש\n\nמכבים את המדורה במים לפני השינה ובודקים שאין חום.\n", encoding="utf-8")
-    result = runner.invoke(cli, ["ingest", str(docs), "-q"])
-    assert result.exit_code == 0
-    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
-    assert len(notes) == 1 and "--embedder multilingual --rebuild" in notes[0]
     english = env_clean / "en"
     english.mkdir()
     (english / "a.md").write_text("Plain English text about fire safety.", encoding="utf-8")
-    assert "note:" not in runner.invoke(cli, ["ingest", str(english), "-q", "--index", "en"]).stderr
+    assert "note:" not in runner.invoke(cli, ["ingest", str(english), "-q"]).stderr
+    docs = env_clean / "he"
+    docs.mkdir()
+    (docs / "אש.md").write_text("# בטיחות אש\n\nמכבים את המדורה במים לפני השינה ובודקים שאין חום.\n", encoding="utf-8")
+    result = runner.invoke(cli, ["ingest", str(docs), "-q"])  # into the English index built above
+    assert result.exit_code == 0
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "--embedder multilingual --rebuild" in notes[0]
+    result = runner.invoke(cli, ["ingest", str(docs), "-q", "--index", "he"])  # a new index: Hebrew chooses
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "is built with the multilingual embedder" in notes[0], notes
 
 
 def test_right_to_left_paths_and_headings_are_isolated():

@@ -59,3 +59,56 @@ def test_hebrew_answer_cites_the_right_passage(hebrew_index):
     assert any("\u05d0" <= ch <= "\u05ea" for ch in answer["answer"]), "answered in Hebrew"
     cited = [s for s in answer["sources"] if s["cited"]]
     assert cited and all(s["heading"].endswith("ימי שרב") for s in cited), cited
+
+
+def test_a_hebrew_folder_gets_the_multilingual_embedder_without_a_flag(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(CORPORA / "he" / "בטיחות-אש.md", docs)
+    english = tmp_path / "english"
+    english.mkdir()
+    shutil.copy(CORPORA / "first-aid.md", english)
+    index_dir = tmp_path / "indexes"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["ingest", str(docs), "--index-dir", str(index_dir), "--index", "he"])
+    assert result.exit_code == 0, result.output
+    assert "is built with the multilingual embedder" in result.stderr
+    result = runner.invoke(cli, ["ingest", str(english), "--index-dir", str(index_dir), "--index", "en"])
+    assert result.exit_code == 0 and "multilingual" not in result.stderr
+    embedders = {}
+    for name in ("he", "en"):
+        status = runner.invoke(cli, ["status", "--index-dir", str(index_dir), "--index", name, "--json"])
+        embedders[name] = json.loads(status.stdout)["embedder"]
+    assert embedders["he"].startswith("multilingual") and "MiniLM" in embedders["en"], embedders
+    # the choice is the index's: English added later does not change it
+    result = runner.invoke(cli, ["ingest", str(english), "--index-dir", str(index_dir), "--index", "he"])
+    assert result.exit_code == 0, result.output
+    status = json.loads(runner.invoke(cli, ["status", "--index-dir", str(index_dir), "--index", "he", "--json"]).stdout)
+    assert status["embedder"] == embedders["he"] and status["files"] == 2
+
+
+@pytest.mark.slow
+def test_a_hebrew_question_over_a_scanned_hebrew_page_cites_that_page(tmp_path):
+    """OCR end to end: a scan (no text layer) of a Hebrew page, indexed with no flags, answers a
+    Hebrew question with a citation of its page, marked as read by OCR."""
+    from conftest import make_scanned_pdf, text_image
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    page = text_image(
+        ["נוהל תחזוקה למשאבת המים הראשית", "יש להחליף את מסנן השמן של המשאבה כל שלושה חודשים.", "את הרצועה בודקים פעם בשבוע."],
+        rtl=True,
+    )
+    make_scanned_pdf(docs / "תחזוקה.pdf", ["Pump maintenance log, typed page.", page])
+    index_dir = tmp_path / "indexes"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["ingest", str(docs), "--index-dir", str(index_dir), "-q"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["ask", "כל כמה זמן מחליפים את מסנן השמן של המשאבה?", "--index-dir", str(index_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert not answer["abstained"], answer
+    assert "שלושה חודשים" in answer["answer"], answer["answer"]
+    cited = [s for s in answer["sources"] if s["cited"]] or [s for s in answer["sources"] if s["n"] in answer["supported_by"]]
+    assert cited and all(s["page"] == 2 and s["ocr"] for s in cited), answer["sources"]
+    assert answer["evidence"]["page"] == 2 and answer["evidence"]["ocr"] is True

@@ -40,7 +40,7 @@ def test_broken_pdfs_are_reported(tmp_path, content):
 
 def test_pdf_without_text_layer_is_reported_as_scanned(tmp_path):
     path = make_image_only_pdf(tmp_path / "scan.pdf")
-    with pytest.raises(UnreadableFile, match=r"no extractable text \(scanned image\? OCR is not enabled\)"):
+    with pytest.raises(UnreadableFile, match=r"no extractable text \(its pages hold no text and no scanned images\)"):
         load_document(path)
 
 
@@ -110,7 +110,10 @@ def test_docx_headings_and_tables(tmp_path):
 def test_corrupt_docx_and_unsupported_types(tmp_path):
     (tmp_path / "bad.docx").write_bytes(b"PK\x03\x04 not really a zip")
     (tmp_path / "photo.png").write_bytes(b"\x89PNG")
+    (tmp_path / "model.stl").write_bytes(b"solid x")
     with pytest.raises(UnreadableFile, match="not a readable DOCX"):
         load_document(tmp_path / "bad.docx")
-    with pytest.raises(UnreadableFile, match="unsupported file type '.png'"):
+    with pytest.raises(UnreadableFile, match="not a readable image"):
         load_document(tmp_path / "photo.png")
+    with pytest.raises(UnreadableFile, match="unsupported file type '.stl'"):
+        load_document(tmp_path / "model.stl")

@@ -115,7 +115,7 @@ def test_search_answers_without_the_model_and_names_file_and_page(server):
     data = httpx.get(f"{server}api/search", params={"q": "boil water altitude", "k": 2}).json()
     assert data["index"] == "field" and len(data["hits"]) == 2
     assert data["hits"][0]["source"].endswith("water.pdf") and data["hits"][0]["page"] == 2
-    assert set(data["hits"][0]) == {"rank", "score", "source", "page", "heading", "text"}, "the shape of rag search --json"
+    assert set(data["hits"][0]) == {"rank", "score", "source", "page", "heading", "text", "ocr"}, "the shape of rag search --json"
     assert httpx.get(f"{server}api/search").status_code == 400
     missing = httpx.get(f"{server}api/search", params={"q": "x", "index": "nope"})
     assert missing.status_code == 404 and "rag ingest PATH --index nope" in missing.json()["error"]["message"]

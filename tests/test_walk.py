@@ -36,13 +36,13 @@ def test_links_hidden_and_lock_files(tmp_path):
 
 def test_fifo_unsupported_and_oversized_files_are_reported(tmp_path):
     os.mkfifo(tmp_path / "pipe.txt")
-    (tmp_path / "image.png").write_bytes(b"\x89PNG")
+    (tmp_path / "model.stl").write_bytes(b"solid x")
     (tmp_path / "big.txt").write_text("x" * 3000)
     (tmp_path / "ok.txt").write_text("fine")
     result = _walk(tmp_path, max_file_bytes=2000)
     reasons = {os.path.basename(p): r for p, r in result.skipped}
     assert reasons["pipe.txt"].startswith("not a regular file")
-    assert reasons["image.png"] == "unsupported file type '.png'"
+    assert reasons["model.stl"] == "unsupported file type '.stl'"
     assert reasons["big.txt"].startswith("larger than the")
     assert [os.path.basename(f.path) for f in result.files] == ["ok.txt"]
 

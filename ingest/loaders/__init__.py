@@ -11,6 +11,7 @@ import importlib
 from pathlib import Path
 
 from ingest.errors import UnreadableFile
+from ingest.ocr import DEFAULT, OcrConfig
 from ingest.types import Block, Document
 
 _CODE = (
@@ -43,6 +44,7 @@ LOADERS: dict[str, str] = {
     ".eml": "ingest.loaders.mail:load_eml",
     ".mbox": "ingest.loaders.mail:load_mbox",
     **{ext: "ingest.loaders.text:load_code" for ext in _CODE},
+    **{ext: "ingest.ocr:load_image" for ext in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")},
 }
 FALLBACK = frozenset({".msg"})
 """Formats read by ``unstructured`` (installed without network access; see ingest.offline)."""
@@ -60,10 +62,11 @@ def supported(path: Path) -> bool:
     return kind in LOADERS or kind in FALLBACK
 
 
-def load_document(path: Path, *, password: str | None = None, depth: int = 0) -> Document:
+def load_document(path: Path, *, password: str | None = None, ocr: OcrConfig | None = DEFAULT, depth: int = 0) -> Document:
     """Read one file into a Document, or raise UnreadableFile with the reason.
 
-    ``depth`` counts how deep inside other documents (mail attachments) this one sits.
+    ``ocr``: how scans and photos are read (None: they are not). ``depth`` counts how deep
+    inside other documents (mail attachments) this one sits.
     """
     kind = file_type(path)
     target = LOADERS.get(kind) or ("ingest.loaders.fallback:load_unstructured" if kind in FALLBACK else None)
@@ -72,7 +75,7 @@ def load_document(path: Path, *, password: str | None = None, depth: int = 0) ->
     module_name, function_name = target.split(":")
     loader = getattr(importlib.import_module(module_name), function_name)
     try:
-        blocks: list[Block] = loader(path, password=password, depth=depth)
+        loaded: list[Block] | Document = loader(path, password=password, ocr=ocr, depth=depth)
     except UnreadableFile:
         raise
     except MemoryError:
@@ -83,4 +86,6 @@ def load_document(path: Path, *, password: str | None = None, depth: int = 0) ->
         raise UnreadableFile("nested too deeply to parse (simplify or convert the file)") from None
     except Exception as exc:  # a parser bug on one file must not end the run
         raise UnreadableFile(f"the {kind[1:]} parser failed ({type(exc).__name__}: {exc})") from exc
-    return Document(path=str(path), blocks=blocks)
+    if isinstance(loaded, Document):  # a loader with more to say than its blocks (how it read them)
+        return Document(path=str(path), blocks=loaded.blocks, metadata=loaded.metadata)
+    return Document(path=str(path), blocks=loaded)

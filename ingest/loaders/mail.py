@@ -48,7 +48,8 @@ def _body_blocks(message: EmailMessage, headings: tuple[str, ...]) -> list[Block
     return [Block(p, headings=headings) for p in paragraphs(content.replace("\r\n", "\n"))]
 
 
-def _attachment_blocks(message: EmailMessage, headings: tuple[str, ...], depth: int, password) -> list[Block]:
+def _attachment_blocks(message: EmailMessage, headings: tuple[str, ...], depth: int, read: dict) -> list[Block]:
+    """``read``: how the message itself is read (password, ocr), passed on to its attachments."""
     from ingest.loaders import load_document, supported
 
     blocks: list[Block] = []
@@ -63,36 +64,38 @@ def _attachment_blocks(message: EmailMessage, headings: tuple[str, ...], depth: 
             file = Path(folder) / name
             file.write_bytes(data)
             try:
-                document = load_document(file, password=password, depth=depth + 1)
+                document = load_document(file, **read, depth=depth + 1)
             except UnreadableFile:
                 continue  # an unreadable attachment costs the attachment, not the mail
         for block in document.blocks:
-            blocks.append(Block(block.text, page=block.page, headings=headings + (f"Attachment: {name}",) + block.headings))
+            blocks.append(
+                Block(block.text, page=block.page, headings=headings + (f"Attachment: {name}",) + block.headings, origin=block.origin)
+            )
     return blocks
 
 
-def message_blocks(message: EmailMessage, depth: int = 0, password=None) -> list[Block]:
+def message_blocks(message: EmailMessage, depth: int = 0, read: dict | None = None) -> list[Block]:
     headings = (message_heading(message),)
-    return _body_blocks(message, headings) + _attachment_blocks(message, headings, depth, password)
+    return _body_blocks(message, headings) + _attachment_blocks(message, headings, depth, read or {})
 
 
-def load_eml(path: Path, *, password=None, depth: int = 0, **_: object) -> list[Block]:
+def load_eml(path: Path, *, depth: int = 0, **read: object) -> list[Block]:
     with path.open("rb") as stream:
         message = email.message_from_binary_file(stream, policy=email.policy.default)
     if not message.keys():
         raise UnreadableFile("not an e-mail message (no headers found)")
-    blocks = message_blocks(message, depth, password)
+    blocks = message_blocks(message, depth, read)
     if not blocks:
         raise UnreadableFile("empty message (no text body or readable attachment)")
     return blocks
 
 
-def load_mbox(path: Path, *, password=None, depth: int = 0, **_: object) -> list[Block]:
+def load_mbox(path: Path, *, depth: int = 0, **read: object) -> list[Block]:
     box = mailbox.mbox(path, factory=lambda f: email.message_from_binary_file(f, policy=email.policy.default), create=False)
     blocks: list[Block] = []
     try:
         for message in box:
-            blocks.extend(message_blocks(message, depth, password))
+            blocks.extend(message_blocks(message, depth, read))
     finally:
         box.close()
     if not blocks:

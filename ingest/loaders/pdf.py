@@ -1,82 +1,237 @@
-"""PDF via pypdf: one block per page, page numbers kept, section titles from the outline."""
+"""PDF: one block per page, page numbers kept, section titles from the outline.
+
+Text comes from PDFium (pypdfium2). Measured against pypdf on the Hebrew PDFs of six producers
+and on the English manuals (bench/extract.py, docs/benchmarks.md), PDFium keeps the spaces that
+pypdf loses (XeTeX, Google Docs), keeps chunk order inside lines (a print driver), reads text
+drawn several times to fake bold once, and is several times faster. What it gets wrong is
+repaired here, and each repair is counted (``PdfText.repairs``):
+
+- pages in visual order (Hebrew reversed: the final-letter test) are turned into reading order;
+- multi-word Latin runs in Hebrew lines, which PDFium writes in right-to-left word order, are put
+  back;
+- on Hebrew pages the text is rebuilt from PDFium's characters: zero-width spaces that split a
+  pointed word after its vowel marks are dropped, and on pages whose words run together the
+  gaps between the characters' boxes become spaces again.
+
+pypdf reads a page that PDFium cannot; ``PdfText.extractors`` says which read each page. Pages
+with no text layer are left to OCR (ingest.ocr).
+"""
 
 from __future__ import annotations
 
 import bisect
 import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest import hebrew
 from ingest.errors import UnreadableFile
-from ingest.types import Block
+from ingest.ocr import DEFAULT, OcrConfig, needs_ocr, no_text_reason, ocr_pdf_pages
+from ingest.types import Block, Document
+
+_MARK = re.compile(f"[{hebrew.MARKS}]")
+_SPACE_STARVED_LETTERS = 8.0
+"""Mean word length above which a page's words have run together (Hebrew and English prose average ~5)."""
+_GAP = 0.18
+"""A gap between two characters' boxes wider than this share of the font size is a space."""
 
 
-def load_pdf(path: Path, *, password: str | None = None, **_: object) -> list[Block]:
+@dataclass
+class PdfText:
+    """The text of each page of one PDF (None: no text layer), which extractor read it, and the
+    repairs made."""
+
+    pages: list[str | None]
+    extractors: list[str]
+    titles: list[tuple[int, tuple[str, ...]]]
+    repairs: Counter = field(default_factory=Counter)
+
+
+def load_pdf(path: Path, *, password: str | None = None, ocr: OcrConfig | None = DEFAULT, **_: object) -> Document:
+    """``ocr``: how pages without a text layer are read (None: they are not). The document's
+    ``metadata["reading"]`` counts pages by extractor and the repairs made."""
+    read = read_pdf(path, password=password)
+    scanned = ocr_pdf_pages(path, [n for n, text in enumerate(read.pages, 1) if needs_ocr(text)], password=password, config=ocr)
+    starts = [p for p, _ in read.titles]
+    blocks = []
+    for number, text in enumerate(read.pages, 1):
+        origin = ""
+        if number in scanned.text:
+            text, origin = scanned.text[number], "ocr"
+        if not text:
+            continue
+        at = bisect.bisect_right(starts, number) - 1
+        headings = read.titles[at][1] if at >= 0 else ()
+        blocks.append(Block(text, page=number, headings=headings, origin=origin))
+    if not blocks:
+        raise UnreadableFile(scanned.error or no_text_reason(ocr, images=scanned.with_images > 0))
+    pages = Counter(read.extractors[n - 1] for n, text in enumerate(read.pages, 1) if text and n not in scanned.text)
+    pages.update({"ocr": len(scanned.text)} if scanned.text else {})
+    return Document(str(path), blocks, {"reading": {"pages": dict(pages), "repairs": dict(read.repairs)}})
+
+
+def read_pdf(path: Path, *, password: str | None = None) -> PdfText:
+    """Every page's text, by PDFium with the repairs above; by pypdf where PDFium fails."""
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(str(path), password=password)
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            if password:
+                raise UnreadableFile("encrypted PDF and the password given does not open it") from None
+            raise UnreadableFile("encrypted PDF (pass --password to read it)") from None
+        return _read_with_pypdf(path, password, str(exc))
+    try:
+        result = PdfText([], [], _outline_titles(document))
+        for index in range(len(document)):
+            try:
+                text = _page_text(document[index], result.repairs)
+                extractor = "pdfium"
+            except Exception:  # one page PDFium cannot read: try pypdf on it
+                text, extractor = _pypdf_page(path, password, index), "pypdf"
+            result.pages.append(_tidy(text) or None)
+            result.extractors.append(extractor)
+        return result
+    finally:
+        document.close()
+
+
+def _page_text(page, repairs: Counter) -> str:
+    textpage = page.get_textpage()
+    try:
+        text = textpage.get_text_range()
+        if hebrew.has_hebrew(text):
+            text = _rebuild(textpage, spaced=_space_starved(text), repairs=repairs)
+    finally:
+        textpage.close()
+        page.close()
+    if not hebrew.has_hebrew(text):
+        return text
+    visual = hebrew.reads_backwards(text)
+    return "\n".join(hebrew.repair_line(line, repairs, visual=visual) for line in text.split("\n"))
+
+
+def _space_starved(text: str) -> bool:
+    words = re.findall(r"\w+", text)
+    return bool(words) and sum(map(len, words)) / len(words) > _SPACE_STARVED_LETTERS
+
+
+def _rebuild(textpage, *, spaced: bool, repairs: Counter) -> str:
+    """The page's text from PDFium's characters (see ``join_characters``)."""
+    import pypdfium2.raw as raw
+
+    handle = textpage.raw
+    characters = []
+    for i in range(textpage.count_chars()):
+        char = chr(raw.FPDFText_GetUnicode(handle, i) or 0xFFFD)
+        if char in "\r\n":
+            characters.append((char, (0.0, 0.0, 0.0, 0.0), 0.0))
+        else:
+            characters.append((char, tuple(textpage.get_charbox(i)), raw.FPDFText_GetFontSize(handle, i) or 10.0))
+    return join_characters(characters, spaced=spaced, repairs=repairs)
+
+
+def join_characters(characters: list[tuple[str, tuple, float]], *, spaced: bool, repairs: Counter) -> str:
+    """Pure: text from (character, box (left, bottom, right, top), font size) in PDFium's order.
+
+    A zero-width space between a vowel mark and the next Hebrew letter (PDFium splitting a
+    pointed word) is dropped; when ``spaced``, two letters on one line whose boxes stand apart
+    by more than ``_GAP`` of the font size get a space between them."""
+    out: list[str] = []
+    last_box = None  # box of the last letter written, for gaps
+    for i, (char, box, size) in enumerate(characters):
+        if char in "\r\n":
+            if char == "\n":
+                out.append("\n")
+            last_box = None
+            continue
+        if char == " ":
+            before = characters[i - 1][0] if i else ""
+            after = characters[i + 1][0] if i + 1 < len(characters) else ""
+            if box[2] - box[0] < 0.02 * size and _MARK.match(before) and "\u05D0" <= after <= "\u05EA":
+                repairs["pointed_words_joined"] += 1
+                continue
+            out.append(" ")
+            last_box = None
+            continue
+        if _MARK.match(char):
+            out.append(char)
+            continue
+        if spaced and last_box is not None and out and out[-1] not in " \n":
+            gap = max(box[0] - last_box[2], last_box[0] - box[2])
+            same_line = min(box[3], last_box[3]) > max(box[1], last_box[1])
+            if same_line and gap > _GAP * size:
+                out.append(" ")
+                repairs["spaces_restored"] += 1
+        out.append(char)
+        last_box = box
+    return "".join(out)
+
+
+def _pypdf_page(path: Path, password: str | None, index: int) -> str:
+    from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            reader.decrypt(password or "")
+        return reader.pages[index].extract_text() or ""
+    except Exception:
+        return ""
+
+
+def _read_with_pypdf(path: Path, password: str | None, pdfium_error: str) -> PdfText:
+    """A PDF that PDFium will not open: pypdf, which tolerates some damage PDFium does not."""
     from pypdf import PdfReader
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(password or ""):
-            if password:
-                raise UnreadableFile("encrypted PDF and the password given does not open it")
             raise UnreadableFile("encrypted PDF (pass --password to read it)")
-        pages = reader.pages
-        count = len(pages)
+        pages = list(reader.pages)
     except UnreadableFile:
         raise
     except Exception as exc:  # pypdf raises many types for damaged files
-        raise UnreadableFile(f"not a readable PDF ({_short(exc)})") from exc
-
-    titles = _outline_titles(reader)
-    starts = [p for p, _ in titles]
-    blocks = []
-    for number in range(1, count + 1):
+        raise UnreadableFile(f"not a readable PDF ({_short(pdfium_error)}; pypdf: {_short(exc)})") from exc
+    texts = []
+    for page in pages:
         try:
-            text = pages[number - 1].extract_text() or ""
+            texts.append(_tidy(page.extract_text() or "") or None)
         except Exception:  # one broken page must not cost the others
-            continue
-        text = _tidy(text)
-        if not text:
-            continue
-        at = bisect.bisect_right(starts, number) - 1
-        headings = titles[at][1] if at >= 0 else ()
-        blocks.append(Block(text, page=number, headings=headings))
-    if not blocks:
-        raise UnreadableFile("no extractable text (scanned image? OCR is not enabled)")
-    return blocks
+            texts.append(None)
+    return PdfText(texts, ["pypdf"] * len(texts), [])
 
 
 def _tidy(text: str) -> str:
-    lines = [line.rstrip() for line in text.replace("\x00", "").split("\n")]
+    # PDFium writes U+FFFE where a word was hyphenated at a line end, and joins the halves
+    lines = [line.rstrip() for line in text.replace("\x00", "").replace("\ufffe", "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     return "\n".join(lines).strip()
 
 
-def _outline_titles(reader) -> list[tuple[int, tuple[str, ...]]]:
+def _outline_titles(document) -> list[tuple[int, tuple[str, ...]]]:
     """(first page, heading path) for each outline entry, sorted by page."""
     found: list[tuple[int, tuple[str, ...]]] = []
-
-    def walk(items, parents: tuple[str, ...]) -> None:
-        last: tuple[str, ...] = parents
-        for item in items:
-            if isinstance(item, list):
-                walk(item, last)
-                continue
-            try:
-                title = str(item.title).strip()
-                page = reader.get_destination_page_number(item) + 1
-            except Exception:
-                continue
-            last = parents + (title,)
-            found.append((page, last))
-
+    path: list[str] = []
     try:
-        walk(reader.outline, ())
+        for item in document.get_toc():
+            title = (item.get_title() or "").strip()
+            del path[item.level :]
+            path.append(title)
+            dest = item.get_dest()
+            page = dest.get_index() if dest is not None else None
+            if title and page is not None and page >= 0:
+                found.append((page + 1, tuple(p for p in path if p)))
     except Exception:
-        return []
+        return found
     found.sort(key=lambda entry: entry[0])
     return found
 
 
-def _short(exc: Exception) -> str:
+def _short(exc: object) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:120]

@@ -26,14 +26,14 @@ function documentLink(source, page) {
   return `/api/document?${query}${pdf && page ? `#page=${page}` : ""}`;
 }
 
-function place(source, page, heading) {
+function place(source, page, heading, ocr) {
   const name = source.split("/").pop();
-  return `${name}${page ? `, p. ${page}` : ""}${heading ? ` — ${heading}` : ""}`;
+  return `${name}${page ? `, p. ${page}` : ""}${heading ? ` — ${heading}` : ""}${ocr ? " (OCR)" : ""}`;
 }
 
-function sourceItem(source, page, heading, text, label) {
+function sourceItem(source, page, heading, text, label, ocr) {
   const item = element("li");
-  const link = element("a", "", (label ? `[${label}] ` : "") + place(source, page, heading));
+  const link = element("a", "", (label ? `[${label}] ` : "") + place(source, page, heading, ocr));
   link.href = documentLink(source, page);
   link.target = "_blank";
   link.rel = "noopener";
@@ -104,7 +104,7 @@ async function ask(question) {
     else if (kind === "evidence") {
       note.textContent = "";
       const box = element("blockquote", "evidence", data.text);
-      const where = element("a", "where", place(data.source, data.page, data.heading));
+      const where = element("a", "where", place(data.source, data.page, data.heading, data.ocr));
       where.href = documentLink(data.source, data.page);
       where.target = "_blank";
       where.rel = "noopener";
@@ -118,7 +118,7 @@ async function ask(question) {
       const cited = data.sources.filter((s) => s.cited);
       if (cited.length && !data.abstained) {
         const list = element("ol", "sources");
-        for (const s of cited) list.append(sourceItem(s.source, s.page, s.heading, s.text, s.n));
+        for (const s of cited) list.append(sourceItem(s.source, s.page, s.heading, s.text, s.n, s.ocr));
         turn.append(list);
       }
       history.push([question, data.answer]);
@@ -137,7 +137,7 @@ async function search(query) {
   const data = await response.json();
   if (!response.ok) { turn.append(element("div", "answer", data.error.message)); return; }
   const list = element("ol", "sources");
-  for (const hit of data.hits) list.append(sourceItem(hit.source, hit.page, hit.heading, hit.text));
+  for (const hit of data.hits) list.append(sourceItem(hit.source, hit.page, hit.heading, hit.text, undefined, hit.ocr));
   turn.append(data.hits.length ? list : element("div", "answer abstained", "No passage matches."));
   turn.classList.add("done");
 }

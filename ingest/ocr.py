@@ -1,0 +1,212 @@
+"""OCR with Tesseract 5: scanned PDF pages and photos of printed pages become text.
+
+Tesseract runs as a program (Debian: ``tesseract-ocr``, ``tesseract-ocr-heb``,
+``tesseract-ocr-eng``; ``run.sh`` installs them), one page at a time, on images rendered by
+PDFium; no Python wrapper is needed for one command line. Measured here (bench/ocr.py,
+docs/benchmarks.md): with OpenMP's default threads a page took 16 s on 2 busy cores, with one
+thread 2.7 s, so Tesseract runs single-threaded and the parse workers give the parallelism.
+
+A page that reads badly (low mean word confidence) is checked with Tesseract's orientation
+detection and read again turned upright when that reads better.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.errors import UnreadableFile
+from ingest.types import Block, Document
+
+INSTALL = "sudo apt-get install tesseract-ocr tesseract-ocr-heb tesseract-ocr-eng"
+IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
+_BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_ROTATE = re.compile(r"Rotate:\s*(\d+)")
+_ORIENTATION_CONFIDENCE = re.compile(r"Orientation confidence:\s*([\d.]+)")
+UPRIGHT_CONFIDENCE = 70.0
+"""Below this mean word confidence a page is checked for being turned sideways or upside down."""
+SMALLEST_SIDE = 120
+"""Images narrower or lower than this many pixels (icons, bullets) are not read."""
+PAGE_SECONDS = 120
+"""Longest one page may take (Tesseract on a 2-core CPU reads a dense page in a few seconds)."""
+
+
+@dataclass(frozen=True)
+class OcrConfig:
+    """How scans and photos are read: Tesseract's language codes joined by "+", and the
+    resolution pages are rendered at."""
+
+    languages: str = "heb+eng"
+    dpi: int = 300
+
+
+DEFAULT = OcrConfig()
+
+
+def tesseract() -> str | None:
+    return shutil.which("tesseract")
+
+
+def no_text_reason(config: OcrConfig | None, *, images: bool = True) -> str:
+    """Why a document with no text layer yields nothing, and what to do about it; ``images``:
+    whether its pages hold images (a scan) rather than nothing or drawings."""
+    if not images:
+        return "no extractable text (its pages hold no text and no scanned images)"
+    if config is None:
+        return "no extractable text (a scan? OCR is off: set ocr = true to read it)"
+    if tesseract() is None:
+        return f"no extractable text (a scan?) and Tesseract is not installed for OCR: {INSTALL}"
+    return "no text found, not even by OCR"
+
+
+def _require() -> str:
+    program = tesseract()
+    if program is None:
+        raise UnreadableFile(f"an image needs OCR, and Tesseract is not installed: {INSTALL}")
+    return program
+
+
+def read_image(image, config: OcrConfig = DEFAULT) -> str:
+    """The text of one PIL image: OCR, and again turned upright if it reads badly."""
+    text, confidence = _recognise(image, config)
+    if confidence >= UPRIGHT_CONFIDENCE:
+        return text
+    turn = _upright_turn(image)
+    if turn:
+        turned_text, turned_confidence = _recognise(image.rotate(-turn, expand=True), config)
+        if turned_confidence > confidence:
+            return turned_text
+    return text
+
+
+def _run(arguments: list[str], image_bytes: bytes | None = None, cwd: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    try:
+        return subprocess.run(arguments, input=image_bytes, capture_output=True, timeout=PAGE_SECONDS, env=env, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        raise UnreadableFile(f"OCR of one page took longer than {PAGE_SECONDS} s") from None
+
+
+def _recognise(image, config: OcrConfig) -> tuple[str, float]:
+    """(text in reading order, mean word confidence 0-100)."""
+    program = _require()
+    with tempfile.TemporaryDirectory(prefix="rag-ocr-") as folder:
+        source = Path(folder) / "page.png"
+        image.save(source, format="PNG")
+        result = _run([program, str(source), "out", "-l", config.languages, "--dpi", str(config.dpi), "txt", "tsv"], cwd=folder)
+        if result.returncode != 0:
+            message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+            detail = message[-1] if message else f"exit code {result.returncode}"
+            if "Failed loading language" in result.stderr.decode("utf-8", "replace"):
+                detail = f"languages {config.languages!r} are not all installed (set ocr_languages, or apt-get install tesseract-ocr-LANG)"
+            raise UnreadableFile(f"OCR failed: {detail}")
+        text = (Path(folder) / "out.txt").read_text(encoding="utf-8", errors="replace")
+        confidences = []
+        for row in (Path(folder) / "out.tsv").read_text(encoding="utf-8", errors="replace").splitlines()[1:]:
+            cells = row.split("\t")
+            if len(cells) == 12 and cells[0] == "5" and cells[11].strip():
+                try:
+                    confidences.append(float(cells[10]))
+                except ValueError:
+                    pass
+    text = _BIDI_MARKS.sub("", text).replace("\f", "")
+    lines = [line.rstrip() for line in text.split("\n")]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return text, (sum(confidences) / len(confidences) if confidences else 0.0)
+
+
+def _upright_turn(image) -> int:
+    """Degrees clockwise that would turn the page upright, by Tesseract's orientation detection (0: unsure)."""
+    with tempfile.TemporaryDirectory(prefix="rag-osd-") as folder:
+        source = Path(folder) / "page.png"
+        image.save(source, format="PNG")
+        result = _run([_require(), str(source), "stdout", "--psm", "0"], cwd=folder)
+    report = result.stdout.decode("utf-8", "replace")
+    turn = _ROTATE.search(report)
+    sure = _ORIENTATION_CONFIDENCE.search(report)
+    if result.returncode != 0 or not turn or not sure or float(sure.group(1)) < 1.0:
+        return 0
+    return int(turn.group(1)) % 360
+
+
+def needs_ocr(text: str | None) -> bool:
+    """Is a page's text layer missing or too thin to be the page (a scan with a page number)?"""
+    return len(re.findall(r"\w", text or "")) < 25
+
+
+@dataclass
+class ScannedPages:
+    """What OCR made of a PDF's pages without text: page number -> text, how many of them show an
+    image (a blank or drawn page holds nothing a scan would, and is not read), and the first
+    failure (one page's failure costs that page)."""
+
+    text: dict[int, str] = field(default_factory=dict)
+    with_images: int = 0
+    error: str = ""
+
+
+def ocr_pdf_pages(path: Path, numbers: list[int], *, password: str | None, config: OcrConfig | None) -> ScannedPages:
+    result = ScannedPages()
+    if not numbers:
+        return result
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    try:
+        document = pdfium.PdfDocument(str(path), password=password)
+    except pdfium.PdfiumError:  # read by pypdf instead: no pages to render
+        return result
+    try:
+        for number in numbers:
+            page = document[number - 1]
+            try:
+                if not any(True for _ in page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=3)):
+                    continue
+                result.with_images += 1
+                if config is None or tesseract() is None:
+                    continue
+                image = page.render(scale=config.dpi / 72, grayscale=True).to_pil()
+            finally:
+                page.close()
+            try:
+                text = read_image(image, config)
+            except UnreadableFile as exc:
+                result.error = result.error or f"page {number}: {exc}"
+                continue
+            if text:
+                result.text[number] = text
+    finally:
+        document.close()
+    return result
+
+
+def load_image(path: Path, *, ocr: OcrConfig | None = DEFAULT, **_: object) -> Document:
+    """A photo or scan (PNG, JPEG, TIFF with any number of pages, WebP): one block per page, by OCR."""
+    if ocr is None:
+        raise UnreadableFile("an image, and OCR is off (set ocr = true to read it)")
+    _require()
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        picture = Image.open(path)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise UnreadableFile(f"not a readable image ({exc})") from exc
+    blocks = []
+    with picture:
+        if min(picture.size) < SMALLEST_SIDE:
+            raise UnreadableFile(f"an image of {picture.size[0]}x{picture.size[1]} pixels, too small to hold a page of text")
+        frames = getattr(picture, "n_frames", 1)
+        for index in range(frames):
+            picture.seek(index)
+            frame = ImageOps.exif_transpose(picture.copy())  # phone photos: EXIF says which way is up
+            text = read_image(frame.convert("L"), ocr)
+            if text:
+                blocks.append(Block(text, page=index + 1 if frames > 1 else None, origin="ocr"))
+    if not blocks:
+        raise UnreadableFile("no text found in the image by OCR")
+    return Document(str(path), blocks, {"reading": {"pages": {"ocr": len(blocks)}}})
