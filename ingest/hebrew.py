@@ -12,7 +12,9 @@ PDF producers write Hebrew in ways that extractors read back wrongly (measured o
   in right-to-left word order ("Source Open" for "Open Source"); ``fix_latin_runs`` restores it;
 - *mirrored brackets and moved punctuation*: in a Hebrew line the glyph drawn for "(" is ")", so
   extractors give ")קארל פון לינה("; and a full stop after a number lands before it (".100").
-  ``fix_brackets`` and ``fix_number_punctuation`` put them back.
+  ``fix_brackets`` and ``fix_number_punctuation`` put them back;
+- *acronyms split at the gershayim*: a print driver's PDF gives "ם\"רמב" for "רמב\"ם"
+  (``fix_acronyms``).
 """
 
 from __future__ import annotations
@@ -146,6 +148,22 @@ def fix_number_punctuation(line: str) -> tuple[str, int]:
     return line, moved + spaces
 
 
+_REVERSED_ACRONYM = re.compile(f"(?<![\\w\"״])([{LETTERS}])([\"״])([{LETTERS}]{{2,3}})(?![\\w\"״])")
+_EMPTY_BRACKETS = re.compile(r"\(\s*([,.;:]?)\s*\)([^\s()\[\]]+)")
+
+
+def fix_acronyms(line: str) -> tuple[str, int]:
+    """In a right-to-left line, put back acronyms and Hebrew year numbers whose two halves an
+    extractor swapped around the gershayim: "ם\"רמב" -> "רמב\"ם", "ב\"תרס" -> "תרס\"ב" (the
+    gershayim stands before the last letter, never after the first of three or four); and text
+    pushed out of its brackets: "( , )קק\"ח" -> "(קק\"ח),"."""
+    if not is_right_to_left(line):
+        return line, 0
+    line, moved = _EMPTY_BRACKETS.subn(lambda m: f"({m.group(2)}){m.group(1)}", line)
+    line, swapped = _REVERSED_ACRONYM.subn(lambda m: f"{m.group(3)}{m.group(2)}{m.group(1)}", line)
+    return line, moved + swapped
+
+
 def repair_line(line: str, counts, *, visual: bool = False) -> str:
     """A line as PDFium gives it, in reading order, with the repairs above counted in
     ``counts``; ``visual``: the page is in visual order (its Latin runs are already right)."""
@@ -154,7 +172,7 @@ def repair_line(line: str, counts, *, visual: bool = False) -> str:
         counts["visual_order_lines"] += 1
     repairs = [("brackets", fix_brackets), ("number_punctuation", fix_number_punctuation)]
     if not visual:
-        repairs.insert(0, ("latin_runs", fix_latin_runs))
+        repairs[:0] = [("latin_runs", fix_latin_runs), ("acronyms", fix_acronyms)]
     for name, repair in repairs:
         line, n = repair(line)
         if n:

@@ -219,3 +219,12 @@ def test_ocr_passages_are_marked_in_search_results(tmp_path):
     assert hit["page"] == 2 and hit["ocr"] is True
     result = runner.invoke(cli, ["search", "Which valve is closed before opening the drain?", "--index-dir", str(index_dir), "-k", "1"])
     assert "(OCR" in result.output
+
+
+def test_acronyms_split_at_the_gershayim_are_put_back():
+    from ingest.hebrew import fix_acronyms
+
+    line, n = fix_acronyms('לפי ם"רמב, הוא מציע להקים "קרן קיימת חדשה" ( , )ח"קק שתרכוש')
+    assert line == 'לפי רמב"ם, הוא מציע להקים "קרן קיימת חדשה" (קק"ח), שתרכוש' and n == 3
+    # a prefix before a quoted word, and two-letter abbreviations, are not acronyms to turn
+    assert fix_acronyms('לשאלה ל"איזה מהם" ע"י ד"ר כהן') == ('לשאלה ל"איזה מהם" ע"י ד"ר כהן', 0)
