@@ -49,3 +49,11 @@ def readable(path: str) -> str:
     characters as visible escapes (``\\n``, ``\\x1b``, ``\\u202e``)."""
     text = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def file_id(path: str) -> str:
+    """A short, stable name of an indexed file that says nothing of its place: what the server's
+    links carry (``/files/{id}``) instead of a path."""
+    import hashlib
+
+    return hashlib.sha1(stored(path).encode("utf-8")).hexdigest()[:16]

@@ -10,7 +10,7 @@ from pathlib import Path
 from ingest.embedder import EMBEDDER_NAMES, LazyEmbedder
 from ingest.index import Index
 from ingest.ocr import OcrConfig
-from ingest.paths import readable
+from ingest.paths import file_id, readable
 from ingest.pipeline import SyncOptions, SyncReport, sync
 from ingest.workers import ParseLimits
 from rag.engine import Engine
@@ -251,7 +251,8 @@ def index_status(index: Index) -> dict:
 def hit_rows(hits) -> list[dict]:
     """Search hits as `rag search --json` and the server show them."""
     return [
-        {"rank": r, "score": round(h.score, 6), "source": readable(h.source), "page": h.page, "heading": h.heading, "text": h.text, "ocr": h.origin == "ocr"}
+        {"rank": r, "score": round(h.score, 6), "source": readable(h.source), "file": file_id(h.source), "page": h.page,
+         "heading": h.heading, "text": h.text, "ocr": h.origin == "ocr"}
         for r, h in enumerate(hits, 1)
     ]
 
@@ -259,7 +260,7 @@ def hit_rows(hits) -> list[dict]:
 def source_list(index: Index) -> list[dict]:
     """The indexed files, as `rag sources --json` and the server show them."""
     files = sorted(index.catalog.files().values(), key=lambda f: f.path)
-    return [{"path": readable(f.path), "chunks": f.chunks, "size": f.size, "sha256": f.sha256} for f in files]
+    return [{"path": readable(f.path), "file": file_id(f.path), "chunks": f.chunks, "size": f.size, "sha256": f.sha256} for f in files]
 
 
 def forget(settings: Settings, path: str) -> list[str]:

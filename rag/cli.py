@@ -411,21 +411,22 @@ def serve(index, index_dir, host, port, token, model, threads):
       rag serve --index notes
       rag serve --host 0.0.0.0            # a team on the same network; prints a token
     """
-    import secrets
-
     from rag.api import opened_index
     from rag.server import serve as run_server
+    from rag.server import stored_token
 
     settings = _settings(index=index, index_dir=index_dir, model=model, threads=threads)
     with opened_index(settings):  # fail now, with the ingest command, if the index is missing
         pass
+    kept = None
     if token is None and host not in ("127.0.0.1", "localhost", "::1"):
-        token = secrets.token_urlsafe(16)
+        token, kept = stored_token(settings.index_path)
 
     def ready(url: str) -> None:
         click.echo(f"Serving index '{settings.index}' at {url}", err=True)
         if token:
-            click.echo(f"Token: {token}  (page: {url}?token={token}; API: Authorization: Bearer {token})", err=True)
+            where = f"; kept in {kept}, readable only by you" if kept else ""
+            click.echo(f"Token: {token}  (page: {url}?token={token}; API: Authorization: Bearer {token}{where})", err=True)
 
     run_server(settings, host=host, port=port, token=token, on_ready=ready)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ingest.lexical import terms
-from ingest.paths import readable
+from ingest.paths import file_id, readable
 from rag.citations import KEEP_SUPPORT, CitationFilter, support
 from rag.context import fit_context, score_sentences
 from rag.generator import Generator
@@ -53,7 +53,8 @@ class Evidence:
     origin: str = ""
 
     def as_dict(self) -> dict:
-        return {"text": self.text, "source": readable(self.source), "page": self.page, "heading": self.heading, "ocr": self.origin == "ocr"}
+        return {"text": self.text, "source": readable(self.source), "file": file_id(self.source), "page": self.page,
+                "heading": self.heading, "ocr": self.origin == "ocr"}
 
 
 @dataclass
@@ -81,7 +82,8 @@ class Answer:
             "abstained": self.abstained,
             "abstain_reason": self.abstain_reason,
             "sources": [
-                {"n": p.n, "source": readable(p.source), "page": p.page, "heading": p.heading, "text": p.text, "cited": p.n in self.cited, "ocr": p.origin == "ocr"}
+                {"n": p.n, "source": readable(p.source), "file": file_id(p.source), "page": p.page, "heading": p.heading,
+                 "text": p.text, "cited": p.n in self.cited, "ocr": p.origin == "ocr"}
                 for p in self.passages
             ],
             "cited": self.cited,

@@ -8,14 +8,20 @@ is the CLI's own (``rag.api.build_engine``); this module only translates HTTP to
 Routes:
     GET  /                         the page (rag/web/, served as it is; nothing from outside)
     GET  /api/indexes              the indexes with their files and chunks
-    GET  /api/search?q=&index=&k=  passages, no model
+    GET  /api/search?q=&index=&k=, POST /api/search {query, k, index}   passages, no model
     GET  /api/status?index=, /api/sources?index=   as `rag status --json` and `rag sources --json`
     POST /api/ask                  {question, index, history?} -> Server-Sent Events: queue, rewrite,
                                    evidence, text, done (the answer as `rag ask --json` has it), error
-    POST /api/upload?index=        files (multipart "files") -> saved to <index-dir>/.uploads/<index>/ and
-                                   ingested: SSE saved, progress, skipped, done (the ingest summary), error
-    GET  /api/document?index=&path=&page=  an indexed file (PDF inline; other formats as text)
-    GET  /v1/models, POST /v1/chat/completions   OpenAI-compatible (stream or not)
+    POST /api/ingest?index=        files (multipart "files"; /api/upload is the same) -> saved to
+                                   <index-dir>/.uploads/<index>/ and ingested: SSE saved, progress, skipped,
+                                   done (the ingest summary), error
+    GET  /files/{id}?index=        an indexed file by its id (the "file" of every hit and source; never
+                                   a path from the request): PDF and images as they are, other formats
+                                   as their indexed text
+    GET  /v1/models, POST /v1/chat/completions   OpenAI-compatible (stream or not; "rag": {"sources":
+                                   false} in the body leaves the sources out)
+Errors are {"error": {"message", "type"}} with the status code. No CORS headers: only pages
+this server serves may call it from a browser.
     /mcp                           MCP tools search, ask and list_sources (streamable HTTP; `rag mcp`: stdio)
 """
 
@@ -134,7 +140,7 @@ def create_app(settings: Settings, *, token: str | None = None):
     from starlette.staticfiles import StaticFiles
 
     from ingest.errors import IngestError
-    from ingest.paths import readable
+    from ingest.paths import file_id, readable
     from rag.api import hit_rows
     from rag.errors import RagError
 
@@ -146,7 +152,7 @@ def create_app(settings: Settings, *, token: str | None = None):
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True)
 
     def error(status: int, message: str) -> JSONResponse:
-        return JSONResponse({"error": {"message": message}}, status_code=status)
+        return JSONResponse({"error": {"message": message, "type": ERROR_TYPES.get(status, "server_error")}}, status_code=status)
 
     async def in_thread(function, *args):
         import anyio
@@ -180,12 +186,20 @@ def create_app(settings: Settings, *, token: str | None = None):
         return JSONResponse({"indexes": await in_thread(describe), "default": settings.index})
 
     async def search(request: Request) -> Response:
-        query = request.query_params.get("q", "").strip()
+        """GET ?q=&k=&index=, or POST {"query", "k", "index"}."""
+        params = dict(request.query_params)
+        if request.method == "POST":
+            try:
+                body = await request.json()
+                params = {"q": str(body.get("query", body.get("q", ""))), "k": body.get("k", settings.top_k), "index": body.get("index")}
+            except (ValueError, AttributeError):
+                return error(400, 'send JSON: {"query": "...", "k": 5, "index": "name"}')
+        query = (params.get("q") or "").strip()
         if not query:
             return error(400, "missing q: the words to search for")
         try:
-            k = max(1, min(MAX_K, int(request.query_params.get("k", settings.top_k))))
-            name = service.check_index(request.query_params.get("index"))
+            k = max(1, min(MAX_K, int(params.get("k") or settings.top_k)))
+            name = service.check_index(params.get("index"))
         except ValueError:
             return error(400, "k must be a whole number")
         except IngestError as exc:
@@ -225,9 +239,14 @@ def create_app(settings: Settings, *, token: str | None = None):
         try:
             form = await request.form(max_files=1000, max_fields=10, max_part_size=limit)
         except Exception as exc:  # the multipart parser's errors: too large, too many, malformed
-            return error(400, f"the upload could not be read ({exc}); each file may be at most {settings.max_file_mb} MB")
+            too_large = "maximum size" in str(exc).lower()
+            return error(413 if too_large else 400, f"the upload could not be read ({exc}); each file may be at most "
+                         f"{settings.max_file_mb} MB (the max_file_mb setting)")
         folder = upload_folder(settings, name)
-        saved = await in_thread(save_uploads, folder, form.getlist("files"))
+        try:
+            saved = await in_thread(save_uploads, folder, form.getlist("files"), limit)
+        except UploadTooLarge as exc:
+            return error(413, f"{exc} is larger than {settings.max_file_mb} MB, the most one file may be (the max_file_mb setting)")
         if not saved:
             return error(400, 'send the documents as multipart form fields named "files"')
 
@@ -274,17 +293,21 @@ def create_app(settings: Settings, *, token: str | None = None):
         return EventSourceResponse(stream())
 
     async def document(request: Request) -> Response:
+        """GET /files/{id}: an indexed file, found by its id among the index's files (never by a
+        path from the request). A PDF or image is sent as it is (the browser's viewer opens a PDF
+        at #page=N); other formats as the text that was indexed."""
         try:
             name = service.check_index(request.query_params.get("index"))
         except IngestError as exc:
             return error(404, str(exc))
-        wanted = request.query_params.get("path", "")
+        wanted = request.path_params["id"]
         files = await in_thread(lambda: service.engine(name).retriever.index.catalog.files())
-        path = _indexed_path(files, wanted)
-        if path is None:
-            return error(404, f"{wanted} is not a file of index '{name}'")
-        if path.lower().endswith(".pdf"):
-            return FileResponse(path, media_type="application/pdf", content_disposition_type="inline")
+        path = next((p for p in files if file_id(p) == wanted), None)
+        if path is None or not _still_the_indexed_file(path):
+            return error(404, f"no file {wanted} in index '{name}'")
+        kind = _media_type(path)
+        if kind:
+            return FileResponse(path, media_type=kind, content_disposition_type="inline")
         chunks = await in_thread(lambda: service.engine(name).retriever.index.catalog.chunks_of(path))
         return PlainTextResponse("\n\n".join(c.text for c in chunks))
 
@@ -320,6 +343,8 @@ def create_app(settings: Settings, *, token: str | None = None):
             name = service.check_index(body.get("model") if body.get("model") in service.index_names() else None)
         except IngestError as exc:
             return error(404, str(exc))
+        options = body.get("rag") if isinstance(body.get("rag"), dict) else {}
+        with_sources = options.get("sources", True) is not False  # "rag": {"sources": false} turns them off
         completion_id = f"chatcmpl-{secrets.token_hex(12)}"
         created = int(time.time())
 
@@ -336,11 +361,11 @@ def create_app(settings: Settings, *, token: str | None = None):
                         if kind == "text":
                             yield {"data": chunk({"content": data["text"]})}
                         elif kind == "done":
-                            tail = sources_text_from(data)
+                            tail = sources_text_from(data) if with_sources else ""
                             if tail:
                                 yield {"data": chunk({"content": tail})}
                             final = json.loads(chunk({}, "stop", {"rag": data}))
-                            final["choices"][0]["delta"].update(cited_sources(data))
+                            final["choices"][0]["delta"].update(cited_sources(data, with_sources))
                             yield {"data": json.dumps(final, ensure_ascii=False)}
                 except (IngestError, RagError) as exc:
                     yield {"data": json.dumps({"error": {"message": str(exc)}})}
@@ -355,10 +380,10 @@ def create_app(settings: Settings, *, token: str | None = None):
                     answer = data
         except (IngestError, RagError) as exc:
             return error(500, str(exc))
-        content = answer["answer"] + sources_text_from(answer)
+        content = answer["answer"] + (sources_text_from(answer) if with_sources else "")
         return JSONResponse({
             "id": completion_id, "object": "chat.completion", "created": created, "model": name,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content, **cited_sources(answer)},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content, **cited_sources(answer, with_sources)},
                          "finish_reason": "stop"}],
             "usage": {"prompt_tokens": answer["timings"].get("prompt_tokens") or 0, "completion_tokens": 0,
                       "total_tokens": answer["timings"].get("prompt_tokens") or 0},
@@ -385,11 +410,12 @@ def create_app(settings: Settings, *, token: str | None = None):
         Route("/", lambda request: FileResponse(WEB / "index.html")),
         Mount("/static", app=StaticFiles(directory=WEB)),
         Route("/api/indexes", indexes),
-        Route("/api/search", search),
+        Route("/api/search", search, methods=["GET", "POST"]),
         Route("/api/ask", ask, methods=["POST"]),
-        Route("/api/document", document),
+        Route("/files/{id}", document),
         Route("/api/status", status),
         Route("/api/sources", status),
+        Route("/api/ingest", upload, methods=["POST"]),
         Route("/api/upload", upload, methods=["POST"]),
         Route("/v1/models", models),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
@@ -400,14 +426,43 @@ def create_app(settings: Settings, *, token: str | None = None):
     return app
 
 
-def cited_sources(answer: dict) -> dict:
-    """What rides on the final OpenAI message or chunk: the cited sources, each with a link to
-    the document, and whether rag abstained."""
-    from urllib.parse import urlencode
+TOKEN_FILE = ".serve-token"
 
+
+def stored_token(index_dir: Path) -> tuple[str, Path]:
+    """The token a server on a network address requires: the one kept in ``index_dir`` (mode
+    600, so only this user reads it) when there is one, else a new random one, kept there."""
+    import os
+    import secrets
+
+    path = Path(index_dir) / TOKEN_FILE
+    try:
+        if path.stat().st_mode & 0o077 == 0:
+            token = path.read_text(encoding="utf-8").strip()
+            if token:
+                return token, path
+    except OSError:
+        pass
+    token = secrets.token_urlsafe(16)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # a copy others could read is replaced, not reused
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(token + "\n")
+    return token, path
+
+
+ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 413: "request_too_large"}
+
+
+def cited_sources(answer: dict, with_sources: bool = True) -> dict:
+    """What rides on the final OpenAI message or chunk: the cited sources, each with a link to
+    the document (``/files/{id}``, at its page), and whether rag abstained."""
+    if not with_sources:
+        return {"abstained": bool(answer.get("abstained"))}
     sources = [
         {**{k: s[k] for k in ("n", "source", "page", "heading", "text")}, "ocr": bool(s.get("ocr")),
-         "url": "/api/document?" + urlencode({"path": s["source"]}) + (f"#page={s['page']}" if s.get("page") else "")}
+         "url": f"/files/{s['file']}" + (f"#page={s['page']}" if s.get("page") else "")}
         for s in answer.get("sources", []) if s.get("cited")
     ]
     return {"sources": [] if answer.get("abstained") else sources, "abstained": bool(answer.get("abstained"))}
@@ -436,12 +491,16 @@ def safe_upload_name(name: str) -> str:
     return base[:200]
 
 
-def save_uploads(folder: Path, uploads) -> list[Path]:
+class UploadTooLarge(Exception):
+    """An uploaded file over the size limit (its name is the message)."""
+
+
+def save_uploads(folder: Path, uploads, limit: int) -> list[Path]:
     """Write uploaded files into ``folder``. A name already there is replaced: uploading a newer
     version of a document re-indexes it (the ingest sees a changed file). Written to a temporary
-    name first, so a half-received file is never indexed."""
+    name first, so a half-received file is never indexed; one over ``limit`` bytes is not kept
+    and ends the upload (``UploadTooLarge``), the files saved before it stay."""
     import os
-    import shutil
 
     folder.mkdir(parents=True, exist_ok=True)
     saved = []
@@ -450,8 +509,16 @@ def save_uploads(folder: Path, uploads) -> list[Path]:
             continue
         target = folder / safe_upload_name(upload.filename)
         partial = folder / f".{target.name}.{os.getpid()}.partial"
+        written = 0
         with open(partial, "wb") as out:
-            shutil.copyfileobj(upload.file, out)
+            while piece := upload.file.read(1 << 20):
+                written += len(piece)
+                if written > limit:
+                    break
+                out.write(piece)
+        if written > limit:
+            partial.unlink()
+            raise UploadTooLarge(target.name)
         os.replace(partial, target)
         saved.append(target)
     return saved
@@ -477,14 +544,23 @@ def _history(messages: list[dict]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _indexed_path(files: dict, wanted: str) -> str | None:
-    """The indexed file that ``wanted`` names (as shown: readable), or None: only files of the
-    index are ever served."""
-    from ingest.paths import readable
+def _still_the_indexed_file(path: str) -> bool:
+    """Is ``path`` still a plain file where it was indexed? A link put in its place since (to
+    /etc/passwd, say) is not served."""
+    import os
 
-    if wanted in files:
-        return wanted
-    return next((p for p in files if readable(p) == wanted), None)
+    return os.path.isfile(path) and not os.path.islink(path) and os.path.realpath(path) == os.path.abspath(path)
+
+
+_MEDIA = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+          ".tif": "image/tiff", ".tiff": "image/tiff", ".webp": "image/webp"}
+
+
+def _media_type(path: str) -> str | None:
+    """The type a browser shows as it is, for the files sent unchanged."""
+    import os
+
+    return _MEDIA.get(os.path.splitext(path)[1].lower())
 
 
 def _is_page_file(path: str) -> bool:

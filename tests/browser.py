@@ -79,6 +79,10 @@ class Browser:
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for: {expression}")
 
+    def phone(self, width: int = 390, height: int = 844) -> None:
+        """Show pages as a phone does: a narrow viewport, touch, the mobile layout rules."""
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=2, mobile=True)
+
     def screenshot(self, path) -> None:
         data = self.call("Page.captureScreenshot", format="png")["data"]
         with open(path, "wb") as handle:

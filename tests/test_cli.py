@@ -55,7 +55,7 @@ def test_search_json_returns_file_and_page(runner, folder):
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert rows[0]["source"] == str(folder / "manual.pdf") and rows[0]["page"] == 3
-    assert set(rows[0]) == {"rank", "score", "source", "page", "heading", "text", "ocr"}
+    assert set(rows[0]) == {"rank", "score", "source", "file", "page", "heading", "text", "ocr"}
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
 
 

@@ -34,9 +34,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(index_dir: Path, model: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+def _start(index_dir: Path, model: Path, *extra: str, env_extra: dict | None = None) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    env = dict(os.environ, RAG_INDEX_DIR=str(index_dir), RAG_MIN_ANSWERABLE="0", RAG_MAX_ANSWER_TOKENS="24", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, RAG_INDEX_DIR=str(index_dir), RAG_MIN_ANSWERABLE="0", RAG_MAX_ANSWER_TOKENS="24", PYTHONPATH=str(ROOT),
+               **(env_extra or {}))
     process = subprocess.Popen(
         [sys.executable, "-m", "rag", "serve", "--index", "field", "--port", str(port), "--model", str(model), *extra],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -100,7 +101,7 @@ def test_openai_client_lists_indexes_and_answers_with_and_without_streaming(serv
 
     message = completion.choices[0].message.model_extra
     assert message["abstained"] is rag["abstained"]
-    assert all(s["url"].startswith("/api/document?") for s in message["sources"])
+    assert all(re.fullmatch(r"/files/[0-9a-f]{16}(#page=\d+)?", s["url"]) for s in message["sources"]), message["sources"]
     assert [s["n"] for s in message["sources"]] == [s["n"] for s in rag["sources"] if s["cited"]]
 
     stream = client.chat.completions.create(model="field", messages=[{"role": "user", "content": QUESTION}], stream=True)
@@ -110,15 +111,28 @@ def test_openai_client_lists_indexes_and_answers_with_and_without_streaming(serv
     assert "sources" in chunks[-1].choices[0].delta.model_extra and chunks[-1].choices[0].finish_reason == "stop"
     assert all("sources" not in (c.choices[0].delta.model_extra or {}) for c in chunks[:-1]), "sources ride on the last chunk only"
 
+    quiet = client.chat.completions.create(
+        model="field", messages=[{"role": "user", "content": QUESTION}], extra_body={"rag": {"sources": False}}
+    )
+    assert "sources" not in quiet.choices[0].message.model_extra and "Sources:" not in quiet.choices[0].message.content
+    assert "abstained" in quiet.choices[0].message.model_extra
+
 
 def test_search_answers_without_the_model_and_names_file_and_page(server):
     data = httpx.get(f"{server}api/search", params={"q": "boil water altitude", "k": 2}).json()
     assert data["index"] == "field" and len(data["hits"]) == 2
     assert data["hits"][0]["source"].endswith("water.pdf") and data["hits"][0]["page"] == 2
-    assert set(data["hits"][0]) == {"rank", "score", "source", "page", "heading", "text", "ocr"}, "the shape of rag search --json"
-    assert httpx.get(f"{server}api/search").status_code == 400
+    assert set(data["hits"][0]) == {"rank", "score", "source", "file", "page", "heading", "text", "ocr"}, "the shape of rag search --json"
+    posted = httpx.post(f"{server}api/search", json={"query": "boil water altitude", "k": 2}).json()
+    assert posted == data, "POST with JSON finds the same as GET"
+    empty = httpx.get(f"{server}api/search")
+    assert empty.status_code == 400 and empty.json()["error"]["type"] == "invalid_request_error"
     missing = httpx.get(f"{server}api/search", params={"q": "x", "index": "nope"})
     assert missing.status_code == 404 and "rag ingest PATH --index nope" in missing.json()["error"]["message"]
+    assert missing.json()["error"]["type"] == "not_found_error"
+    assert not [h for h in missing.headers if h.lower().startswith("access-control-")], "no CORS headers"
+    preflight = httpx.options(f"{server}api/search", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"})
+    assert not [h for h in preflight.headers if h.lower().startswith("access-control-")], "no CORS headers on a preflight"
 
 
 def test_ask_streams_evidence_then_text_then_the_answer(server):
@@ -148,14 +162,42 @@ def test_answers_take_turns_and_are_told_their_place(server):
     assert places and places[-1] >= 1, "a request that waits is told its place"
 
 
-def test_documents_are_served_only_when_indexed(server, index_dir):
-    pdf = next(p for p in (index_dir.parent / "docs").iterdir() if p.suffix == ".pdf")
-    response = httpx.get(f"{server}api/document", params={"path": str(pdf.resolve())})
+def test_documents_are_served_only_when_indexed_by_their_id(server, index_dir):
+    from ingest.paths import file_id
+
+    sources = {Path(s["path"]).name: s["file"] for s in httpx.get(f"{server}api/sources").json()}
+    response = httpx.get(f"{server}files/{sources['water.pdf']}")
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
     assert response.content[:5] == b"%PDF-"
-    text = httpx.get(f"{server}api/document", params={"path": str((index_dir.parent / "docs" / "radio.md").resolve())})
-    assert "channel 16" in text.text
-    assert httpx.get(f"{server}api/document", params={"path": "/etc/passwd"}).status_code == 404
+    assert "channel 16" in httpx.get(f"{server}files/{sources['radio.md']}").text
+    for bad in (file_id("/etc/passwd"), "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "0" * 16):
+        assert httpx.get(f"{server}files/{bad}").status_code == 404, bad
+    assert httpx.get(f"{server}api/document", params={"path": "/etc/passwd"}).status_code == 404, "no route takes a path"
+
+
+def test_a_forgotten_file_and_a_link_put_in_a_files_place_are_not_served(index_dir, tiny_model, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "keep.md").write_text("# Keep\n\nThe spare key is under the blue crate.\n", encoding="utf-8")
+    (docs / "gone.md").write_text("# Gone\n\nThe old code was 4417.\n", encoding="utf-8")
+    own = tmp_path / "indexes"
+    assert CliRunner().invoke(cli, ["ingest", str(docs), "--index-dir", str(own), "--index", "field", "-q"]).exit_code == 0
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private", encoding="utf-8")
+    process, url = _start(own, tiny_model, env_extra={"RAG_MAX_FILE_MB": "1"})
+    try:
+        big = httpx.post(f"{url}api/ingest", files=[("files", ("huge.txt", b"x" * (2 * 2**20), "text/plain"))])
+        assert big.status_code == 413 and "larger than 1 MB" in big.json()["error"]["message"], big.text
+        ids = {Path(s["path"]).name: s["file"] for s in httpx.get(f"{url}api/sources").json()}
+        assert httpx.get(f"{url}files/{ids['gone.md']}").status_code == 200
+        assert CliRunner().invoke(cli, ["forget", str(docs / "gone.md"), "--index-dir", str(own), "--index", "field"]).exit_code == 0
+        assert httpx.get(f"{url}files/{ids['gone.md']}").status_code == 404, "a forgotten file is not served"
+        (docs / "keep.md").unlink()
+        (docs / "keep.md").symlink_to(secret)
+        assert httpx.get(f"{url}files/{ids['keep.md']}").status_code == 404, "a link put in an indexed file's place"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def test_the_page_loads_nothing_from_outside(server):
@@ -183,6 +225,21 @@ def test_mcp_tools_search_and_ask(server):
     assert not answered.is_error, answered.content
     result = json.loads(answered.content[0].text)
     assert result["sources"] and result["evidence"]["page"] == 2
+
+
+def test_on_a_network_address_a_token_is_made_kept_private_and_required(index_dir, tiny_model):
+    process, url = _start(index_dir, tiny_model, "--host", "0.0.0.0")
+    try:
+        kept = index_dir / ".serve-token"
+        assert kept.is_file() and kept.stat().st_mode & 0o777 == 0o600
+        token = kept.read_text().strip()
+        url = url.replace("0.0.0.0", "127.0.0.1")
+        denied = httpx.get(f"{url}api/status")
+        assert denied.status_code == 401 and denied.json()["error"]["type"] == "authentication_error"
+        assert httpx.get(f"{url}api/status", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def test_a_token_is_required_when_given(index_dir, tiny_model):
@@ -218,11 +275,27 @@ def test_the_page_in_a_real_browser_asks_streams_and_cites_with_nothing_from_out
     assert browser.evaluate("document.querySelector('.evidence').textContent").count("three minutes") == 1
     assert browser.evaluate("document.querySelector('.answer').textContent.trim().length") > 0
     link = browser.evaluate("document.querySelector('.evidence a').getAttribute('href')")
-    assert link.startswith("/api/document?") and link.endswith("#page=2"), link
+    assert link.startswith("/files/") and link.endswith("#page=2"), link
+    assert browser.evaluate(f"fetch({json.dumps(link.split('#')[0])}).then(r => r.headers.get('content-type'))") == "application/pdf"
     browser.screenshot(tmp_path / "page.png")
     assert (tmp_path / "page.png").stat().st_size > 10_000
     outside = [u for u in browser.requested if not u.startswith(server) and not u.startswith("about:")]
     assert outside == [], f"the page requested {outside}"
+
+
+def test_the_page_fits_a_phone_screen(server, browser, tmp_path):
+    browser.phone()
+    try:
+        browser.open(f"{server}?search=1&q=boil+water")
+        browser.wait_for("document.querySelectorAll('.sources li').length > 0")
+        assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "no sideways scrolling"
+        box = browser.evaluate("JSON.stringify(document.getElementById('question').getBoundingClientRect())")
+        box = json.loads(box)
+        assert box["left"] >= 0 and box["right"] <= 391 and box["width"] > 250, box
+        browser.screenshot(tmp_path / "phone.png")
+        assert (tmp_path / "phone.png").stat().st_size > 10_000
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride")
 
 
 def test_hebrew_messages_read_right_to_left_in_the_page(server, browser):
@@ -239,7 +312,7 @@ def test_uploaded_documents_are_saved_beside_the_index_ingested_and_searchable(s
         ("files", ("../../evil/fuel-log.md", b"# Fuel\n\nThe generator holds 40 litres of diesel.\n", "text/markdown")),
         ("files", ("notes.xyz", b"not a supported format", "application/octet-stream")),
     ]
-    with httpx.stream("POST", f"{server}api/upload", files=files, timeout=300) as response:
+    with httpx.stream("POST", f"{server}api/ingest", files=files, timeout=300) as response:
         assert response.status_code == 200
         events = _sse(response)
     kinds = [k for k, _ in events]

@@ -19,11 +19,11 @@ function element(tag, className, text) {
   return node;
 }
 
-function documentLink(source, page) {
-  const query = new URLSearchParams({ index: $("index").value, path: source });
+function documentLink(file, source, page) {
+  const query = new URLSearchParams({ index: $("index").value });
   if (token) query.set("token", token);
   const pdf = source.toLowerCase().endsWith(".pdf");
-  return `/api/document?${query}${pdf && page ? `#page=${page}` : ""}`;
+  return `/files/${file}?${query}${pdf && page ? `#page=${page}` : ""}`;
 }
 
 function place(source, page, heading, ocr) {
@@ -31,16 +31,16 @@ function place(source, page, heading, ocr) {
   return `${name}${page ? `, p. ${page}` : ""}${heading ? ` — ${heading}` : ""}${ocr ? " (OCR)" : ""}`;
 }
 
-function sourceItem(source, page, heading, text, label, ocr) {
+function sourceItem(s, label) {
   const item = element("li");
-  const link = element("a", "", (label ? `[${label}] ` : "") + place(source, page, heading, ocr));
-  link.href = documentLink(source, page);
+  const link = element("a", "", (label ? `[${label}] ` : "") + place(s.source, s.page, s.heading, s.ocr));
+  link.href = documentLink(s.file, s.source, s.page);
   link.target = "_blank";
   link.rel = "noopener";
   item.append(link);
-  if (text) {
+  if (s.text) {
     const details = element("details");
-    details.append(element("summary", "", "passage"), element("p", "", text));
+    details.append(element("summary", "", "passage"), element("p", "", s.text));
     item.append(details);
   }
   return item;
@@ -105,7 +105,7 @@ async function ask(question) {
       note.textContent = "";
       const box = element("blockquote", "evidence", data.text);
       const where = element("a", "where", place(data.source, data.page, data.heading, data.ocr));
-      where.href = documentLink(data.source, data.page);
+      where.href = documentLink(data.file, data.source, data.page);
       where.target = "_blank";
       where.rel = "noopener";
       box.append(where);
@@ -118,7 +118,7 @@ async function ask(question) {
       const cited = data.sources.filter((s) => s.cited);
       if (cited.length && !data.abstained) {
         const list = element("ol", "sources");
-        for (const s of cited) list.append(sourceItem(s.source, s.page, s.heading, s.text, s.n, s.ocr));
+        for (const s of cited) list.append(sourceItem(s, s.n));
         turn.append(list);
       }
       history.push([question, data.answer]);
@@ -137,7 +137,7 @@ async function search(query) {
   const data = await response.json();
   if (!response.ok) { turn.append(element("div", "answer", data.error.message)); return; }
   const list = element("ol", "sources");
-  for (const hit of data.hits) list.append(sourceItem(hit.source, hit.page, hit.heading, hit.text, undefined, hit.ocr));
+  for (const hit of data.hits) list.append(sourceItem(hit));
   turn.append(data.hits.length ? list : element("div", "answer abstained", "No passage matches."));
   turn.classList.add("done");
 }
@@ -154,7 +154,7 @@ async function upload(files) {
   $("conversation").append(turn);
   const form = new FormData();
   for (const file of files) form.append("files", file, file.name);
-  const response = await fetch(`/api/upload?${new URLSearchParams({ index: $("index").value })}`, { method: "POST", headers: headers(), body: form });
+  const response = await fetch(`/api/ingest?${new URLSearchParams({ index: $("index").value })}`, { method: "POST", headers: headers(), body: form });
   if (!response.ok) { note.textContent = (await response.json()).error.message; return; }
   for await (const [kind, data] of events(response)) {
     if (kind === "saved") note.textContent = `Saved ${data.files.length}; indexing…`;
