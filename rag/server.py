@@ -33,6 +33,7 @@ import json
 import secrets
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -69,6 +70,21 @@ class AnswerQueue:
         return len(self._tickets)
 
 
+ANSWER_NICENESS = 10
+"""How much lower than the server's other threads (searches, status, files) answers run."""
+
+
+def _lower_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux: niceness is per thread, and the threads it
+    starts inherit it). Where that is not possible, nothing changes."""
+    import os
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + ANSWER_NICENESS)
+    except (AttributeError, OSError):
+        pass
+
+
 class Service:
     """What the server holds: settings, one engine per index sharing the loaded models, the queue.
 
@@ -82,6 +98,9 @@ class Service:
         self._engines: dict[str, tuple[str | None, object, object]] = {}
         self._open = threading.Lock()
         self.queue = AnswerQueue()
+        self.answering = ThreadPoolExecutor(1, thread_name_prefix="rag-answer", initializer=_lower_priority)
+        """The one thread the model answers in; the threads llama.cpp starts from it inherit its
+        lower CPU priority, so that searches keep their speed while an answer streams."""
 
     def index_names(self) -> list[str]:
         root = self.settings.index_path
@@ -115,6 +134,7 @@ class Service:
             return engine
 
     def close(self) -> None:
+        self.answering.shutdown(wait=False, cancel_futures=True)
         with self._open:
             for _, index, _ in self._engines.values():
                 index.close()
@@ -149,6 +169,9 @@ def create_app(settings: Settings, *, token: str | None = None):
     logging.getLogger("mcp").setLevel(logging.WARNING)  # its session manager logs every start at INFO
     service = Service(settings)
     mcp = build_mcp(service)
+    # As many searches at once as the CPU has cores: more only take turns on the cores and each
+    # waits longer (8 clients on 2 cores, bench/serve.py: p95 75 ms unlimited)
+    searching = asyncio.Semaphore(settings.effective_threads())
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True)
 
     def error(status: int, message: str) -> JSONResponse:
@@ -159,12 +182,13 @@ def create_app(settings: Settings, *, token: str | None = None):
 
         return await anyio.to_thread.run_sync(function, *args)
 
-    async def thread_events(work) -> AsyncIterator[tuple[str, object]]:
-        """Run ``work(put)`` in a thread; yield each (event, data) it puts, then ("done", its result)."""
+    async def thread_events(work, executor=None) -> AsyncIterator[tuple[str, object]]:
+        """Run ``work(put)`` in a thread (of ``executor`` if given); yield each (event, data) it
+        puts, then ("done", its result)."""
         loop = asyncio.get_running_loop()
         pending: asyncio.Queue = asyncio.Queue()
         put = lambda kind, data: loop.call_soon_threadsafe(pending.put_nowait, (kind, data))  # noqa: E731
-        job = asyncio.ensure_future(in_thread(work, put))
+        job = asyncio.ensure_future(loop.run_in_executor(executor, work, put) if executor else in_thread(work, put))
         while not (job.done() and pending.empty()):
             getter = asyncio.ensure_future(pending.get())
             done, _ = await asyncio.wait({getter, job}, return_when=asyncio.FIRST_COMPLETED)
@@ -204,7 +228,8 @@ def create_app(settings: Settings, *, token: str | None = None):
             return error(400, "k must be a whole number")
         except IngestError as exc:
             return error(404, str(exc))
-        hits = await in_thread(lambda: service.engine(name).retriever.search(query, k))
+        async with searching:
+            hits = await in_thread(lambda: service.engine(name).retriever.search(query, k))
         return JSONResponse({"index": name, "hits": hit_rows(hits)})
 
     def run_answer(name: str, question: str, history: list, events: Callable[[str, object], None]):
@@ -224,10 +249,12 @@ def create_app(settings: Settings, *, token: str | None = None):
     async def answer_events(name: str, question: str, history: list) -> AsyncIterator[tuple[str, object]]:
         """(event, data) for one answer, from the queue to the finished answer."""
         places: list[int] = []
+        # opened here, not in the answer thread: threads that Chroma starts would inherit its lower priority
+        await in_thread(service.engine, name)
         async with service.queue.turn(lambda place: places.append(place)):
             for place in places:
                 yield "queue", {"position": place}
-            async for kind, data in thread_events(lambda put: run_answer(name, question, history, put)):
+            async for kind, data in thread_events(lambda put: run_answer(name, question, history, put), service.answering):
                 yield (kind, data.as_dict()) if kind == "done" else (kind, data)
 
     async def upload(request: Request) -> Response:
@@ -595,10 +622,9 @@ def build_mcp(service: Service):
         """A cited answer from the indexed documents, or a plain statement that they do not hold one."""
         name = service.check_index(index or None)
         answer = None
+        await asyncio.get_running_loop().run_in_executor(None, service.engine, name)  # see answer_events
         async with service.queue.turn():
-            import anyio
-
-            answer = await anyio.to_thread.run_sync(lambda: service.engine(name).ask(question))
+            answer = await asyncio.get_running_loop().run_in_executor(service.answering, lambda: service.engine(name).ask(question))
         data = answer.as_dict()
         return {k: data[k] for k in ("answer", "abstained", "abstain_reason", "evidence", "sources")}
 
