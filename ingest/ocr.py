@@ -134,9 +134,20 @@ def _upright_turn(image) -> int:
     return int(turn.group(1)) % 360
 
 
+_GARBAGE = re.compile("[\ufffd\ue000-\uf8ff\x00-\x08\x0e-\x1f]")
+
+
 def needs_ocr(text: str | None) -> bool:
-    """Is a page's text layer missing or too thin to be the page (a scan with a page number)?"""
-    return len(re.findall(r"\w", text or "")) < 25
+    """Is a page's text layer missing, too thin to be the page (a scan with a page number), or
+    garbage (see ``is_garbage``)?"""
+    return len(re.findall(r"\w", text or "")) < 25 or is_garbage(text or "")
+
+
+def is_garbage(text: str) -> bool:
+    """Is a text layer mostly not text (a font without a character map: U+FFFD, private-use or
+    control characters)?"""
+    visible = len(text) - text.count(" ") - text.count("\n")
+    return visible > 0 and len(_GARBAGE.findall(text)) > 0.3 * visible
 
 
 @dataclass
@@ -150,7 +161,10 @@ class ScannedPages:
     error: str = ""
 
 
-def ocr_pdf_pages(path: Path, numbers: list[int], *, password: str | None, config: OcrConfig | None) -> ScannedPages:
+def ocr_pdf_pages(path: Path, numbers: list[int], *, password: str | None, config: OcrConfig | None,
+                  garbage: frozenset[int] = frozenset()) -> ScannedPages:
+    """OCR of the pages ``numbers`` of a PDF: those that show an image, and those in ``garbage``
+    (a text layer that is not text) whatever they show."""
     result = ScannedPages()
     if not numbers:
         return result
@@ -165,7 +179,7 @@ def ocr_pdf_pages(path: Path, numbers: list[int], *, password: str | None, confi
         for number in numbers:
             page = document[number - 1]
             try:
-                if not any(True for _ in page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=3)):
+                if number not in garbage and not any(True for _ in page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=3)):
                     continue
                 result.with_images += 1
                 if config is None or tesseract() is None:

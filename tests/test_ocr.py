@@ -228,3 +228,34 @@ def test_acronyms_split_at_the_gershayim_are_put_back():
     assert line == 'לפי רמב"ם, הוא מציע להקים "קרן קיימת חדשה" (קק"ח), שתרכוש' and n == 3
     # a prefix before a quoted word, and two-letter abbreviations, are not acronyms to turn
     assert fix_acronyms('לשאלה ל"איזה מהם" ע"י ד"ר כהן') == ('לשאלה ל"איזה מהם" ע"י ד"ר כהן', 0)
+
+
+def test_a_footnote_marker_after_a_hebrew_word_is_not_text():
+    """A raised, smaller number right after a word (PDFium puts it on a line of its own) is a
+    footnote marker; the same digits in a formula, or after a space, stay."""
+    from collections import Counter
+
+    from ingest.loaders.pdf import join_characters
+
+    def word(text: str, right: float, y: float = 574.0, size: float = 12.0) -> list:
+        out = []
+        for char in text:
+            out.append((char, (right - 5.0, y, right, y + 6.5), size))
+            right -= 5.5
+        return out
+
+    brk = [("\r", (0, 0, 0, 0), 0.0), ("\n", (0, 0, 0, 0), 0.0)]
+    sentence = word("טוקטלי.", 200.0) + brk + [("9", (157.2, 579.8, 160.2, 584.6), 8.0)] + brk + [(" ", (154, 574, 156.9, 574), 12.0)] + word("הוא", 153.0)
+    repairs = Counter()
+    assert join_characters(sentence, spaced=False, repairs=repairs) == "טוקטלי. הוא"
+    assert repairs["footnote_marks"] == 1
+    formula = word("x", 100.0) + [("2", (100.5, 579.8, 103.5, 584.6), 8.0)]
+    assert join_characters(formula, spaced=False, repairs=Counter()) == "x2"
+
+
+def test_a_garbage_text_layer_is_read_by_ocr():
+    from ingest.ocr import needs_ocr
+
+    assert needs_ocr("\ufffd\ufffd\ufffd \ue001\ue002\ue003 " * 20 + "Page 3")
+    assert needs_ocr("12")
+    assert not needs_ocr("The pump must be primed before the first start of the season.")

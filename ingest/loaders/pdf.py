@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ingest import hebrew
 from ingest.errors import UnreadableFile
-from ingest.ocr import DEFAULT, OcrConfig, needs_ocr, no_text_reason, ocr_pdf_pages
+from ingest.ocr import DEFAULT, OcrConfig, is_garbage, needs_ocr, no_text_reason, ocr_pdf_pages
 from ingest.types import Block, Document
 
 _MARK = re.compile(f"[{hebrew.MARKS}]")
@@ -53,13 +53,18 @@ def load_pdf(path: Path, *, password: str | None = None, ocr: OcrConfig | None =
     """``ocr``: how pages without a text layer are read (None: they are not). The document's
     ``metadata["reading"]`` counts pages by extractor and the repairs made."""
     read = read_pdf(path, password=password)
-    scanned = ocr_pdf_pages(path, [n for n, text in enumerate(read.pages, 1) if needs_ocr(text)], password=password, config=ocr)
+    scanned = ocr_pdf_pages(
+        path, [n for n, text in enumerate(read.pages, 1) if needs_ocr(text)], password=password, config=ocr,
+        garbage=frozenset(n for n, text in enumerate(read.pages, 1) if text and is_garbage(text)),
+    )
     starts = [p for p, _ in read.titles]
     blocks = []
     for number, text in enumerate(read.pages, 1):
         origin = ""
         if number in scanned.text:
             text, origin = scanned.text[number], "ocr"
+        elif text and is_garbage(text):
+            continue  # not text, and OCR read nothing either
         if not text:
             continue
         at = bisect.bisect_right(starts, number) - 1
@@ -142,7 +147,24 @@ def join_characters(characters: list[tuple[str, tuple, float]], *, spaced: bool,
     by more than ``_GAP`` of the font size get a space between them."""
     out: list[str] = []
     last_box = None  # box of the last letter written, for gaps
+    last = None  # (character, box, size) of the last character written that is not a space or break
+    before_last = ""  # the character written before that one
+    skip_to = -1
     for i, (char, box, size) in enumerate(characters):
+        if i < skip_to:
+            continue
+        if char.isdigit() and last is not None and _ends_a_word(last[0], before_last):
+            end = i
+            while end < len(characters) and characters[end][0].isdigit():
+                end += 1
+            if _raised_and_small(characters[i:end], last):  # a footnote marker after a word: not text
+                repairs["footnote_marks"] += 1
+                while out and out[-1] == "\n":  # PDFium set the raised digits on a line of their own
+                    out.pop()
+                while end < len(characters) and characters[end][0] in "\r\n":
+                    end += 1
+                skip_to = end
+                continue
         if char in "\r\n":
             if char == "\n":
                 out.append("\n")
@@ -155,7 +177,7 @@ def join_characters(characters: list[tuple[str, tuple, float]], *, spaced: bool,
                 repairs["pointed_words_joined"] += 1
                 continue
             out.append(" ")
-            last_box = None
+            last_box = last = None  # a marker follows its word with no space
             continue
         if _MARK.match(char):
             out.append(char)
@@ -168,7 +190,27 @@ def join_characters(characters: list[tuple[str, tuple, float]], *, spaced: bool,
                 repairs["spaces_restored"] += 1
         out.append(char)
         last_box = box
+        before_last = last[0] if last else ""
+        last = (char, box, size)
     return "".join(out)
+
+
+def _is_hebrew(char: str) -> bool:
+    return "\u05D0" <= char <= "\u05EA" or bool(_MARK.match(char))
+
+
+def _ends_a_word(char: str, before: str) -> bool:
+    """Can a footnote marker follow ``char``: the end of a Hebrew word, or punctuation right after one?"""
+    return _is_hebrew(char) or (char in ".,;:\"'״׳" and _is_hebrew(before))
+
+
+def _raised_and_small(digits: list[tuple[str, tuple, float]], before: tuple[str, tuple, float]) -> bool:
+    """Are ``digits`` set smaller than the text before them, above its baseline and right beside
+    it (a superscript on the same line, not an exponent of a formula set elsewhere)?"""
+    _, box, size = before
+    first = digits[0][1]
+    beside = min(abs(first[0] - box[2]), abs(box[0] - first[2])) < 0.5 * size and first[1] < box[1] + size
+    return beside and all(d[2] <= 0.75 * size and d[1][1] > box[1] + 0.25 * size for d in digits)
 
 
 def _pypdf_page(path: Path, password: str | None, index: int) -> str:
