@@ -219,6 +219,9 @@ def test_ocr_passages_are_marked_in_search_results(tmp_path):
     assert hit["page"] == 2 and hit["ocr"] is True
     result = runner.invoke(cli, ["search", "Which valve is closed before opening the drain?", "--index-dir", str(index_dir), "-k", "1"])
     assert "(OCR" in result.output
+    status = json.loads(runner.invoke(cli, ["status", "--index-dir", str(index_dir), "--json"]).stdout)
+    assert status["reading"]["pages"] == {"pdfium": 1, "ocr": 1}, status["reading"]
+    assert "1 by ocr, 1 by pdfium" in runner.invoke(cli, ["status", "--index-dir", str(index_dir)]).output
 
 
 def test_acronyms_split_at_the_gershayim_are_put_back():
