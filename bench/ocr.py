@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("--stride", type=int, default=12, help="every Nth page of each English manual, besides the gold pages")
     parser.add_argument("--languages", default="he,en")
     args = parser.parse_args()
-    print(f"| pages | language | CER (OCR vs text layer) | hit@5 text layer | hit@5 OCR only | OCR pages/s | text-layer pages/s |")
+    print("| pages | language | CER (OCR vs text layer) | hit@5 text layer | hit@5 OCR only | OCR pages/s | text-layer pages/s |")
     print("|---|---|---|---|---|---|---|")
     for language in args.languages.split(","):
         pages, items = pages_of(language, args.stride)

@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ingest.files import replaced_atomically
 from ingest.offline import enforce_offline
 
 
@@ -196,14 +197,12 @@ def export_onnx(model, path: Path) -> bool:
                         input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
                     ).last_hidden_state
 
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
             example = torch.ones((1, 8), dtype=torch.long)
             axes = {0: "batch", 1: "tokens"}
             attention = model.config._attn_implementation
             model.set_attn_implementation("eager")  # torch's fused attention exports as NaN guards ONNX cannot fuse
             try:
-                with torch.inference_mode(), warnings.catch_warnings():
+                with torch.inference_mode(), warnings.catch_warnings(), replaced_atomically(path) as partial:
                     warnings.simplefilter("ignore")  # the exporter's notes on opsets are not for users
                     torch.onnx.export(
                         Wrapped(model).eval(), (example, example, torch.zeros_like(example)), str(partial),
@@ -213,7 +212,6 @@ def export_onnx(model, path: Path) -> bool:
                     )
             finally:
                 model.set_attn_implementation(attention)
-            os.replace(partial, path)
         except Exception:  # no onnx package, or an exporter change: torch serves queries instead
             return False
     return True
@@ -259,7 +257,6 @@ def quantize_int8(source: Path, path: Path, config: Path) -> None:
     from onnxruntime.transformers import optimizer
 
     shape = json.loads(config.read_text(encoding="utf-8"))
-    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.onnx")
     fused = path.with_name(f"{path.stem}.{os.getpid()}.fused.onnx")
     level = logging.getLogger().level
     logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process the graph is not for users
@@ -268,15 +265,15 @@ def quantize_int8(source: Path, path: Path, config: Path) -> None:
             str(source), model_type="bert", num_heads=shape["num_attention_heads"], hidden_size=shape["hidden_size"], opt_level=1
         )
         model.save_model_to_file(str(fused))
-        quantize_dynamic(
-            str(fused), str(partial), weight_type=QuantType.QInt8, per_channel=True,
-            op_types_to_quantize=["MatMul", "Attention"],
-            extra_options={"DefaultTensorType": 1},  # float, for outputs of fused nodes shape inference cannot type
-        )
+        with replaced_atomically(path) as partial:
+            quantize_dynamic(
+                str(fused), str(partial), weight_type=QuantType.QInt8, per_channel=True,
+                op_types_to_quantize=["MatMul", "Attention"],
+                extra_options={"DefaultTensorType": 1},  # float, for outputs of fused nodes shape inference cannot type
+            )
     finally:
         logging.getLogger().setLevel(level)
         fused.unlink(missing_ok=True)
-    os.replace(partial, path)
 
 
 class MiniLMInt8Embedder(MiniLMEmbedder):

@@ -21,12 +21,49 @@ from __future__ import annotations
 
 import re
 
+BLOCK = "\u0590-\u05FF"
+"""The Unicode block: letters, marks and Hebrew punctuation."""
 LETTERS = "\u05D0-\u05EA"
 MARKS = "\u0591-\u05BD\u05BF\u05C1\u05C2\u05C4\u05C5\u05C7"
 """Niqqud and cantillation: combining marks written over and under the letters."""
 FINALS = frozenset("ךםןףץ")
 
 _HEBREW = re.compile(f"[{LETTERS}]")
+_STRIPPED = re.compile(r"[\u0591-\u05BD\u05BF-\u05C7]")  # for search: cantillation and niqqud, not maqaf (U+05BE)
+_FOLD_FINALS = str.maketrans("ךםןףץ", "כמנפצ")
+WORD = re.compile(f"^[{LETTERS}]+$")
+"""A word of Hebrew letters only (after ``strip_marks``)."""
+PREFIXES = "והבכלמש"
+"""The one-letter prefixes Hebrew writes onto a word (and, the, in, as, to, from, that)."""
+MAX_PREFIXES = 3
+_MIN_STEM = 3
+STOP_WORDS = frozenset(
+    "של את על עם זה זו זאת הוא היא הם הן אני אתה אנחנו כי גם לא כל או אם אשר יש אין היה היתה היו "
+    "מה מי כמו רק עוד כך אבל בין לפני אחרי אל עד".translate(_FOLD_FINALS).split()
+)
+"""Hebrew words too common to search by (final letters folded)."""
+
+
+def strip_marks(text: str) -> str:
+    """Text without niqqud and cantillation, as search compares it."""
+    return _STRIPPED.sub("", text)
+
+
+def fold_finals(text: str) -> str:
+    """Final letters written as their base form (ך -> כ …), as search compares them."""
+    return text.translate(_FOLD_FINALS)
+
+
+def variants(word: str) -> list[str]:
+    """A Hebrew word and the forms left after stripping up to three prefix letters ("בבית" -> "בית")."""
+    found = [word]
+    rest = word
+    for _ in range(MAX_PREFIXES):
+        if len(rest) - 1 < _MIN_STEM or rest[0] not in PREFIXES:
+            break
+        rest = rest[1:]
+        found.append(rest)
+    return found
 _LATIN = re.compile(r"[A-Za-z]")
 _WORD = re.compile(f"[{LETTERS}{MARKS}]+")
 _LTR_RUN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9@._\-/:+*=<>|'\"\[\]{}()^$\\ ,%&#]*[A-Za-z0-9])?")

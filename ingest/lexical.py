@@ -11,14 +11,9 @@ import functools
 import re
 import unicodedata
 
-_MARKS = re.compile(r"[\u0591-\u05BD\u05BF-\u05C7]")  # cantillation and niqqud, not maqaf (U+05BE)
-_FINALS = str.maketrans("ךםןףץ", "כמנפצ")
+from ingest import hebrew
+
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
-_HEBREW_WORD = re.compile(r"^[\u05D0-\u05EA]+$")
-HEBREW_PREFIXES = "והבכלמש"
-"""The one-letter prefixes Hebrew writes onto a word (and, the, in, as, to, from, that)."""
-_MIN_STEM = 3
-MAX_HEBREW_PREFIXES = 3
 
 ENGLISH_STOP_WORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
@@ -28,10 +23,6 @@ ENGLISH_STOP_WORDS = frozenset(
     same she should so some such than that the their theirs them themselves then there these they
     this those through to too under until up very was we were what when where which while who whom
     why will with you your yours yourself yourselves""".split()
-)
-HEBREW_STOP_WORDS = frozenset(
-    "של את על עם זה זו זאת הוא היא הם הן אני אתה אנחנו כי גם לא כל או אם אשר יש אין היה היתה היו "
-    "מה מי כמו רק עוד כך אבל בין לפני אחרי אל עד".translate(_FINALS).split()
 )
 
 
@@ -47,8 +38,7 @@ def latin_letter_share(text: str) -> tuple[int, int]:
 def normalize(text: str) -> str:
     """NFKC, lower case, Hebrew marks removed, final letters folded."""
     text = unicodedata.normalize("NFKC", text)
-    text = _MARKS.sub("", text)
-    return text.lower().translate(_FINALS)
+    return hebrew.fold_finals(hebrew.strip_marks(text).lower())
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,26 +50,14 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
-def hebrew_variants(word: str) -> list[str]:
-    """The word and the forms left after stripping up to three prefix letters."""
-    variants = [word]
-    rest = word
-    for _ in range(MAX_HEBREW_PREFIXES):
-        if len(rest) - 1 < _MIN_STEM or rest[0] not in HEBREW_PREFIXES:
-            break
-        rest = rest[1:]
-        variants.append(rest)
-    return variants
-
-
 def terms(text: str) -> list[str]:
     """Index terms of a text, in order; Hebrew words contribute their prefix-stripped variants."""
     out: list[str] = []
     latin: list[tuple[int, str]] = []
     for token in _TOKEN.findall(normalize(text)):
-        if _HEBREW_WORD.match(token):
-            if token not in HEBREW_STOP_WORDS:
-                out.extend(hebrew_variants(token))
+        if hebrew.WORD.match(token):
+            if token not in hebrew.STOP_WORDS:
+                out.extend(hebrew.variants(token))
         elif token not in ENGLISH_STOP_WORDS:
             latin.append((len(out), token))
             out.append(token)

@@ -8,7 +8,6 @@ of one batch.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from ingest.catalog import FileRecord
 from ingest.chunker import chunk_document, embedding_text
 from ingest.embedder import Embedder
 from ingest.errors import IndexWriteError, is_storage_failure
+from ingest.files import sha256_file
 from ingest.index import DamagedVectors, Index
 from ingest.lexical import latin_letter_share
 from ingest.paths import readable
@@ -102,11 +102,7 @@ class SyncReport:
 
 
 def sha256_of(file: FoundFile) -> str:
-    digest = hashlib.sha256()
-    with open(file.path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(file.path)
 
 
 def _still_same(record: FileRecord) -> bool:

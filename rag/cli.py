@@ -311,7 +311,7 @@ def status(index, index_dir, verify, as_json):
     Example:
       rag status --index work --verify
     """
-    from rag.api import display_path, index_status, opened_index
+    from rag.api import index_status, opened_index
 
     with opened_index(_settings(index=index, index_dir=index_dir)) as idx:
         info = index_status(idx)

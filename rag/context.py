@@ -22,7 +22,9 @@ from dataclasses import dataclass, replace
 
 from ingest.chunker import sentence_spans
 from ingest.lexical import terms
-from rag.prompt import Passage, has_hebrew
+from ingest import hebrew
+from ingest.hebrew import has_hebrew
+from rag.prompt import Passage
 
 CountTokens = Callable[[str], int]
 Similarity = Callable[[list[str]], Sequence[float]]
@@ -43,7 +45,7 @@ class _Piece:
     words: frozenset[str]
 
 
-_SOFT_WRAP = re.compile(r"(?<=[^\s.!?:;])[ \t]*\n[ \t]*(?=[a-z0-9(\u05D0-\u05EA])")
+_SOFT_WRAP = re.compile(f"(?<=[^\\s.!?:;])[ \\t]*\\n[ \\t]*(?=[a-z0-9({hebrew.LETTERS}])")
 
 
 def reflow(text: str) -> str:

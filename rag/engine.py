@@ -18,7 +18,8 @@ from ingest.paths import file_id, readable
 from rag.citations import KEEP_SUPPORT, CitationFilter, support
 from rag.context import fit_context, score_sentences
 from rag.generator import Generator
-from rag.prompt import Passage, build_messages, check_messages, declines, has_hebrew
+from ingest.hebrew import has_hebrew
+from rag.prompt import Passage, build_messages, check_messages, declines
 from rag.retriever import Hit, Retriever
 from rag.settings import Settings
 from rag.support import check_answer

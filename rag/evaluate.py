@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.lexical import HEBREW_PREFIXES, MAX_HEBREW_PREFIXES
+from ingest.hebrew import MAX_PREFIXES, PREFIXES
 from rag.engine import NO_RELEVANT_PASSAGE
 from rag.errors import RagError
-from rag.prompt import has_hebrew
+from ingest.hebrew import has_hebrew
 from rag.retriever import Fusion, Retriever, fuse
 
 MODES = {
@@ -70,7 +70,7 @@ def normalize_answer(text: str) -> str:
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
-_HEBREW_PREFIX = f"[{HEBREW_PREFIXES}]{{0,{MAX_HEBREW_PREFIXES}}}"
+_HEBREW_PREFIX = f"[{PREFIXES}]{{0,{MAX_PREFIXES}}}"
 
 
 def contains_answer(text: str, answers: Iterable[str], *, hebrew_prefixes: bool = False) -> bool:

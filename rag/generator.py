@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+from ingest.files import replaced_atomically
 from rag.errors import ModelError
 
 Message = dict[str, str]
@@ -131,7 +132,6 @@ class LlamaCppGenerator:
         import ctypes
         import hashlib
         import json
-        import os
 
         import llama_cpp
 
@@ -158,10 +158,8 @@ class LlamaCppGenerator:
         size = llama_cpp.llama_state_get_size(ctx)
         buffer = (ctypes.c_uint8 * size)()
         written = llama_cpp.llama_state_get_data(ctx, buffer, size)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        partial.write_bytes(bytes(buffer)[:written])
-        os.replace(partial, path)
+        with replaced_atomically(path) as partial:
+            partial.write_bytes(bytes(buffer)[:written])
 
     def _prefix_tokens(self, system_prompt: str, user_prefix: str = "") -> list[int]:
         """The tokens every question's prompt starts with: the chat template's rendering of the

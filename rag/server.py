@@ -527,7 +527,7 @@ def save_uploads(folder: Path, uploads, limit: int) -> list[Path]:
     version of a document re-indexes it (the ingest sees a changed file). Written to a temporary
     name first, so a half-received file is never indexed; one over ``limit`` bytes is not kept
     and ends the upload (``UploadTooLarge``), the files saved before it stay."""
-    import os
+    from ingest.files import replaced_atomically
 
     folder.mkdir(parents=True, exist_ok=True)
     saved = []
@@ -535,18 +535,13 @@ def save_uploads(folder: Path, uploads, limit: int) -> list[Path]:
         if not hasattr(upload, "filename"):
             continue
         target = folder / safe_upload_name(upload.filename)
-        partial = folder / f".{target.name}.{os.getpid()}.partial"
         written = 0
-        with open(partial, "wb") as out:
+        with replaced_atomically(target) as partial, open(partial, "wb") as out:
             while piece := upload.file.read(1 << 20):
                 written += len(piece)
                 if written > limit:
-                    break
+                    raise UploadTooLarge(target.name)
                 out.write(piece)
-        if written > limit:
-            partial.unlink()
-            raise UploadTooLarge(target.name)
-        os.replace(partial, target)
         saved.append(target)
     return saved
 

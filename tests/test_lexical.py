@@ -1,4 +1,5 @@
-from ingest.lexical import hebrew_variants, match_expression, normalize, terms
+from ingest.hebrew import variants as hebrew_variants
+from ingest.lexical import match_expression, normalize, terms
 
 
 def test_hebrew_prefixes_find_the_bare_word():

@@ -4,8 +4,6 @@ real PDFs written by the test (visual-order Hebrew, fake bold, lost spaces)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest

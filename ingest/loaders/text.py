@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ingest import hebrew
 from ingest.errors import UnreadableFile
 from ingest.loaders.outline import Outline
 from ingest.types import Block
 
-_HEBREW = re.compile(r"[\u0590-\u05FF]")
+_HEBREW = re.compile(f"[{hebrew.BLOCK}]")
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F]")
 
 
