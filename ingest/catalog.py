@@ -25,6 +25,8 @@ SCHEMA_VERSION = "1"
 COMMON_SHARE = 0.05
 COMMON_FLOOR = 5000
 MAX_QUERY_TERMS = 12
+_CHUNK_COLUMNS = 'id, path, page, heading, start, "end", text, ordinal, origin'
+"""The columns of a ``StoredChunk``, in its order."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -71,23 +73,21 @@ def chunk_id(path: str, file_hash: str, ordinal: int) -> str:
 
 
 class Catalog:
-    def __init__(self, path: Path, *, readonly: bool = False):
+    def __init__(self, path: Path):
         self.path = path
         self._vocab = False
         self._chunks_seen: int | None = None
-        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
-        self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db = sqlite3.connect(f"file:{path}", uri=True, timeout=30, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA busy_timeout = 30000")
-        if not readonly:
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            self.db.executescript(_SCHEMA)
-            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            if not self._has_origin():  # a catalog from before OCR: every chunk came from a text layer
-                self.db.execute("ALTER TABLE chunks ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
-            if not any(row[1] == "reading" for row in self.db.execute("PRAGMA table_info(files)")):
-                self.db.execute("ALTER TABLE files ADD COLUMN reading TEXT NOT NULL DEFAULT '{}'")
-        self._chunk_columns = 'id, path, page, heading, start, "end", text, ordinal, ' + ("origin" if self._has_origin() else "''")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.executescript(_SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        # catalogs from before OCR: every chunk came from a text layer, nothing was counted
+        if not self._has_origin():
+            self.db.execute("ALTER TABLE chunks ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
+        if not any(row[1] == "reading" for row in self.db.execute("PRAGMA table_info(files)")):
+            self.db.execute("ALTER TABLE files ADD COLUMN reading TEXT NOT NULL DEFAULT '{}'")
 
     def _has_origin(self) -> bool:
         return any(row[1] == "origin" for row in self.db.execute("PRAGMA table_info(chunks)"))
@@ -275,8 +275,7 @@ class Catalog:
     # --- reads --------------------------------------------------------------------------------
     def chunks_of(self, path: str) -> list[Chunk]:
         rows = self.db.execute(
-            f'SELECT text, ordinal, start, "end", page, heading, {self._chunk_columns.rsplit(", ", 1)[1]} FROM chunks '
-            "WHERE path = ? ORDER BY ordinal",
+            'SELECT text, ordinal, start, "end", page, heading, origin FROM chunks WHERE path = ? ORDER BY ordinal',
             (stored(path),),
         )
         return [
@@ -290,14 +289,14 @@ class Catalog:
             part = list(ids[start : start + 500])
             marks = ",".join("?" * len(part))
             for row in self.db.execute(
-                f"SELECT {self._chunk_columns} FROM chunks WHERE id IN ({marks})", part
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", part
             ):
                 found[row[0]] = StoredChunk(row[0], from_stored(row[1]), *row[2:])
         return found
 
     def neighbour(self, chunk: StoredChunk, step: int) -> StoredChunk | None:
         row = self.db.execute(
-            f"SELECT {self._chunk_columns} FROM chunks WHERE path = ? AND ordinal = ?",
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE path = ? AND ordinal = ?",
             (stored(chunk.path), chunk.ordinal + step),
         ).fetchone()
         return StoredChunk(row[0], from_stored(row[1]), *row[2:]) if row else None

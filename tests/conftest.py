@@ -138,12 +138,27 @@ def tiny_generator(tiny_model):
     return LlamaCppGenerator(tiny_model, threads=2, context_tokens=4096)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session", autouse=True)
+def isolated_machine(tmp_path_factory):
+    """The whole test run, module fixtures included, is isolated from the developer's machine:
+    no RAG_* variables, no rag.toml (an empty config folder, a working folder of its own), and a
+    cache of its own (assembled models, the int8 embedder, prompt states), so nothing from the
+    developer's cache is relied on. RAG_TEST_CACHE names a cache folder to keep between runs
+    instead (it saves about a minute)."""
+    home = tmp_path_factory.mktemp("machine")
+    cache = os.environ.get("RAG_TEST_CACHE") or str(home / "cache")
+    with pytest.MonkeyPatch.context() as patch:
+        for key in list(os.environ):
+            if key.startswith("RAG_"):
+                patch.delenv(key)
+        patch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+        patch.setenv("XDG_CACHE_HOME", cache)
+        patch.chdir(home)
+        yield home
+
+
+@pytest.fixture(autouse=True)
 def env_clean(monkeypatch, tmp_path):
-    """No RAG_* variables or rag.toml from the developer's machine leak into a test."""
-    for key in list(os.environ):
-        if key.startswith("RAG_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    """Each test also works in a folder of its own (a rag.toml or ./indexes it makes stays there)."""
     monkeypatch.chdir(tmp_path)
     return tmp_path

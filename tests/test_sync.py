@@ -59,3 +59,36 @@ def test_unreadable_while_hashing():
 
     plan = plan_sync([FoundFile("/docs/locked.md", 1, 1)], {}, ROOTS, failing)
     assert plan.unreadable == [("/docs/locked.md", "cannot be read (Permission denied)")]
+
+
+def test_a_catalog_from_before_ocr_is_upgraded_in_place(tmp_path):
+    """Indexes built before chunks had an origin and files a reading record open as they are."""
+    import sqlite3
+
+    from ingest.catalog import Catalog
+
+    path = tmp_path / "catalog.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+            sha256 TEXT NOT NULL, chunks INTEGER NOT NULL, indexed_at REAL NOT NULL);
+        CREATE TABLE chunks (rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, path TEXT NOT NULL,
+            file_hash TEXT NOT NULL, ordinal INTEGER NOT NULL, page INTEGER, heading TEXT NOT NULL,
+            start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL);
+        INSERT INTO files VALUES ('/docs/a.md', 10, 1, 'abc', 1, 0);
+        INSERT INTO chunks (id, path, file_hash, ordinal, page, heading, start, "end", text)
+            VALUES ('c1', '/docs/a.md', 'abc', 0, NULL, 'A', 0, 5, 'hello');
+        """
+    )
+    old.commit()
+    old.close()
+    catalog = Catalog(path)
+    try:
+        chunk = catalog.get_chunks(["c1"])["c1"]
+        assert chunk.text == "hello" and chunk.origin == ""
+        assert catalog.chunks_of("/docs/a.md")[0].origin == ""
+        assert catalog.reading_totals() == {}
+    finally:
+        catalog.close()
