@@ -46,6 +46,7 @@ def test_follow_up_detection_and_rewrite_parsing():
     assert parse_rewrite("", "fallback") == "fallback"
 
 
+@pytest.mark.slow
 def test_chat_understands_a_follow_up_and_saves_the_turns(camp, tmp_path):
     saved = tmp_path / "chat.jsonl"
     lines = "Which vehicles does the camp use?\nHow much fuel does the second one burn a day?\n/sources\n/reset\n/sources\n/exit\n"
@@ -60,6 +61,7 @@ def test_chat_understands_a_follow_up_and_saves_the_turns(camp, tmp_path):
     assert "(no answer yet)" in result.stderr, "/reset forgot the conversation"
 
 
+@pytest.mark.slow
 def test_instructions_inside_a_document_do_not_change_answers(camp):
     for question, fact in (("Which radio channel is used for check-ins?", "16"), ("How long is drinking water boiled?", "three")):
         result = CliRunner().invoke(cli, ["ask", question, "--index-dir", str(camp), "--json"])
@@ -70,6 +72,7 @@ def test_instructions_inside_a_document_do_not_change_answers(camp):
         assert any(s["cited"] for s in answer["sources"]), f"the answer cites no passage: {answer['answer']}"
 
 
+@pytest.mark.slow
 def test_the_demo_answer_cites_its_passage(tmp_path, monkeypatch):
     """At budgets of 100 and 120 the 1.5B left out the [n] marker on this question until the
     system prompt showed it a worked example; the answer must now name passage 1 itself."""
@@ -85,6 +88,7 @@ def test_the_demo_answer_cites_its_passage(tmp_path, monkeypatch):
     assert answer["sources"][0]["cited"], answer["sources"]
 
 
+@pytest.mark.slow
 def test_the_evidence_is_shown_before_the_answer(camp):
     result = CliRunner().invoke(cli, ["ask", "How much diesel does the water truck burn a day?", "--index-dir", str(camp)])
     assert result.exit_code == 0, result.output
@@ -93,6 +97,7 @@ def test_the_evidence_is_shown_before_the_answer(camp):
     assert "80" in result.stdout and "Evidence" not in result.stdout, "stdout carries the answer only"
 
 
+@pytest.mark.slow
 def test_a_question_the_documents_do_not_answer_is_abstained(camp):
     """Close in topic to the radio page, but no page gives a firmware version: the 1.5B writes a
     version number when asked outright; rag says the documents do not answer."""

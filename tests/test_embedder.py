@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from ingest.embedder import LazyEmbedder
 
@@ -19,6 +20,7 @@ def test_lazy_embedder_knows_its_name_without_loading():
     assert LazyEmbedder("all-MiniLM-L6-v2").key == "minilm"
 
 
+@pytest.mark.slow
 def test_int8_embedder_is_quantised_locally_and_stays_close_to_fp32(embedder, model_cache):
     from ingest.embedder import MiniLMInt8Embedder
 

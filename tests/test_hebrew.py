@@ -48,6 +48,7 @@ def test_prefixed_hebrew_word_is_found_lexically(hebrew_index):
     assert any("כירת גז" in t for t in texts)
 
 
+@pytest.mark.slow
 def test_hebrew_answer_cites_the_right_passage(hebrew_index):
     docs, index_dir = hebrew_index
     result = CliRunner().invoke(

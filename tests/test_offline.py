@@ -1,5 +1,6 @@
 """The whole ingest + ask run with networking blocked: nothing may try to connect anywhere."""
 
+import pytest
 import json
 import os
 import shutil
@@ -39,6 +40,7 @@ def _can_unshare() -> bool:
     return shutil.which("unshare") is not None and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
 
 
+@pytest.mark.slow
 def test_ingest_and_ask_with_network_blocked(tmp_path, model_cache, tiny_model):
     docs = tmp_path / "docs"
     docs.mkdir()
