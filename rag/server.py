@@ -85,6 +85,35 @@ def _lower_priority() -> None:
         pass
 
 
+class SearchGate:
+    """Searches in flight, so that a streaming answer pauses between its tokens while one runs:
+    a search costs milliseconds, a token's pause is not seen, and the search does not share the
+    CPU and memory bandwidth with the model."""
+
+    PAUSE_S = 0.25
+    """Longest pause of the answer at one token, however many searches follow one another."""
+
+    def __init__(self) -> None:
+        self._running = 0
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def running(self):
+        with self._lock:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+
+    def let_searches_pass(self) -> None:
+        """Called by the answering thread between tokens: wait while searches run (bounded)."""
+        deadline = time.monotonic() + self.PAUSE_S
+        while self._running and time.monotonic() < deadline:
+            time.sleep(0.002)
+
+
 class Service:
     """What the server holds: settings, one engine per index sharing the loaded models, the queue.
 
@@ -98,6 +127,7 @@ class Service:
         self._engines: dict[str, tuple[str | None, object, object]] = {}
         self._open = threading.Lock()
         self.queue = AnswerQueue()
+        self.searches = SearchGate()
         self.answering = ThreadPoolExecutor(1, thread_name_prefix="rag-answer", initializer=_lower_priority)
         """The one thread the model answers in; the threads llama.cpp starts from it inherit its
         lower CPU priority, so that searches keep their speed while an answer streams."""
@@ -229,7 +259,8 @@ def create_app(settings: Settings, *, token: str | None = None):
         except IngestError as exc:
             return error(404, str(exc))
         async with searching:
-            hits = await in_thread(lambda: service.engine(name).retriever.search(query, k))
+            with service.searches.running():
+                hits = await in_thread(lambda: service.engine(name).retriever.search(query, k))
         return JSONResponse({"index": name, "hits": hit_rows(hits)})
 
     def run_answer(name: str, question: str, history: list, events: Callable[[str, object], None]):
@@ -240,9 +271,13 @@ def create_app(settings: Settings, *, token: str | None = None):
         standalone = standalone_question(engine, history, question)
         if standalone != question:
             events("rewrite", {"question": standalone})
+        def text(piece: str) -> None:
+            events("text", {"text": piece})
+            service.searches.let_searches_pass()
+
         return engine.ask(
             standalone,
-            on_text=lambda text: events("text", {"text": text}),
+            on_text=text,
             on_evidence=lambda evidence: events("evidence", evidence.as_dict()),
         )
 
@@ -601,7 +636,8 @@ def build_mcp(service: Service):
     def search(query: str, index: str = "", k: int = 5) -> list[dict]:
         """Passages of the indexed documents that best match ``query`` (no language model)."""
         name = service.check_index(index or None)
-        return hit_rows(service.engine(name).retriever.search(query, max(1, min(MAX_K, k))))
+        with service.searches.running():
+            return hit_rows(service.engine(name).retriever.search(query, max(1, min(MAX_K, k))))
 
     @mcp.tool()
     def list_sources(index: str = "") -> list[dict]:
