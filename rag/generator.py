@@ -28,6 +28,15 @@ class LlamaCppGenerator:
 
     llama.cpp keeps the evaluated prompt in its KV cache and reuses the longest common
     prefix on the next call, so the fixed system prompt is evaluated once per process.
+
+    Two methods reach past llama-cpp-python's public API, on purpose; both are covered by
+    tests/test_generator.py, which fails if an upgrade changes what they rely on:
+    - ``yes_probability`` reads the last token's logits from the llama.cpp context
+      (``_ctx.ctx``) and sets ``n_tokens`` to reuse the cached prefix: the public way keeps
+      logits only with ``logits_all=True``, 2.5 GB for the 1.5B at 4,096 tokens;
+    - ``prime`` writes the evaluated system prompt to disk with ``llama_state_get_data`` and sets
+      ``input_ids``/``n_tokens`` after loading it: the public ``save_state`` returns an in-memory
+      object holding the whole token buffer, with no way to store it for the next process.
     """
 
     def __init__(self, model_path: Path, *, threads: int, context_tokens: int = 4096, state_dir: Path | None = None):
