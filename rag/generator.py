@@ -35,8 +35,9 @@ class LlamaCppGenerator:
       (``_ctx.ctx``) and sets ``n_tokens`` to reuse the cached prefix: the public way keeps
       logits only with ``logits_all=True``, 2.5 GB for the 1.5B at 4,096 tokens;
     - ``prime`` writes the evaluated system prompt to disk with ``llama_state_get_data`` and sets
-      ``input_ids``/``n_tokens`` after loading it: the public ``save_state`` returns an in-memory
-      object holding the whole token buffer, with no way to store it for the next process.
+      ``input_ids``/``n_tokens`` after loading it: the public ``save_state`` also copies the
+      library's logits rows (one row of 151,936 floats per prompt token with Qwen: about 90 MB
+      for the primed prompt) and its token buffer, which the file does not need.
     """
 
     def __init__(self, model_path: Path, *, threads: int, context_tokens: int = 4096, state_dir: Path | None = None):
