@@ -586,5 +586,48 @@ def eval_qa(file, index, index_dir, embedder, as_json, answers, limit, model):
     _print_report(report, as_json)
 
 
+@eval_group.command("folder")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--docs", type=click.Path(exists=True, file_okay=False), help="The folder the questions are about (ingested into the evaluation index).")
+@_eval_options
+@_fail_cleanly
+def eval_folder(file, docs, index, index_dir, embedder, as_json):
+    """Retrieval quality on your own documents: does search find the file (and page) that
+    answers each of your questions?
+
+    FILE has one JSON object a line: {"question": "...", "source": "manual.pdf", "page": 12}
+    ("page" is optional; "source" is a file name or the end of its path). Reports hit@1, hit@5
+    and MRR@10 for hybrid search and for dense and lexical alone, and lists the questions whose
+    place was not in the top 5.
+
+    \b
+    Example:
+      rag eval folder my-questions.jsonl --docs ~/Documents/manuals
+      rag eval folder my-questions.jsonl --index work      # an index you already have
+    """
+    from rag.api import open_retriever, opened_index, run_ingest
+    from rag.evaluate import evaluate_folder_retrieval, load_qa_jsonl
+
+    source = Path(file)
+    items = load_qa_jsonl(source)
+    if not any(item.source for item in items):
+        raise click.ClickException(f'{file} names no "source" for any question: write the file that answers each one')
+    settings, progress = _eval_index({"index": index, "index_dir": index_dir, "embedder": embedder}, source)
+    if docs:
+        run_ingest(settings, [docs], progress=progress, on_skip=lambda p, r: _echo_err(f"skipped {p}: {r}"))
+    elif settings.origins["index"] == "default":
+        raise click.ClickException("give --docs FOLDER (the documents the questions are about) or --index NAME (an index of them)")
+    with opened_index(settings) as idx:
+        try:
+            report = _eval_header(source, idx)
+            report.update(evaluate_folder_retrieval(open_retriever(settings, idx), items, progress=progress))
+        finally:
+            progress.close()
+    if not as_json:
+        for row in report.pop("missed_at_5"):
+            _echo_err(f"not in the top 5: {row['question']} ({row['source']}" + (f", p. {row['page']})" if row["page"] else ")"))
+    _print_report(report, as_json)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     cli()

@@ -19,10 +19,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.hebrew import MAX_PREFIXES, PREFIXES
+from ingest.hebrew import MAX_PREFIXES, PREFIXES, has_hebrew
 from rag.engine import NO_RELEVANT_PASSAGE
 from rag.errors import RagError
-from ingest.hebrew import has_hebrew
 from rag.retriever import Fusion, Retriever, fuse
 
 MODES = {
@@ -154,12 +153,15 @@ class QaItem:
     question: str
     answers: list[str]
     impossible: bool
+    source: str | None = None
+    """The file that answers it (a name or a path ending), for page-level retrieval scores."""
+    page: int | None = None
 
 
 def load_qa_jsonl(file: Path) -> list[QaItem]:
     """Questions over a folder of documents, one JSON object a line:
-    ``{"id"?, "question", "answers"?, "source"?, "kind"?}``; a line with no ``source`` (or
-    ``"kind": "unanswerable"``) is a question the documents do not answer."""
+    ``{"id"?, "question", "answers"?, "source"?, "page"?, "kind"?}``; a line with no ``source``
+    (or ``"kind": "unanswerable"``) is a question the documents do not answer."""
     items: list[QaItem] = []
     try:
         lines = file.read_text(encoding="utf-8").splitlines()
@@ -174,7 +176,11 @@ def load_qa_jsonl(file: Path) -> list[QaItem]:
         except (ValueError, KeyError, TypeError):
             raise RagError(f"{file}, line {n}: not a JSON object with a \"question\"") from None
         impossible = row.get("kind") == "unanswerable" or not row.get("source")
-        items.append(QaItem(str(row.get("id", n)), question, list(row.get("answers") or []), impossible))
+        page = row.get("page")
+        if page is not None and not isinstance(page, int):
+            raise RagError(f"{file}, line {n}: \"page\" must be a whole number (the PDF's page, 1 for the first)")
+        items.append(QaItem(str(row.get("id", n)), question, list(row.get("answers") or []), impossible,
+                            row.get("source") or None, page))
     return items
 
 
@@ -266,6 +272,50 @@ def evaluate_qa_retrieval(
         "unanswerable": len(items) - len(answerable),
         "search_ms_mean": round(statistics.fmean(latencies), 1) if latencies else None,
         "modes": modes,
+    }
+
+
+def is_the_place(source: str, page: int | None, item: QaItem) -> bool:
+    """Pure: is a hit from ``source`` (and ``page``) where ``item`` says its answer is? The item's
+    source may be a file name or the end of a path; its page, when given, must match too."""
+    wanted = item.source.replace("\\", "/").strip("/")
+    path = source.replace("\\", "/")
+    in_file = path == wanted or path.endswith("/" + wanted)
+    return in_file and (item.page is None or page == item.page)
+
+
+def evaluate_folder_retrieval(
+    retriever: Retriever, items: Sequence[QaItem], *, progress: Callable[[str, int, int], None] | None = None
+) -> dict:
+    """hit@1, hit@5 and MRR@10 for dense, lexical and hybrid search, where a hit is a passage from
+    the file (and page) that the question names; and the questions whose file no search found."""
+    located = [item for item in items if not item.impossible and item.source]
+    per_mode = {m: {"hit@1": 0, "hit@5": 0, "mrr@10": 0.0} for m in MODES}
+    missed = []
+    latencies = []
+    for done, item in enumerate(located, 1):
+        if progress:
+            progress("queries", done, len(located))
+        dense, lexical, ms = _timed_candidates(retriever, item.question, 100)
+        latencies.append(ms)
+        for mode, make in MODES.items():
+            top = retriever.hits(fuse(dense, lexical, make(retriever.fusion)), dense, lexical, 10)
+            first = next((i for i, h in enumerate(top) if is_the_place(h.source, h.page, item)), None)
+            scores = per_mode[mode]
+            scores["hit@1"] += first == 0
+            scores["hit@5"] += first is not None and first < 5
+            scores["mrr@10"] += 1 / (first + 1) if first is not None else 0.0
+            if mode == "hybrid" and (first is None or first >= 5):
+                missed.append({"id": item.id, "question": item.question, "source": item.source, "page": item.page})
+    n = max(1, len(located))
+    modes = {m: {k: round(v / n, 4) for k, v in s.items()} for m, s in per_mode.items()}
+    return {
+        **modes["hybrid"],
+        "questions": len(located),
+        "not_located": len(items) - len(located),
+        "search_ms_mean": round(statistics.fmean(latencies), 1) if latencies else None,
+        "modes": modes,
+        "missed_at_5": missed,
     }
 
 

@@ -83,3 +83,49 @@ def test_eval_qa_with_unanswerable_questions(env_clean):
     report = json.loads(result.stdout)
     assert (report["questions"], report["unanswerable"]) == (2, 1)
     assert report["recall@1"] == 1.0 and report["index"] == "eval-set-minilm-int8"
+
+
+def test_eval_folder_finds_the_file_and_page_of_each_question(env_clean):
+    from conftest import make_pdf
+
+    docs = env_clean / "manuals"
+    docs.mkdir()
+    make_pdf(docs / "pump.pdf", [
+        "Pump manual. Safety notes for the operator.",
+        "Priming: fill the casing with water before the first start, then open the vent screw.",
+        "Maintenance: replace the shaft seal every 2,000 hours of running.",
+    ])
+    (docs / "radio.md").write_text("# Radio\n\nCheck-ins are at 08:00 and 18:00 on channel 16.\n", encoding="utf-8")
+    questions = env_clean / "my-questions.jsonl"
+    rows = [
+        {"question": "What do I do before starting the pump the first time?", "source": "pump.pdf", "page": 2},
+        {"question": "How often is the shaft seal replaced?", "source": "manuals/pump.pdf", "page": 3},
+        {"question": "Which channel are the check-ins on?", "source": "radio.md"},
+        {"question": "Who wrote the pump manual?"},  # no source: not scored
+        {"question": "When is the seal replaced?", "source": "pump.pdf", "page": 1},  # a wrong page: not first
+        {"question": "How do I reset the controller?", "source": "controller.pdf"},  # not in the folder: never found
+    ]
+    questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    args = ["eval", "folder", str(questions), "--docs", str(docs), "--index-dir", str(env_clean / "indexes")]
+    result = runner.invoke(cli, args + ["--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["questions"] == 5 and report["not_located"] == 1
+    assert set(report["modes"]) == {"dense", "lexical", "hybrid"}
+    assert report["hit@1"] == 0.6 and report["hit@5"] == 0.8, report
+    assert report["modes"]["lexical"]["hit@1"] == 0.6
+    assert [m["question"] for m in report["missed_at_5"]] == ["How do I reset the controller?"]
+    text = runner.invoke(cli, args)
+    assert "not in the top 5: How do I reset the controller? (controller.pdf)" in text.stderr
+    assert runner.invoke(cli, ["eval", "folder", str(questions)]).exit_code != 0, "neither --docs nor --index"
+
+
+def test_the_place_of_a_hit():
+    from rag.evaluate import is_the_place
+
+    item = QaItem("1", "q", [], False, "docs/pump.pdf", 2)
+    assert is_the_place("/home/me/docs/pump.pdf", 2, item)
+    assert not is_the_place("/home/me/docs/pump.pdf", 3, item)
+    assert not is_the_place("/home/me/olddocs/pump.pdf", 2, QaItem("1", "q", [], False, "docs/pump.pdf", 2))
+    assert is_the_place("/x/radio.md", None, QaItem("1", "q", [], False, "radio.md", None))
