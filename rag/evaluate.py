@@ -175,12 +175,13 @@ def load_qa_jsonl(file: Path) -> list[QaItem]:
             question = row["question"]
         except (ValueError, KeyError, TypeError):
             raise RagError(f"{file}, line {n}: not a JSON object with a \"question\"") from None
-        impossible = row.get("kind") == "unanswerable" or not row.get("source")
+        where = row.get("source") or row.get("pdf")  # "pdf": the name ../shared/data/hebrew-pdf uses
+        impossible = row.get("kind") == "unanswerable" or not where
         page = row.get("page")
         if page is not None and not isinstance(page, int):
             raise RagError(f"{file}, line {n}: \"page\" must be a whole number (the PDF's page, 1 for the first)")
         items.append(QaItem(str(row.get("id", n)), question, list(row.get("answers") or []), impossible,
-                            row.get("source") or None, page))
+                            where or None, page))
     return items
 
 
