@@ -24,12 +24,17 @@ sys.path.insert(0, str(ROOT))
 
 from ingest.embedder import EMBEDDERS, physical_cores  # noqa: E402
 from ingest.index import Index  # noqa: E402
+from rag.settings import Settings  # noqa: E402
 
 BATCH = 128
 
 
+SCIFACT_INDEX = f"eval-scifact-{Settings.embedder}"
+"""The index `rag eval beir ../shared/data/scifact` builds with today's default embedder."""
+
+
 def chunk_texts(index_dir: Path, count: int) -> list[str]:
-    index = Index.open(index_dir, "eval-scifact-minilm")
+    index = Index.open(index_dir, SCIFACT_INDEX)
     try:
         rows = index.catalog.db.execute("SELECT text FROM chunks ORDER BY rowid LIMIT ?", (count,))
         return [text for (text,) in rows]

@@ -27,7 +27,7 @@ from ingest.catalog import FileRecord  # noqa: E402
 from ingest.index import Index  # noqa: E402
 from rag.api import open_retriever  # noqa: E402
 from rag.evaluate import load_beir, workspace  # noqa: E402
-from rag.settings import load_settings  # noqa: E402
+from rag.settings import Settings, load_settings  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "scifact"
 
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
     args = parser.parse_args()
-    settings = load_settings({"index": "eval-scifact-minilm"})
+    settings = load_settings({"index": f"eval-scifact-{Settings.embedder}"})  # what `rag eval beir` builds today
     try:
         source = Index.open(settings.index_path, settings.index)
     except Exception:
