@@ -36,8 +36,7 @@ SCIFACT_INDEX = f"eval-scifact-{Settings.embedder}"
 def chunk_texts(index_dir: Path, count: int) -> list[str]:
     index = Index.open(index_dir, SCIFACT_INDEX)
     try:
-        rows = index.catalog.db.execute("SELECT text FROM chunks ORDER BY rowid LIMIT ?", (count,))
-        return [text for (text,) in rows]
+        return index.catalog.first_texts(count)
     finally:
         index.close()
 

@@ -141,6 +141,10 @@ class Catalog:
     def chunk_ids(self, path: str) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE path = ? ORDER BY ordinal", (stored(path),))]
 
+    def first_texts(self, count: int) -> list[str]:
+        """The texts of the first ``count`` chunks stored (a fixed sample, for benchmarks)."""
+        return [text for (text,) in self.db.execute("SELECT text FROM chunks ORDER BY rowid LIMIT ?", (count,))]
+
     def chunk_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
