@@ -56,7 +56,6 @@ def test_chat_understands_a_follow_up_and_saves_the_turns(camp, tmp_path):
     assert len(understood) == 1 and "jeep" in understood[0].lower(), result.stderr
     turns = [json.loads(line) for line in saved.read_text(encoding="utf-8").splitlines()]
     assert [t["question"] for t in turns] == ["Which vehicles does the camp use?", "How much fuel does the second one burn a day?"]
-    assert "jeep" in turns[1]["answer"].lower() or "45" in turns[1]["answer"]
     assert "45" in turns[1]["answer"] and "80" not in turns[1]["answer"], turns[1]["answer"]
     assert "(no answer yet)" in result.stderr, "/reset forgot the conversation"
 

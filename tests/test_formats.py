@@ -251,7 +251,7 @@ def test_every_format_is_searchable_after_ingest(tmp_path, embedder):
         ("how far should latrines be from water", "deck.pptx"), ("purification tablets count", "stock.xlsx"),
         ("ambulance litres", "fuel.csv"), ("eastern well chlorinated", "well.odt"),
         ("knot loop that does not slip", "knots.epub"), ("snake bite limb", "mail.eml"),
-        ("antenna mast height", "setup.rst"),
+        ("antenna mast height", "setup.rst"), ("tents pitched high ground", "plain.pdf"),
     ]:
         found = index.catalog.lexical_search(query, 3)
         paths = [index.catalog.get_chunks([i])[i].path for i, _ in found]
