@@ -43,12 +43,17 @@ def embedding_text(heading: str, text: str) -> str:
     return f"{heading}\n{text}" if heading else text
 
 
+CHUNK_TOKENS = 200
+"""The largest chunk, in embedder tokens, heading included (the ``chunk_tokens`` setting's default)."""
+OVERLAP_TOKENS = 40
+
+
 def chunk_document(
     document: Document,
     count_tokens: CountTokens,
     *,
-    max_tokens: int = 200,
-    overlap_tokens: int = 40,
+    max_tokens: int = CHUNK_TOKENS,
+    overlap_tokens: int = OVERLAP_TOKENS,
 ) -> list[Chunk]:
     """Split a document into chunks of at most ``max_tokens`` tokens (heading path included).
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.catalog import FileRecord
-from ingest.chunker import chunk_document, embedding_text
+from ingest.chunker import CHUNK_TOKENS, OVERLAP_TOKENS, chunk_document, embedding_text
 from ingest.embedder import Embedder
 from ingest.errors import IndexWriteError, is_storage_failure
 from ingest.files import sha256_file
@@ -24,7 +24,7 @@ from ingest.lexical import latin_letter_share
 from ingest.paths import readable
 from ingest.sync import plan_sync
 from ingest.types import Chunk, Document
-from ingest.walk import FoundFile, discover, inside, resolve_roots
+from ingest.walk import MAX_FILE_MB, FoundFile, discover, inside, resolve_roots
 from ingest.ocr import DEFAULT as DEFAULT_OCR
 from ingest.ocr import OcrConfig
 from ingest.workers import ParseLimits, ParsePool, parse_in_process
@@ -32,7 +32,6 @@ from ingest.workers import ParseLimits, ParsePool, parse_in_process
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): stage is 'hash', 'parse' or 'embed'."""
 
-DEFAULT_MAX_FILE_MB = 200
 SAMPLE_DOCUMENTS = 12
 SAMPLE_CHARACTERS = 200_000
 """A new index's embedder is chosen once this many documents, or characters, have been read."""
@@ -43,9 +42,9 @@ class SyncOptions:
     password: str | None = None
     ocr: OcrConfig | None = DEFAULT_OCR
     """How scans and photos are read (None: they are skipped)."""
-    max_file_bytes: int = DEFAULT_MAX_FILE_MB * 1024 * 1024
-    chunk_tokens: int = 200
-    overlap_tokens: int = 40
+    max_file_bytes: int = MAX_FILE_MB * 1024 * 1024
+    chunk_tokens: int = CHUNK_TOKENS
+    overlap_tokens: int = OVERLAP_TOKENS
     batch_chunks: int = 128
     workers: int = -1
     """Parser processes: -1 = one less than the physical cores (at least one), 0 = parse in this process."""

@@ -18,6 +18,9 @@ from ingest.errors import IngestError
 from ingest.loaders import supported
 
 
+MAX_FILE_MB = 200
+"""Files larger than this are skipped unread (the ``max_file_mb`` setting's default)."""
+
 @dataclass(frozen=True)
 class FoundFile:
     path: str

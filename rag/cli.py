@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from ingest.paths import readable
-from rag.settings import HELP, load_settings, setting_names
+from rag.settings import HELP, Settings, load_settings, setting_names
 
 
 def _fail_cleanly(command):
@@ -83,9 +83,9 @@ def cli():
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @index_options
-@click.option("--embedder", help="Embedder for a new index: minilm-int8 (default), minilm or multilingual.")
+@click.option("--embedder", help="Embedder for a new index: minilm-int8, minilm or multilingual [chosen from the documents: multilingual when 10%+ of their letters are not Latin].")
 @click.option("--password", help="Password for encrypted PDFs.")
-@click.option("--max-file-mb", type=int, help="Skip files larger than this many MB [200].")
+@click.option("--max-file-mb", type=int, help=f"Skip files larger than this many MB [{Settings.max_file_mb}].")
 @click.option("--rebuild", is_flag=True, help="Delete the index and build it again from scratch.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
@@ -147,7 +147,7 @@ def ingest(paths, index, index_dir, embedder, password, max_file_mb, rebuild, as
 @cli.command()
 @click.argument("query")
 @index_options
-@click.option("-k", "top_k", type=int, help="Number of passages [5].")
+@click.option("-k", "top_k", type=int, help=f"Number of passages [{Settings.top_k}].")
 @click.option("--where", help="Only files whose path matches this glob, e.g. 'manuals/*.pdf'.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @_fail_cleanly
@@ -177,8 +177,8 @@ def search(query, index, index_dir, top_k, where, as_json):
 @cli.command()
 @click.argument("question")
 @index_options
-@click.option("--model", "-m", help="GGUF file, bundled model name, or auto (0.5B for English, 1.5B for Hebrew and follow-ups) [qwen2.5-coder-1.5b].")
-@click.option("-k", "top_k", type=int, help="Passages given to the model [5].")
+@click.option("--model", "-m", help=f"GGUF file, bundled model name, or auto (0.5B for English, 1.5B for Hebrew and follow-ups) [{Settings.model}].")
+@click.option("-k", "top_k", type=int, help=f"Passages given to the model [{Settings.top_k}].")
 @click.option("--threads", type=int, help="CPU threads [physical cores].")
 @click.option("--where", help="Only use files whose path matches this glob.")
 @click.option("--show-passages", is_flag=True, help="Print each cited passage under its source.")
@@ -233,7 +233,7 @@ CHAT_HELP = "Ask a question. /sources shows the last answer's passages, /reset f
 
 @cli.command()
 @index_options
-@click.option("--model", "-m", help="GGUF file, bundled model name, or auto (0.5B for English, 1.5B for Hebrew and follow-ups) [qwen2.5-coder-1.5b].")
+@click.option("--model", "-m", help=f"GGUF file, bundled model name, or auto (0.5B for English, 1.5B for Hebrew and follow-ups) [{Settings.model}].")
 @click.option("--threads", type=int, help="CPU threads [physical cores].")
 @click.option("--where", help="Only use files whose path matches this glob.")
 @click.option("--save", "save_to", type=click.Path(dir_okay=False), help="Append each turn to this file as JSON lines.")
@@ -397,7 +397,7 @@ def forget(path, index, index_dir):
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every network of this machine).")
 @click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
 @click.option("--token", help="Require this token from every client [a new one when --host is not this machine only].")
-@click.option("--model", "-m", help="GGUF file or bundled model name [qwen2.5-coder-1.5b].")
+@click.option("--model", "-m", help=f"GGUF file or bundled model name [{Settings.model}].")
 @click.option("--threads", type=int, help="CPU threads [physical cores].")
 @_fail_cleanly
 def serve(index, index_dir, host, port, token, model, threads):
@@ -433,7 +433,7 @@ def serve(index, index_dir, host, port, token, model, threads):
 
 @cli.command()
 @index_options
-@click.option("--model", "-m", help="GGUF file or bundled model name [qwen2.5-coder-1.5b].")
+@click.option("--model", "-m", help=f"GGUF file or bundled model name [{Settings.model}].")
 @_fail_cleanly
 def mcp(index, index_dir, model):
     """Serve the MCP tools search, ask and list_sources over stdin/stdout.
@@ -484,7 +484,7 @@ def eval_group():
 
 def _eval_options(command):
     command = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")(command)
-    command = click.option("--embedder", help="Embedder for the evaluation index [minilm-int8].")(command)
+    command = click.option("--embedder", help="Embedder for the evaluation index [chosen from the documents].")(command)
     return index_options(command)
 
 

@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from ingest.chunker import CHUNK_TOKENS
+from ingest.walk import MAX_FILE_MB
+from ingest.workers import ParseLimits
 from rag.errors import RagError
 
 
@@ -24,10 +27,10 @@ class Settings:
     embedder: str = "minilm-int8"
     top_k: int = 5
     threads: int = 0
-    chunk_tokens: int = 200
-    max_file_mb: int = 200
-    parse_timeout_s: int = 60
-    parse_memory_mb: int = 2048
+    chunk_tokens: int = CHUNK_TOKENS
+    max_file_mb: int = MAX_FILE_MB
+    parse_timeout_s: int = int(ParseLimits.seconds)
+    parse_memory_mb: int = ParseLimits.memory_mb
     ocr: bool = True
     ocr_languages: str = "heb+eng"
     max_answer_tokens: int = 384
