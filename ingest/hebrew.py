@@ -29,6 +29,7 @@ MARKS = "\u0591-\u05BD\u05BF\u05C1\u05C2\u05C4\u05C5\u05C7"
 FINALS = frozenset("ךםןףץ")
 
 _HEBREW = re.compile(f"[{LETTERS}]")
+_MARK = re.compile(f"[{MARKS}]")
 _STRIPPED = re.compile(r"[\u0591-\u05BD\u05BF-\u05C7]")  # for search: cantillation and niqqud, not maqaf (U+05BE)
 _FOLD_FINALS = str.maketrans("ךםןףץ", "כמנפצ")
 WORD = re.compile(f"^[{LETTERS}]+$")
@@ -76,11 +77,13 @@ def has_hebrew(text: str) -> bool:
     return bool(_HEBREW.search(text))
 
 
-def hebrew_share(text: str) -> float:
-    """The share of the letters of ``text`` that are Hebrew (0 when it has no letters)."""
-    hebrew = len(_HEBREW.findall(text))
-    letters = hebrew + sum(1 for c in text if c.isalpha() and not _HEBREW.match(c))
-    return hebrew / letters if letters else 0.0
+def is_letter(char: str) -> bool:
+    return "\u05D0" <= char <= "\u05EA"
+
+
+def is_mark(char: str) -> bool:
+    """A vowel point or cantillation mark (written over or under a letter)."""
+    return bool(_MARK.fullmatch(char))
 
 
 def is_right_to_left(line: str) -> bool:

@@ -73,59 +73,60 @@ def _require() -> str:
 
 def read_image(image, config: OcrConfig = DEFAULT) -> str:
     """The text of one PIL image: OCR, and again turned upright if it reads badly."""
-    text, confidence = _recognise(image, config)
-    if confidence >= UPRIGHT_CONFIDENCE:
+    with tempfile.TemporaryDirectory(prefix="rag-ocr-") as folder:
+        page = Path(folder) / "page.png"
+        image.save(page, format="PNG")
+        text, confidence = _recognise(page, config)
+        if confidence >= UPRIGHT_CONFIDENCE:
+            return text
+        turn = _upright_turn(page)
+        if turn:
+            turned = Path(folder) / "turned.png"
+            image.rotate(-turn, expand=True).save(turned, format="PNG")
+            turned_text, turned_confidence = _recognise(turned, config)
+            if turned_confidence > confidence:
+                return turned_text
         return text
-    turn = _upright_turn(image)
-    if turn:
-        turned_text, turned_confidence = _recognise(image.rotate(-turn, expand=True), config)
-        if turned_confidence > confidence:
-            return turned_text
-    return text
 
 
-def _run(arguments: list[str], image_bytes: bytes | None = None, cwd: str | None = None) -> subprocess.CompletedProcess:
+def _run(arguments: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     try:
-        return subprocess.run(arguments, input=image_bytes, capture_output=True, timeout=PAGE_SECONDS, env=env, cwd=cwd)
+        return subprocess.run([_require(), *arguments], capture_output=True, timeout=PAGE_SECONDS, env=env, cwd=cwd)
     except subprocess.TimeoutExpired:
         raise UnreadableFile(f"OCR of one page took longer than {PAGE_SECONDS} s") from None
 
 
-def _recognise(image, config: OcrConfig) -> tuple[str, float]:
-    """(text in reading order, mean word confidence 0-100)."""
-    program = _require()
-    with tempfile.TemporaryDirectory(prefix="rag-ocr-") as folder:
-        source = Path(folder) / "page.png"
-        image.save(source, format="PNG")
-        result = _run([program, str(source), "out", "-l", config.languages, "--dpi", str(config.dpi), "txt", "tsv"], cwd=folder)
-        if result.returncode != 0:
-            message = result.stderr.decode("utf-8", "replace").strip().splitlines()
-            detail = message[-1] if message else f"exit code {result.returncode}"
-            if "Failed loading language" in result.stderr.decode("utf-8", "replace"):
-                detail = f"languages {config.languages!r} are not all installed (set ocr_languages, or apt-get install tesseract-ocr-LANG)"
-            raise UnreadableFile(f"OCR failed: {detail}")
-        text = (Path(folder) / "out.txt").read_text(encoding="utf-8", errors="replace")
-        confidences = []
-        for row in (Path(folder) / "out.tsv").read_text(encoding="utf-8", errors="replace").splitlines()[1:]:
-            cells = row.split("\t")
-            if len(cells) == 12 and cells[0] == "5" and cells[11].strip():
-                try:
-                    confidences.append(float(cells[10]))
-                except ValueError:
-                    pass
+def _recognise(image: Path, config: OcrConfig) -> tuple[str, float]:
+    """(text in reading order, mean word confidence 0-100) of the picture in file ``image``."""
+    folder = image.parent
+    out = f"{image.stem}-out"
+    result = _run([image.name, out, "-l", config.languages, "--dpi", str(config.dpi), "txt", "tsv"], folder)
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = message[-1] if message else f"exit code {result.returncode}"
+        if "Failed loading language" in result.stderr.decode("utf-8", "replace"):
+            detail = f"languages {config.languages!r} are not all installed (set ocr_languages, or apt-get install tesseract-ocr-LANG)"
+        raise UnreadableFile(f"OCR failed: {detail}")
+    text = (folder / f"{out}.txt").read_text(encoding="utf-8", errors="replace")
+    confidences = []
+    for row in (folder / f"{out}.tsv").read_text(encoding="utf-8", errors="replace").splitlines()[1:]:
+        cells = row.split("\t")
+        if len(cells) == 12 and cells[0] == "5" and cells[11].strip():
+            try:
+                confidences.append(float(cells[10]))
+            except ValueError:
+                pass
     text = _BIDI_MARKS.sub("", text).replace("\f", "")
     lines = [line.rstrip() for line in text.split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return text, (sum(confidences) / len(confidences) if confidences else 0.0)
 
 
-def _upright_turn(image) -> int:
-    """Degrees clockwise that would turn the page upright, by Tesseract's orientation detection (0: unsure)."""
-    with tempfile.TemporaryDirectory(prefix="rag-osd-") as folder:
-        source = Path(folder) / "page.png"
-        image.save(source, format="PNG")
-        result = _run([_require(), str(source), "stdout", "--psm", "0"], cwd=folder)
+def _upright_turn(image: Path) -> int:
+    """Degrees clockwise that would turn the picture in file ``image`` upright, by Tesseract's
+    orientation detection (0: unsure)."""
+    result = _run([image.name, "stdout", "--psm", "0"], image.parent)
     report = result.stdout.decode("utf-8", "replace")
     turn = _ROTATE.search(report)
     sure = _ORIENTATION_CONFIDENCE.search(report)

@@ -499,8 +499,20 @@ def _eval_index(settings_flags: dict, source: Path) -> tuple:
     return settings, ProgressPrinter()
 
 
-def _eval_header(source: Path, idx) -> dict:
-    return {"dataset": str(source), "index": idx.name, "embedder": idx.embedder_name, "chunks": idx.catalog.chunk_count()}
+def _evaluated(settings, source: Path, documents: str | None, progress, evaluate) -> dict:
+    """Ingest ``documents`` (if given) into the evaluation index, then the report: the data set
+    and index, and what ``evaluate(index)`` measures."""
+    from rag.api import opened_index, run_ingest
+
+    if documents:
+        run_ingest(settings, [documents], progress=progress, on_skip=lambda p, r: _echo_err(f"skipped {p}: {r}"))
+    with opened_index(settings) as idx:
+        try:
+            report = {"dataset": str(source), "index": idx.name, "embedder": idx.embedder_name, "chunks": idx.catalog.chunk_count()}
+            report.update(evaluate(idx))
+        finally:
+            progress.close()
+    return report
 
 
 def _print_report(report: dict, as_json: bool) -> None:
@@ -532,19 +544,15 @@ def eval_beir(folder, index, index_dir, embedder, as_json, split):
     Example:
       rag eval beir ../shared/data/scifact --json
     """
-    from rag.api import open_retriever, opened_index, run_ingest
+    from rag.api import open_retriever
     from rag.evaluate import evaluate_beir, load_beir, workspace
 
     source = Path(folder)
     settings, progress = _eval_index({"index": index, "index_dir": index_dir, "embedder": embedder}, source)
     data = load_beir(source, workspace(settings.cache_path, source), split)
-    run_ingest(settings, [str(data.documents)], progress=progress, on_skip=lambda p, r: _echo_err(f"skipped {p}: {r}"))
-    with opened_index(settings) as idx:
-        try:
-            report = _eval_header(source, idx)
-            report.update(evaluate_beir(open_retriever(settings, idx), data, progress=progress))
-        finally:
-            progress.close()
+    report = _evaluated(
+        settings, source, str(data.documents), progress, lambda idx: evaluate_beir(open_retriever(settings, idx), data, progress=progress)
+    )
     _print_report(report, as_json)
 
 
@@ -567,23 +575,21 @@ def eval_qa(file, index, index_dir, embedder, as_json, answers, limit, model):
     Example:
       rag eval qa ../shared/data/xquad-en/xquad.en.json --json
     """
-    from rag.api import build_engine, open_retriever, opened_index, run_ingest
+    from rag.api import build_engine, open_retriever
     from rag.evaluate import evaluate_answers, evaluate_qa_retrieval, load_squad, sample, workspace
 
     source = Path(file)
     settings, progress = _eval_index({"index": index, "index_dir": index_dir, "embedder": embedder, "model": model}, source)
     documents, items = load_squad(source, workspace(settings.cache_path, source))
-    run_ingest(settings, [str(documents)], progress=progress, on_skip=lambda p, r: _echo_err(f"skipped {p}: {r}"))
-    with opened_index(settings) as idx:
-        try:
-            report = _eval_header(source, idx)
-            report.update(evaluate_qa_retrieval(open_retriever(settings, idx), items, progress=progress))
-            if answers:
-                report["model"] = settings.model
-                report.update(evaluate_answers(build_engine(settings, idx), sample(items, limit), progress=progress))
-        finally:
-            progress.close()
-    _print_report(report, as_json)
+
+    def evaluate(idx) -> dict:
+        report = evaluate_qa_retrieval(open_retriever(settings, idx), items, progress=progress)
+        if answers:
+            report["model"] = settings.model
+            report.update(evaluate_answers(build_engine(settings, idx), sample(items, limit), progress=progress))
+        return report
+
+    _print_report(_evaluated(settings, source, str(documents), progress, evaluate), as_json)
 
 
 @eval_group.command("folder")
@@ -605,7 +611,7 @@ def eval_folder(file, docs, index, index_dir, embedder, as_json):
       rag eval folder my-questions.jsonl --docs ~/Documents/manuals
       rag eval folder my-questions.jsonl --index work      # an index you already have
     """
-    from rag.api import open_retriever, opened_index, run_ingest
+    from rag.api import open_retriever
     from rag.evaluate import evaluate_folder_retrieval, load_qa_jsonl
 
     source = Path(file)
@@ -613,16 +619,11 @@ def eval_folder(file, docs, index, index_dir, embedder, as_json):
     if not any(item.source for item in items):
         raise click.ClickException(f'{file} names no "source" for any question: write the file that answers each one')
     settings, progress = _eval_index({"index": index, "index_dir": index_dir, "embedder": embedder}, source)
-    if docs:
-        run_ingest(settings, [docs], progress=progress, on_skip=lambda p, r: _echo_err(f"skipped {p}: {r}"))
-    elif settings.origins["index"] == "default":
+    if not docs and settings.origins["index"] == "default":
         raise click.ClickException("give --docs FOLDER (the documents the questions are about) or --index NAME (an index of them)")
-    with opened_index(settings) as idx:
-        try:
-            report = _eval_header(source, idx)
-            report.update(evaluate_folder_retrieval(open_retriever(settings, idx), items, progress=progress))
-        finally:
-            progress.close()
+    report = _evaluated(
+        settings, source, docs, progress, lambda idx: evaluate_folder_retrieval(open_retriever(settings, idx), items, progress=progress)
+    )
     if not as_json:
         for row in report.pop("missed_at_5"):
             _echo_err(f"not in the top 5: {row['question']} ({row['source']}" + (f", p. {row['page']})" if row["page"] else ")"))

@@ -248,30 +248,47 @@ def evaluate_beir(
     }
 
 
+def _first_hits(
+    retriever: Retriever, items: Sequence[QaItem], is_hit: Callable, *, depth: int, progress: Callable[[str, int, int], None] | None
+) -> tuple[list[dict[str, int | None]], list[float]]:
+    """For each item and each search mode, the rank (0-based) of the first of ``depth`` hits for
+    which ``is_hit(hit, item)``, or None; and each search's time in ms."""
+    firsts, latencies = [], []
+    for done, item in enumerate(items, 1):
+        if progress:
+            progress("queries", done, len(items))
+        dense, lexical, ms = _timed_candidates(retriever, item.question, 100)
+        latencies.append(ms)
+        ranks = {}
+        for mode, make in MODES.items():
+            top = retriever.hits(fuse(dense, lexical, make(retriever.fusion)), dense, lexical, depth)
+            ranks[mode] = next((i for i, h in enumerate(top) if is_hit(h, item)), None)
+        firsts.append(ranks)
+    return firsts, latencies
+
+
+def _mean_ms(latencies: list[float]) -> float | None:
+    return round(statistics.fmean(latencies), 1) if latencies else None
+
+
 def evaluate_qa_retrieval(
     retriever: Retriever, items: Sequence[QaItem], *, progress: Callable[[str, int, int], None] | None = None
 ) -> dict:
+    """recall@1/5/10 for dense, lexical and hybrid search, where a hit is a passage holding a gold answer."""
     answerable = [item for item in items if not item.impossible]
     cuts = (1, 5, 10)
-    hits = {m: {k: 0 for k in cuts} for m in MODES}
-    latencies = []
-    for done, item in enumerate(answerable, 1):
-        if progress:
-            progress("queries", done, len(answerable))
-        dense, lexical, ms = _timed_candidates(retriever, item.question, 100)
-        latencies.append(ms)
-        for mode, make in MODES.items():
-            top = retriever.hits(fuse(dense, lexical, make(retriever.fusion)), dense, lexical, max(cuts))
-            first = next((i for i, h in enumerate(top) if contains_answer(h.text, item.answers)), None)
-            for k in cuts:
-                hits[mode][k] += first is not None and first < k
+    firsts, latencies = _first_hits(
+        retriever, answerable, lambda hit, item: contains_answer(hit.text, item.answers), depth=max(cuts), progress=progress
+    )
     n = max(1, len(answerable))
-    modes = {m: {f"recall@{k}": round(c / n, 4) for k, c in counts.items()} for m, counts in hits.items()}
+    modes = {
+        m: {f"recall@{k}": round(sum(r[m] is not None and r[m] < k for r in firsts) / n, 4) for k in cuts} for m in MODES
+    }
     return {
         **modes["hybrid"],
         "questions": len(answerable),
         "unanswerable": len(items) - len(answerable),
-        "search_ms_mean": round(statistics.fmean(latencies), 1) if latencies else None,
+        "search_ms_mean": _mean_ms(latencies),
         "modes": modes,
     }
 
@@ -289,32 +306,30 @@ def evaluate_folder_retrieval(
     retriever: Retriever, items: Sequence[QaItem], *, progress: Callable[[str, int, int], None] | None = None
 ) -> dict:
     """hit@1, hit@5 and MRR@10 for dense, lexical and hybrid search, where a hit is a passage from
-    the file (and page) that the question names; and the questions whose file no search found."""
+    the file (and page) that the question names; and the questions hybrid search missed at 5."""
     located = [item for item in items if not item.impossible and item.source]
-    per_mode = {m: {"hit@1": 0, "hit@5": 0, "mrr@10": 0.0} for m in MODES}
-    missed = []
-    latencies = []
-    for done, item in enumerate(located, 1):
-        if progress:
-            progress("queries", done, len(located))
-        dense, lexical, ms = _timed_candidates(retriever, item.question, 100)
-        latencies.append(ms)
-        for mode, make in MODES.items():
-            top = retriever.hits(fuse(dense, lexical, make(retriever.fusion)), dense, lexical, 10)
-            first = next((i for i, h in enumerate(top) if is_the_place(h.source, h.page, item)), None)
-            scores = per_mode[mode]
-            scores["hit@1"] += first == 0
-            scores["hit@5"] += first is not None and first < 5
-            scores["mrr@10"] += 1 / (first + 1) if first is not None else 0.0
-            if mode == "hybrid" and (first is None or first >= 5):
-                missed.append({"id": item.id, "question": item.question, "source": item.source, "page": item.page})
+    firsts, latencies = _first_hits(
+        retriever, located, lambda hit, item: is_the_place(hit.source, hit.page, item), depth=10, progress=progress
+    )
     n = max(1, len(located))
-    modes = {m: {k: round(v / n, 4) for k, v in s.items()} for m, s in per_mode.items()}
+    modes = {}
+    for m in MODES:
+        ranks = [r[m] for r in firsts]
+        modes[m] = {
+            "hit@1": round(sum(r == 0 for r in ranks) / n, 4),
+            "hit@5": round(sum(r is not None and r < 5 for r in ranks) / n, 4),
+            "mrr@10": round(sum(1 / (r + 1) for r in ranks if r is not None) / n, 4),
+        }
+    missed = [
+        {"id": item.id, "question": item.question, "source": item.source, "page": item.page}
+        for item, r in zip(located, firsts)
+        if r["hybrid"] is None or r["hybrid"] >= 5
+    ]
     return {
         **modes["hybrid"],
         "questions": len(located),
         "not_located": len(items) - len(located),
-        "search_ms_mean": round(statistics.fmean(latencies), 1) if latencies else None,
+        "search_ms_mean": _mean_ms(latencies),
         "modes": modes,
         "missed_at_5": missed,
     }

@@ -11,7 +11,7 @@ import importlib
 from pathlib import Path
 
 from ingest.errors import UnreadableFile
-from ingest.ocr import DEFAULT, OcrConfig
+from ingest.ocr import DEFAULT, IMAGE_TYPES, OcrConfig
 from ingest.types import Block, Document
 
 _CODE = (
@@ -44,7 +44,7 @@ LOADERS: dict[str, str] = {
     ".eml": "ingest.loaders.mail:load_eml",
     ".mbox": "ingest.loaders.mail:load_mbox",
     **{ext: "ingest.loaders.text:load_code" for ext in _CODE},
-    **{ext: "ingest.ocr:load_image" for ext in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")},
+    **{ext: "ingest.ocr:load_image" for ext in IMAGE_TYPES},
 }
 FALLBACK = frozenset({".msg"})
 """Formats read by ``unstructured`` (installed without network access; see ingest.offline)."""

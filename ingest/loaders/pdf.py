@@ -31,7 +31,6 @@ from ingest.errors import UnreadableFile
 from ingest.ocr import DEFAULT, OcrConfig, is_garbage, needs_ocr, no_text_reason, ocr_pdf_pages
 from ingest.types import Block, Document
 
-_MARK = re.compile(f"[{hebrew.MARKS}]")
 _SPACE_STARVED_LETTERS = 8.0
 """Mean word length above which a page's words have run together (Hebrew and English prose average ~5)."""
 _GAP = 0.18
@@ -89,15 +88,20 @@ def read_pdf(path: Path, *, password: str | None = None) -> PdfText:
                 raise UnreadableFile("encrypted PDF and the password given does not open it") from None
             raise UnreadableFile("encrypted PDF (pass --password to read it)") from None
         return _read_with_pypdf(path, password, str(exc))
+    fallback = None  # pypdf, opened for the first page PDFium cannot read
     try:
         result = PdfText([], [], _outline_titles(document))
         for index in range(len(document)):
             try:
-                text = _page_text(document[index], result.repairs)
-                extractor = "pdfium"
+                text, extractor = _tidy(_page_text(document[index], result.repairs)) or None, "pdfium"
             except Exception:  # one page PDFium cannot read: try pypdf on it
-                text, extractor = _pypdf_page(path, password, index), "pypdf"
-            result.pages.append(_tidy(text) or None)
+                try:
+                    fallback = fallback or _open_with_pypdf(path, password)
+                    text = _pypdf_text(fallback.pages[index])
+                except Exception:
+                    text = None
+                extractor = "pypdf"
+            result.pages.append(text)
             result.extractors.append(extractor)
         return result
     finally:
@@ -173,13 +177,13 @@ def join_characters(characters: list[tuple[str, tuple, float]], *, spaced: bool,
         if char == " ":
             before = characters[i - 1][0] if i else ""
             after = characters[i + 1][0] if i + 1 < len(characters) else ""
-            if box[2] - box[0] < 0.02 * size and _MARK.match(before) and "\u05D0" <= after <= "\u05EA":
+            if box[2] - box[0] < 0.02 * size and hebrew.is_mark(before) and hebrew.is_letter(after):
                 repairs["pointed_words_joined"] += 1
                 continue
             out.append(" ")
             last_box = last = None  # a marker follows its word with no space
             continue
-        if _MARK.match(char):
+        if hebrew.is_mark(char):
             out.append(char)
             continue
         if spaced and last_box is not None and out and out[-1] not in " \n":
@@ -195,13 +199,10 @@ def join_characters(characters: list[tuple[str, tuple, float]], *, spaced: bool,
     return "".join(out)
 
 
-def _is_hebrew(char: str) -> bool:
-    return "\u05D0" <= char <= "\u05EA" or bool(_MARK.match(char))
-
-
 def _ends_a_word(char: str, before: str) -> bool:
     """Can a footnote marker follow ``char``: the end of a Hebrew word, or punctuation right after one?"""
-    return _is_hebrew(char) or (char in ".,;:\"'״׳" and _is_hebrew(before))
+    in_word = lambda c: hebrew.is_letter(c) or hebrew.is_mark(c)  # noqa: E731
+    return in_word(char) or (char in ".,;:\"'״׳" and in_word(before))
 
 
 def _raised_and_small(digits: list[tuple[str, tuple, float]], before: tuple[str, tuple, float]) -> bool:
@@ -213,39 +214,32 @@ def _raised_and_small(digits: list[tuple[str, tuple, float]], before: tuple[str,
     return beside and all(d[2] <= 0.75 * size and d[1][1] > box[1] + 0.25 * size for d in digits)
 
 
-def _pypdf_page(path: Path, password: str | None, index: int) -> str:
+def _open_with_pypdf(path: Path, password: str | None):
     from pypdf import PdfReader
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    reader = PdfReader(path)
+    if reader.is_encrypted and not reader.decrypt(password or ""):
+        raise UnreadableFile("encrypted PDF (pass --password to read it)")
+    return reader
+
+
+def _pypdf_text(page) -> str | None:
     try:
-        reader = PdfReader(path)
-        if reader.is_encrypted:
-            reader.decrypt(password or "")
-        return reader.pages[index].extract_text() or ""
-    except Exception:
-        return ""
+        return _tidy(page.extract_text() or "") or None
+    except Exception:  # one broken page must not cost the others
+        return None
 
 
 def _read_with_pypdf(path: Path, password: str | None, pdfium_error: str) -> PdfText:
     """A PDF that PDFium will not open: pypdf, which tolerates some damage PDFium does not."""
-    from pypdf import PdfReader
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
-        reader = PdfReader(path)
-        if reader.is_encrypted and not reader.decrypt(password or ""):
-            raise UnreadableFile("encrypted PDF (pass --password to read it)")
-        pages = list(reader.pages)
+        pages = list(_open_with_pypdf(path, password).pages)
     except UnreadableFile:
         raise
     except Exception as exc:  # pypdf raises many types for damaged files
         raise UnreadableFile(f"not a readable PDF ({_short(pdfium_error)}; pypdf: {_short(exc)})") from exc
-    texts = []
-    for page in pages:
-        try:
-            texts.append(_tidy(page.extract_text() or "") or None)
-        except Exception:  # one broken page must not cost the others
-            texts.append(None)
+    texts = [_pypdf_text(page) for page in pages]
     return PdfText(texts, ["pypdf"] * len(texts), [])
 
 
