@@ -10,6 +10,7 @@ import dataclasses
 import fnmatch
 import functools
 import hashlib
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -21,6 +22,9 @@ from ingest.lexical import terms
 
 
 EDGE = 0.2
+ADAPTATION = 0.5
+"""How far an adaptive fusion moves from the configured mix toward the one the peaks suggest:
+halfway (bench/fusion.py: 0.5 gave the best mean over five sets; 1.0 lost 0.004 on SciFact)."""
 
 
 def edge_side(text: str, query_terms: set[str]) -> int:
@@ -67,17 +71,21 @@ class Hit:
 class Fusion:
     """How the two rankings combine.
 
-    ``convex`` (the default): each list's scores are scaled to 0..1 between its best score and
-    its score at rank ``candidates`` (lower ones clip to 0), then added with their weights.
-    ``rrf``: each list adds weight / (rrf_k + rank). Chosen by measurement (bench/fusion.py):
-    convex 0.5/0.5 beat dense, lexical and every RRF setting tried on SciFact and XQuAD.
+    ``adaptive`` (the default): as ``convex``, but each query's weights follow how clearly each
+    list picks its best (``peak``, ``query_weights``): a query whose BM25 list has one
+    outstanding match (an option name, an identifier) leans on BM25, and a paraphrase that
+    BM25 scatters leans on the embedder.
+    ``convex``: each list's scores are scaled to 0..1 between its best score and its score at
+    rank ``candidates`` (lower ones clip to 0), then added with their weights.
+    ``rrf``: each list adds weight / (rrf_k + rank). Chosen by measurement on five sets
+    (bench/fusion.py, see docs/benchmarks.md).
     """
 
     dense_weight: float = 0.5
     lexical_weight: float = 0.5
     rrf_k: int = 60
     candidates: int = 100
-    method: str = "convex"
+    method: str = "adaptive"
 
 
 def _min_max(ranked: list[tuple[str, float]], depth: int) -> dict[str, float]:
@@ -89,15 +97,44 @@ def _min_max(ranked: list[tuple[str, float]], depth: int) -> dict[str, float]:
     return {chunk_id: max(0.0, (score - low) / span) if span > 0 else 1.0 for chunk_id, score in ranked}
 
 
+def peak(ranked: list[tuple[str, float]], depth: int) -> float:
+    """Pure: how far a list's best score stands above its first ``depth`` scores, in standard
+    deviations; 0 for a list too short or too flat to say."""
+    values = [score for _, score in ranked[:depth]]
+    if len(values) < 3:
+        return 0.0
+    mean = sum(values) / len(values)
+    spread = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    return (values[0] - mean) / spread if spread > 0 else 0.0
+
+
+def query_weights(dense: list[tuple[str, float]], lexical: list[tuple[str, float]], fusion: Fusion) -> tuple[float, float]:
+    """Pure: the (dense, lexical) weights for one query. ``adaptive`` moves the configured dense
+    share ``ADAPTATION`` of the way toward the peaks' share, peak(dense) / (peak(dense) +
+    peak(lexical)), so it stays between 0.25 and 0.75 of the total; when either list has no
+    peak to read (fewer than 3 matches, all equal), and for the other methods, the configured
+    weights stand."""
+    base_dense, base_lexical = max(0.0, fusion.dense_weight), max(0.0, fusion.lexical_weight)
+    if fusion.method != "adaptive" or base_dense == 0 or base_lexical == 0:
+        return base_dense, base_lexical
+    d, lx = peak(dense, fusion.candidates), peak(lexical, fusion.candidates)
+    if d <= 0 or lx <= 0:
+        return base_dense, base_lexical
+    total = base_dense + base_lexical
+    share = base_dense / total + ADAPTATION * (d / (d + lx) - base_dense / total)
+    return share * total, (1 - share) * total
+
+
 def fuse(
     dense: list[tuple[str, float]], lexical: list[tuple[str, float]], fusion: Fusion
 ) -> list[tuple[str, float]]:
     """Pure: combine two ranked (id, score) lists into one, best first."""
     scores: dict[str, float] = {}
-    for weight, ranked in ((fusion.dense_weight, dense), (fusion.lexical_weight, lexical)):
+    weights = query_weights(dense, lexical, fusion)
+    for weight, ranked in zip(weights, (dense, lexical)):
         if weight <= 0:
             continue
-        if fusion.method == "convex":
+        if fusion.method != "rrf":
             for chunk_id, value in _min_max(ranked, fusion.candidates).items():
                 scores[chunk_id] = scores.get(chunk_id, 0.0) + weight * value
         else:

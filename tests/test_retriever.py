@@ -57,3 +57,51 @@ def test_a_reranker_reorders_the_first_passages(tmp_path, embedder):
     reranked = Retriever(index, embedder, reranker=Reverse(), rerank_depth=3).search("boil water", 2)
     assert len(reranked) == 2 and reranked[0].source.endswith("c.md") and plain[0].source != reranked[0].source
     index.close()
+
+
+def _descending(prefix: str, count: int, high: float, low: float) -> list[tuple[str, float]]:
+    step = (high - low) / (count - 1)
+    return [(f"{prefix}{i}", high - i * step) for i in range(count)]
+
+
+def test_adaptive_fusion_leans_on_bm25_when_one_passage_holds_a_rare_identifier():
+    from rag.retriever import query_weights
+
+    # "How do I hide outliers?" vs a passage with "set style boxplot nooutliers": the embedder
+    # barely sees the passage (37th of a flat list); BM25 has it far ahead of everything else.
+    dense = _descending("d", 40, 0.62, 0.50)
+    dense.insert(36, ("opt", 0.505))
+    lexical = [("opt", 24.0)] + _descending("d", 40, 7.0, 5.0)
+    dense_weight, lexical_weight = query_weights(dense, lexical, Fusion())
+    assert lexical_weight > 0.6 > 0.4 > dense_weight and abs(dense_weight + lexical_weight - 1.0) < 1e-9
+    assert fuse(dense, lexical, Fusion())[0][0] == "opt"
+    assert fuse(dense, lexical, Fusion(method="convex"))[0][0] == "d0"  # the fixed mix missed it
+
+
+def test_adaptive_fusion_leans_on_the_embedder_for_a_paraphrase():
+    from rag.retriever import query_weights
+
+    # A question in other words than the passage: one passage stands out by meaning, while
+    # BM25 scatters over passages that share common words and has the right one 12th.
+    dense = [("para", 0.81)] + _descending("l", 40, 0.46, 0.40)
+    lexical = _descending("l", 40, 9.0, 7.5)
+    lexical.insert(11, ("para", 8.5))
+    dense_weight, lexical_weight = query_weights(dense, lexical, Fusion())
+    assert dense_weight > 0.6 > 0.4 > lexical_weight
+    assert fuse(dense, lexical, Fusion())[0][0] == "para"
+
+
+def test_adaptive_fusion_keeps_the_configured_mix_without_a_shape_to_read():
+    from rag.retriever import query_weights
+
+    dense = _descending("d", 30, 0.7, 0.4)
+    assert query_weights(dense, [("x", 3.0), ("y", 2.0)], Fusion()) == (0.5, 0.5)  # too few BM25 matches
+    assert query_weights(dense, [], Fusion(0.7, 0.3)) == (0.7, 0.3)
+    assert query_weights(dense, [("x", 1.0)] * 5, Fusion()) == (0.5, 0.5)  # all equal
+    assert query_weights(dense, _descending("l", 30, 9, 1), Fusion(1.0, 0.0)) == (1.0, 0.0)  # dense only stays so
+    assert query_weights(dense, _descending("l", 30, 9, 1), Fusion(method="rrf")) == (0.5, 0.5)
+    # however much more peaked one list is, the other keeps at least a quarter of the weight
+    even = _descending("e", 100, 0.9, 0.3)  # evenly spaced: a peak of about 1.7
+    sharp = [("s", 3000.0)] + [(f"s{i}", 1.0) for i in range(99)]  # one outlier: about 10
+    dense_weight, lexical_weight = query_weights(sharp, even, Fusion())
+    assert 0.65 < dense_weight < 0.75 and lexical_weight > 0.25

@@ -13,10 +13,10 @@ dropped, is the right page among the top 5 (dense search for naive, hybrid for r
 Then the re-run check: N small files ingested once, then the unchanged folder synced again.
 
     bash bench/real_docs.sh /tmp/real-docs
-    .venv/bin/python bench/ingest.py /tmp/real-docs            # the PDFs in that folder
-    .venv/bin/python bench/ingest.py /tmp/real-docs --embedder minilm --embedder minilm-int8
-    .venv/bin/python bench/ingest.py /tmp/real-docs --rerun-files 1000
-    .venv/bin/python bench/ingest.py /tmp/real-docs --stages    # where rag's time goes, stage by stage
+    .venv/bin/python bench/ingest_speed.py /tmp/real-docs            # the PDFs in that folder
+    .venv/bin/python bench/ingest_speed.py /tmp/real-docs --embedder minilm --embedder minilm-int8
+    .venv/bin/python bench/ingest_speed.py /tmp/real-docs --rerun-files 1000
+    .venv/bin/python bench/ingest_speed.py /tmp/real-docs --stages    # where rag's time goes, stage by stage
 """
 
 from __future__ import annotations
@@ -25,15 +25,13 @@ import argparse
 import random
 import re
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from ingest.offline import enforce_offline  # noqa: E402
+from ingest.offline import enforce_offline
 
 enforce_offline()
 
