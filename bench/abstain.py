@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from rag.api import open_index, open_retriever, run_ingest  # noqa: E402
-from rag.settings import load_settings  # noqa: E402
+from rag.api import open_index, open_retriever, run_ingest
+from rag.settings import load_settings
 
 
 def main() -> None:

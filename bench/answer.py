@@ -36,10 +36,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from rag.api import build_engine, opened_index, run_ingest  # noqa: E402
-from rag.evaluate import (  # noqa: E402
+from rag.api import build_engine, opened_index, run_ingest
+from rag.evaluate import (
     contains_answer,
     eval_index_name,
     load_qa_jsonl,
@@ -47,8 +46,8 @@ from rag.evaluate import (  # noqa: E402
     sample,
     workspace,
 )
-from rag.prompt import declines  # noqa: E402
-from rag.settings import load_settings  # noqa: E402
+from rag.prompt import declines
+from rag.settings import load_settings
 
 DATA = ROOT.parent / "shared" / "data"
 SETS = {

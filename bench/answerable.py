@@ -19,12 +19,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from bench.answer import SETS, load_set  # noqa: E402
-from rag.api import build_engine, opened_index, run_ingest  # noqa: E402
-from rag.evaluate import contains_answer, eval_index_name  # noqa: E402
-from rag.settings import load_settings  # noqa: E402
+from answer import SETS, load_set  # bench/answer.py, beside this script
+from rag.api import build_engine, opened_index, run_ingest
+from rag.evaluate import contains_answer, eval_index_name
+from rag.settings import load_settings
 
 THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 

@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from rag.api import open_retriever, opened_index, run_ingest  # noqa: E402
-from rag.context import fit_context  # noqa: E402
-from rag.engine import sentence_similarity  # noqa: E402
-from rag.engine import passages_from  # noqa: E402
-from rag.evaluate import contains_answer, eval_index_name, load_qa_jsonl, load_squad, sample, workspace  # noqa: E402
-from rag.models import resolve_model  # noqa: E402
-from rag.settings import load_settings  # noqa: E402
+from rag.api import open_retriever, opened_index, run_ingest
+from rag.context import fit_context
+from rag.engine import sentence_similarity
+from rag.engine import passages_from
+from rag.evaluate import contains_answer, eval_index_name, load_qa_jsonl, load_squad, sample, workspace
+from rag.models import resolve_model
+from rag.settings import load_settings
 
 
 def remembered(similarity):

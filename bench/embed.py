@@ -13,18 +13,16 @@ A warm-up batch loads each model first, untimed.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from ingest.embedder import EMBEDDERS, physical_cores  # noqa: E402
-from ingest.index import Index  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from ingest.embedder import EMBEDDERS, physical_cores
+from ingest.index import Index
+from rag.settings import Settings
 
 BATCH = 128
 

@@ -11,19 +11,18 @@ each extractor over the same PDFs, and the repairs made.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import re
-import sys
 import time
 import unicodedata
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from ingest.loaders.pdf import read_pdf  # noqa: E402
+from ingest.loaders.pdf import read_pdf
 
 DATA = ROOT.parent / "shared" / "data"
 SETS = {
@@ -53,6 +52,7 @@ def rag_pages(path: Path, repairs: Counter) -> list[str]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     print("| set | PDF questions | extractor | gold quote found | the same, spaces ignored | gold answer found | pages/s |")
     print("|---|---|---|---|---|---|---|")
     for name, (qa, folder, key) in SETS.items():

@@ -21,16 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from ingest.loaders.pdf import read_pdf  # noqa: E402
+from ingest.loaders.pdf import read_pdf
 
 DATA = ROOT.parent / "shared" / "data"
 

@@ -21,13 +21,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from ingest.catalog import FileRecord  # noqa: E402
-from ingest.index import Index  # noqa: E402
-from rag.api import open_retriever  # noqa: E402
-from rag.evaluate import load_beir, workspace  # noqa: E402
-from rag.settings import Settings, load_settings  # noqa: E402
+from ingest.catalog import FileRecord
+from ingest.index import Index
+from rag.api import open_retriever
+from rag.evaluate import load_beir, workspace
+from rag.settings import Settings, load_settings
 
 DATA = ROOT.parent / "shared" / "data" / "scifact"
 
