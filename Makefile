@@ -1,7 +1,7 @@
 # Called by run.sh (the README's two commands), which first installs make, a compiler and venv if missing:
 #   make demo   creates .venv, installs everything (bundled models included), indexes corpora/
 #               and answers a sample question with a citation
-#   make test   the same set-up, then the test suite
+#   make test   the same set-up, then ruff (lint and format check), then the test suite
 # Both are idempotent: a second run only repeats the work whose inputs changed.
 
 PYTHON ?= python3
@@ -35,6 +35,8 @@ demo: setup
 	$(RAG) ask "$(QUESTION)" --index demo
 
 test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q
 
 clean:

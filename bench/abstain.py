@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from rag.api import open_index, open_retriever, run_ingest
 from rag.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -39,7 +39,11 @@ def main() -> None:
     present, absent = [], []
     for a, article in enumerate(data):
         for p, paragraph in enumerate(article["paragraphs"]):
-            questions = [(q["question"], [a["text"] for a in q["answers"]]) for q in paragraph["qas"] if q.get("answers") and not q.get("is_impossible")]
+            questions = [
+                (q["question"], [a["text"] for a in q["answers"]])
+                for q in paragraph["qas"]
+                if q.get("answers") and not q.get("is_impossible")
+            ]
             if a % 2 == 0:
                 path = folder / f"{a:04d}-{p:03d}.md"
                 text = f"# {article.get('title', '')}\n\n{paragraph['context']}\n"
@@ -55,12 +59,16 @@ def main() -> None:
     step_a = max(1, len(absent) // args.questions)
     best_present = [retriever.retrieve(q, 1).best_dense for q, _ in present[::step_p]]
     best_absent = [retriever.retrieve(q, 1).best_dense for q, _ in absent[::step_a]]
-    print(f"{args.data}, {args.embedder}: {len(best_present)} questions on indexed articles, {len(best_absent)} on left-out ones")
+    print(
+        f"{args.data}, {args.embedder}: {len(best_present)} questions on indexed articles, {len(best_absent)} on left-out ones"
+    )
     print("| floor | left-out questions that abstain | indexed questions that abstain |")
     print("|---|---|---|")
     low, high = np.percentile(best_absent + best_present, [2, 98])
     for floor in np.round(np.linspace(low, high, 15), 3):
-        print(f"| {floor:.3f} | {np.mean(np.array(best_absent) < floor):.2%} | {np.mean(np.array(best_present) < floor):.2%} |")
+        print(
+            f"| {floor:.3f} | {np.mean(np.array(best_absent) < floor):.2%} | {np.mean(np.array(best_present) < floor):.2%} |"
+        )
     if args.answers:
         end_to_end(settings, index, present, absent, args.answers)
     index.close()
@@ -83,8 +91,10 @@ def end_to_end(settings, index, present, absent, n: int) -> None:
         answer = engine.ask(question)
         wrongly += answer.abstained
         correct += not answer.abstained and contains_answer(answer.answer, golds)
-    print(f"end to end, {n} left-out questions: {(gate + model) / n:.0%} abstain "
-          f"({gate / n:.0%} at the relevance floor, {model / n:.0%} by the model's own reply)")
+    print(
+        f"end to end, {n} left-out questions: {(gate + model) / n:.0%} abstain "
+        f"({gate / n:.0%} at the relevance floor, {model / n:.0%} by the model's own reply)"
+    )
     print(f"end to end, {n} indexed questions: accuracy {correct / n:.0%}, {wrongly / n:.0%} wrongly abstain")
 
 

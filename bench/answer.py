@@ -35,8 +35,6 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from rag.api import build_engine, opened_index, run_ingest
 from rag.evaluate import (
     contains_answer,
@@ -48,6 +46,8 @@ from rag.evaluate import (
 )
 from rag.prompt import declines
 from rag.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DATA = ROOT.parent / "shared" / "data"
 SETS = {
@@ -71,7 +71,9 @@ def widen(index, hit, chars: int = NAIVE_CHARS) -> str:
         nxt = index.catalog.neighbour(chunk, 1)
         if nxt is None:
             break
-        chunk = chunk.__class__(**{**chunk.__dict__, "text": join_spans(chunk, nxt), "end": nxt.end, "ordinal": nxt.ordinal})
+        chunk = chunk.__class__(
+            **{**chunk.__dict__, "text": join_spans(chunk, nxt), "end": nxt.end, "ordinal": nxt.ordinal}
+        )
     return chunk.text[:chars]
 
 
@@ -140,14 +142,18 @@ def cold_runs(runs: int, question: str = "How long should water be boiled at hig
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        process = subprocess.Popen([rag, "ask", question, "--index", "demo"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)
+        process = subprocess.Popen(
+            [rag, "ask", question, "--index", "demo"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT
+        )
         first = process.stdout.read(1)
         times.append(time.perf_counter() - started)
         process.stdout.read()
         process.wait()
         assert first, "no answer"
-    print(f"cold rag ask, process start to first answer character: median {statistics.median(times):.1f} s "
-          f"over {runs} runs ({', '.join(f'{t:.1f}' for t in times)})")
+    print(
+        f"cold rag ask, process start to first answer character: median {statistics.median(times):.1f} s "
+        f"over {runs} runs ({', '.join(f'{t:.1f}' for t in times)})"
+    )
 
 
 def median(rows: list[dict], key: str) -> float | None:
@@ -199,18 +205,31 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--budget", type=int, default=None, help="context budget for rag (default: the setting)")
     parser.add_argument("--skip-naive", action="store_true")
-    parser.add_argument("--min-answerable", type=float, default=None, help="answerability threshold (default: the setting)")
+    parser.add_argument(
+        "--min-answerable", type=float, default=None, help="answerability threshold (default: the setting)"
+    )
     parser.add_argument("--no-support-check", action="store_true", help="keep drafts the support check would retract")
-    parser.add_argument("--max-tokens", type=int, default=160,
-                        help="longest answer, both systems (the naive prompt's answers otherwise run to the cap and take "
-                             "a minute each; gold spans come early, so the cap decides time, not accuracy)")
-    parser.add_argument("--json", dest="json_out", default=None, help="write per-question rows here (as they come: FILE.rows.jsonl)")
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        default=160,
+        help="longest answer, both systems (the naive prompt's answers otherwise run to the cap and take "
+        "a minute each; gold spans come early, so the cap decides time, not accuracy)",
+    )
+    parser.add_argument(
+        "--json", dest="json_out", default=None, help="write per-question rows here (as they come: FILE.rows.jsonl)"
+    )
     parser.add_argument("--cold", type=int, default=0, help="only time N cold `rag ask` processes on the demo index")
     args = parser.parse_args()
     if args.cold:
         cold_runs(args.cold)
         return
-    flags = {"model": args.model, "context_budget": args.budget, "embedder": SETS[args.set_name][1], "min_answerable": args.min_answerable}
+    flags = {
+        "model": args.model,
+        "context_budget": args.budget,
+        "embedder": SETS[args.set_name][1],
+        "min_answerable": args.min_answerable,
+    }
     settings = load_settings({k: v for k, v in flags.items() if v is not None})
     source, folder, items = load_set(args.set_name, settings, args.questions)
     settings.index = eval_index_name(source, settings.embedder)
@@ -228,7 +247,9 @@ def main() -> None:
             run(engine, warm)  # untimed: loads the model, caches the prefix
             for n, item in enumerate(items, 1):
                 row = run(engine, item.question)
-                row["correct"] = not row["abstained"] and contains_answer(row["answer"], item.answers, hebrew_prefixes=True)
+                row["correct"] = not row["abstained"] and contains_answer(
+                    row["answer"], item.answers, hebrew_prefixes=True
+                )
                 row.update(id=item.id, question=item.question, unanswerable=item.impossible, gold=item.answers[:3])
                 rows[name].append(row)
                 if live:
@@ -238,23 +259,33 @@ def main() -> None:
             print(file=sys.stderr)
 
     unanswerable = sum(i.impossible for i in items)
-    print(f"{settings.model}, {args.set_name}: {len(items) - unanswerable} answerable + {unanswerable} unanswerable questions, "
-          f"context budget {settings.context_budget}, answers up to {args.max_tokens} tokens, {settings.effective_threads()} threads")
-    print(f"{'system':<7}{'accuracy':>9}{'abstain':>8}{'false ab':>9}{'pasted':>7}{'>3 sent':>8}"
-          f"{'prompt tok':>11}{'evidence s':>11}{'TTFT s':>8}{'total s':>8}")
+    print(
+        f"{settings.model}, {args.set_name}: {len(items) - unanswerable} answerable + {unanswerable} unanswerable questions, "
+        f"context budget {settings.context_budget}, answers up to {args.max_tokens} tokens, {settings.effective_threads()} threads"
+    )
+    print(
+        f"{'system':<7}{'accuracy':>9}{'abstain':>8}{'false ab':>9}{'pasted':>7}{'>3 sent':>8}"
+        f"{'prompt tok':>11}{'evidence s':>11}{'TTFT s':>8}{'total s':>8}"
+    )
     summary = {}
     for name, got in rows.items():
         s = summary[name] = score(got, items)
         fmt = lambda v, spec: format(v, spec) if v is not None else "-"  # noqa: E731
-        print(f"{name:<7}{fmt(s['accuracy'], '9.3f')}{fmt(s['abstention'], '8.3f'):>8}{fmt(s['false_abstention'], '9.3f'):>9}"
-              f"{s['pasted']:>7}{s['long']:>8}{fmt(s['prompt_tokens'], '11.0f'):>11}{fmt(s['evidence_s'], '11.2f'):>11}"
-              f"{s['ttft_s']:>8.2f}{s['total_s']:>8.2f}")
+        print(
+            f"{name:<7}{fmt(s['accuracy'], '9.3f')}{fmt(s['abstention'], '8.3f'):>8}{fmt(s['false_abstention'], '9.3f'):>9}"
+            f"{s['pasted']:>7}{s['long']:>8}{fmt(s['prompt_tokens'], '11.0f'):>11}{fmt(s['evidence_s'], '11.2f'):>11}"
+            f"{s['ttft_s']:>8.2f}{s['total_s']:>8.2f}"
+        )
     if "naive" in summary:
         r, n = summary["rag"], summary["naive"]
-        print(f"rag/naive: TTFT {r['ttft_s'] / n['ttft_s']:.2f}x, prompt tokens {r['prompt_tokens'] / n['prompt_tokens']:.2f}x; "
-              f"accuracy {r['accuracy'] - n['accuracy']:+.3f}")
+        print(
+            f"rag/naive: TTFT {r['ttft_s'] / n['ttft_s']:.2f}x, prompt tokens {r['prompt_tokens'] / n['prompt_tokens']:.2f}x; "
+            f"accuracy {r['accuracy'] - n['accuracy']:+.3f}"
+        )
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1, ensure_ascii=False), encoding="utf-8")
+        Path(args.json_out).write_text(
+            json.dumps({"summary": summary, "rows": rows}, indent=1, ensure_ascii=False), encoding="utf-8"
+        )
 
 
 if __name__ == "__main__":

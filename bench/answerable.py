@@ -18,12 +18,13 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from answer import SETS, load_set  # bench/answer.py, beside this script
+
 from rag.api import build_engine, opened_index, run_ingest
 from rag.evaluate import contains_answer, eval_index_name
 from rag.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
@@ -46,19 +47,31 @@ def main() -> None:
         for n, item in enumerate(items, 1):
             prepared = engine.prepare(item.question)
             p = engine.answerable(prepared) if prepared.messages else 0.0
-            in_context = bool(item.answers) and contains_answer(" ".join(x.text for x in prepared.passages), item.answers, hebrew_prefixes=True)
-            rows.append({"id": item.id, "unanswerable": item.impossible, "p_yes": p, "gold_in_context": in_context,
-                         "gated": prepared.messages is None, "prompt_tokens": prepared.timings.get("prompt_tokens")})
+            in_context = bool(item.answers) and contains_answer(
+                " ".join(x.text for x in prepared.passages), item.answers, hebrew_prefixes=True
+            )
+            rows.append(
+                {
+                    "id": item.id,
+                    "unanswerable": item.impossible,
+                    "p_yes": p,
+                    "gold_in_context": in_context,
+                    "gated": prepared.messages is None,
+                    "prompt_tokens": prepared.timings.get("prompt_tokens"),
+                }
+            )
             print(f"\r{n}/{len(items)}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     ok = [r for r in rows if not r["unanswerable"]]
     no = [r for r in rows if r["unanswerable"]]
     held = [r for r in ok if r["gold_in_context"]]
-    print(f"{args.set_name}: {len(ok)} answerable ({len(held)} with the gold span in the context), {len(no)} unanswerable; "
-          f"budget {settings.context_budget}")
+    print(
+        f"{args.set_name}: {len(ok)} answerable ({len(held)} with the gold span in the context), {len(no)} unanswerable; "
+        f"budget {settings.context_budget}"
+    )
     print(f"{'threshold':>9}{'abstain (unans.)':>18}{'false abstain':>15}{'false, gold in ctx':>20}")
     for t in THRESHOLDS:
-        share = lambda group: sum(r["p_yes"] < t for r in group) / len(group) if group else float("nan")  # noqa: E731
+        share = lambda group, t=t: sum(r["p_yes"] < t for r in group) / len(group) if group else float("nan")  # noqa: E731
         print(f"{t:>9.2f}{share(no):>18.3f}{share(ok):>15.3f}{share(held):>20.3f}")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(rows, indent=1), encoding="utf-8")

@@ -17,15 +17,14 @@ import argparse
 import statistics
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from rag.api import open_retriever, opened_index, run_ingest
 from rag.context import fit_context
-from rag.engine import sentence_similarity
-from rag.engine import passages_from
+from rag.engine import passages_from, sentence_similarity
 from rag.evaluate import contains_answer, eval_index_name, load_qa_jsonl, load_squad, sample, workspace
 from rag.models import resolve_model
 from rag.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def remembered(similarity):
@@ -74,7 +73,11 @@ def main() -> None:
         for item in items:
             retrieval = retriever.retrieve(item.question, settings.top_k)
             passages = passages_from(retriever.with_neighbours(item.question, retrieval.hits))
-            similar = None if args.lexical_only else remembered(sentence_similarity(retriever.embedder, retrieval.query_vector))
+            similar = (
+                None
+                if args.lexical_only
+                else remembered(sentence_similarity(retriever.embedder, retrieval.query_vector))
+            )
             for b in budgets:
                 kept = fit_context(item.question, passages, count, b, similar)
                 found[b] += any(contains_answer(p.text, item.answers) for p in kept)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from ingest.embedder import EMBEDDERS, physical_cores
 from ingest.index import Index
 from rag.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BATCH = 128
 

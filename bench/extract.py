@@ -20,9 +20,9 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from ingest.loaders.pdf import read_pdf
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DATA = ROOT.parent / "shared" / "data"
 SETS = {
@@ -53,7 +53,9 @@ def rag_pages(path: Path, repairs: Counter) -> list[str]:
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    print("| set | PDF questions | extractor | gold quote found | the same, spaces ignored | gold answer found | pages/s |")
+    print(
+        "| set | PDF questions | extractor | gold quote found | the same, spaces ignored | gold answer found | pages/s |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, (qa, folder, key) in SETS.items():
         items = [json.loads(line) for line in qa.open(encoding="utf-8")]
@@ -70,12 +72,16 @@ def main() -> None:
                 pages[file] = [norm(t) for t in texts]
                 count += len(texts)
             quote = sum(norm(i["quote"]) in pages[i[key]][i["page"] - 1] for i in items)
-            spaceless = sum(norm(i["quote"]).replace(" ", "") in pages[i[key]][i["page"] - 1].replace(" ", "") for i in items)
+            spaceless = sum(
+                norm(i["quote"]).replace(" ", "") in pages[i[key]][i["page"] - 1].replace(" ", "") for i in items
+            )
             answer = sum(any(norm(a) in pages[i[key]][i["page"] - 1] for a in i["answers"]) for i in items)
             missed = [i["id"] for i in items if norm(i["quote"]) not in pages[i[key]][i["page"] - 1]]
             results[extractor] = missed
-            print(f"| {name} | {len(items)} | {extractor} | {quote / len(items):.3f} ({quote}) | {spaceless / len(items):.3f} ({spaceless}) "
-                  f"| {answer / len(items):.3f} ({answer}) | {count / seconds:.0f} |")
+            print(
+                f"| {name} | {len(items)} | {extractor} | {quote / len(items):.3f} ({quote}) | {spaceless / len(items):.3f} ({spaceless}) "
+                f"| {answer / len(items):.3f} ({answer}) | {count / seconds:.0f} |"
+            )
         print(f"<!-- {name}: quotes missed by rag: {', '.join(results['rag']) or 'none'}; repairs: {dict(repairs)} -->")
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.api import opened_index, open_retriever, run_ingest
+from rag.api import open_retriever, opened_index, run_ingest
 from rag.evaluate import (
     contains_answer,
     eval_index_name,
@@ -149,8 +149,11 @@ def main() -> None:
     print("|---|" + "---|" * (len(RULES) + 1))
     for name, row in table.items():
         ok = row["adaptive"] >= max(row["dense"], row["lexical"]) - TOLERANCE
-        print(f"| {name} ({row['metric']}, {row['queries']}) | " + " | ".join(f"{row[r]:.4f}" for r in RULES)
-              + f" | {'yes' if ok else 'NO'} |")
+        print(
+            f"| {name} ({row['metric']}, {row['queries']}) | "
+            + " | ".join(f"{row[r]:.4f}" for r in RULES)
+            + f" | {'yes' if ok else 'NO'} |"
+        )
     means = {r: statistics.fmean(row[r] for row in table.values()) for r in RULES}
     print("| mean | " + " | ".join(f"{means[r]:.4f}" for r in RULES) + " | |")
     if args.json_out:

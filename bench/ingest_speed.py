@@ -29,9 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from ingest.offline import enforce_offline
+
+ROOT = Path(__file__).resolve().parent.parent
 
 enforce_offline()
 
@@ -79,11 +79,18 @@ def naive_ingest(pdfs: list[Path], where: Path):
                 continue
             vectors = model.encode(texts, normalize_embeddings=True).tolist()
             ids = [f"{pdf.name}-{number}-{i}" for i in range(len(texts))]
-            collection.add(ids=ids, embeddings=vectors, documents=texts, metadatas=[{"source": pdf.name, "page": number}] * len(texts))
+            collection.add(
+                ids=ids,
+                embeddings=vectors,
+                documents=texts,
+                metadatas=[{"source": pdf.name, "page": number}] * len(texts),
+            )
             chunks += len(texts)
 
     def search(query: str) -> list[tuple[str, int]]:
-        found = collection.query(query_embeddings=model.encode([query], normalize_embeddings=True).tolist(), n_results=5)
+        found = collection.query(
+            query_embeddings=model.encode([query], normalize_embeddings=True).tolist(), n_results=5
+        )
         return [(m["source"], m["page"]) for m in found["metadatas"][0]]
 
     return pages, chunks, search
@@ -128,7 +135,9 @@ def rerun_check(files: int) -> None:
         docs = Path(tmp) / "docs"
         docs.mkdir()
         for n in range(files):
-            (docs / f"note-{n:05d}.md").write_text(f"# Note {n}\n\nItem {n} is stored on shelf {n % 97}.\n", encoding="utf-8")
+            (docs / f"note-{n:05d}.md").write_text(
+                f"# Note {n}\n\nItem {n} is stored on shelf {n % 97}.\n", encoding="utf-8"
+            )
         settings = load_settings({"index_dir": str(Path(tmp) / "ix"), "index": "rerun"})
         started = time.perf_counter()
         first = run_ingest(settings, [str(docs)])
@@ -136,8 +145,10 @@ def rerun_check(files: int) -> None:
         started = time.perf_counter()
         again = run_ingest(settings, [str(docs)])
         again_s = time.perf_counter() - started
-    print(f"re-run: {files} files, first ingest {first_s:.1f} s ({first.added} added); "
-          f"unchanged re-run {again_s:.2f} s ({again.unchanged} unchanged, {again.chunks_added} chunks embedded)")
+    print(
+        f"re-run: {files} files, first ingest {first_s:.1f} s ({first.added} added); "
+        f"unchanged re-run {again_s:.2f} s ({again.unchanged} unchanged, {again.chunks_added} chunks embedded)"
+    )
 
 
 def stages(pdfs: list[Path], embedder: str | None) -> None:
@@ -156,8 +167,13 @@ def stages(pdfs: list[Path], embedder: str | None) -> None:
     parse_s = time.perf_counter() - started
     started = time.perf_counter()
     options = sync_options(settings, model.max_tokens)
-    chunks = [c for d in documents
-              for c in chunk_document(d, model.count_tokens, max_tokens=options.chunk_tokens, overlap_tokens=options.overlap_tokens)]
+    chunks = [
+        c
+        for d in documents
+        for c in chunk_document(
+            d, model.count_tokens, max_tokens=options.chunk_tokens, overlap_tokens=options.overlap_tokens
+        )
+    ]
     chunk_s = time.perf_counter() - started
     texts = [embedding_text(c.heading, c.text) for c in chunks]
     pieces = sum(model.count_tokens(texts))
@@ -165,8 +181,10 @@ def stages(pdfs: list[Path], embedder: str | None) -> None:
     started = time.perf_counter()
     model.embed_documents(texts)
     embed_s = time.perf_counter() - started
-    print(f"{settings.embedder}: parse {parse_s:.1f} s, chunk {chunk_s:.1f} s, embed {embed_s:.1f} s "
-          f"({len(chunks)} chunks, {pieces} word pieces, {pieces / embed_s:.0f}/s; the text alone is {raw} pieces)")
+    print(
+        f"{settings.embedder}: parse {parse_s:.1f} s, chunk {chunk_s:.1f} s, embed {embed_s:.1f} s "
+        f"({len(chunks)} chunks, {pieces} word pieces, {pieces / embed_s:.0f}/s; the text alone is {raw} pieces)"
+    )
 
 
 def main() -> None:
@@ -174,8 +192,12 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--probes", type=int, default=60)
     parser.add_argument("--rerun-files", type=int, default=0, help="only run the re-run check with this many files")
-    parser.add_argument("--embedder", action="append", help="rag's embedder (repeat to time several; default: the setting)")
-    parser.add_argument("--stages", action="store_true", help="only time rag's parse, chunk and embed stages, one after another")
+    parser.add_argument(
+        "--embedder", action="append", help="rag's embedder (repeat to time several; default: the setting)"
+    )
+    parser.add_argument(
+        "--stages", action="store_true", help="only time rag's parse, chunk and embed stages, one after another"
+    )
     args = parser.parse_args()
     if args.rerun_files:
         rerun_check(args.rerun_files)
@@ -212,18 +234,25 @@ def main() -> None:
             report, rag_search = rag_ingest(folder, Path(tmp) / f"ix-{embedder}", embedder)
             rags[f"rag ({embedder})" if embedder else "rag"] = (time.perf_counter() - started, report, rag_search)
 
-        print(f"timed: naive {naive_s:.1f} s, " + ", ".join(f"{name} {r[0]:.1f} s" for name, r in rags.items()), flush=True)
+        print(
+            f"timed: naive {naive_s:.1f} s, " + ", ".join(f"{name} {r[0]:.1f} s" for name, r in rags.items()),
+            flush=True,
+        )
         naive_hits = sum((name, page) in naive_search(q) for q, name, page in questions)
         rag_hits = {name: sum((n, page) in r[2](q) for q, n, page in questions) for name, r in rags.items()}
 
     width = max(8, *(len(name) + 1 for name in rags))
     print(f"{len(pdfs)} PDFs, {total_pages} pages")
     print(f"{'pipeline':<{width}}{'seconds':>9}{'pages/s':>9}{'chunks':>8}{'chunks/s':>10}{'page in top 5':>15}")
-    print(f"{'naive':<{width}}{naive_s:>9.1f}{pages / naive_s:>9.2f}{naive_chunks:>8}{naive_chunks / naive_s:>10.1f}"
-          f"{naive_hits / len(questions):>15.3f}")
+    print(
+        f"{'naive':<{width}}{naive_s:>9.1f}{pages / naive_s:>9.2f}{naive_chunks:>8}{naive_chunks / naive_s:>10.1f}"
+        f"{naive_hits / len(questions):>15.3f}"
+    )
     for name, (rag_s, report, _) in rags.items():
-        print(f"{name:<{width}}{rag_s:>9.1f}{total_pages / rag_s:>9.2f}{report.chunks_added:>8}{report.chunks_added / rag_s:>10.1f}"
-              f"{rag_hits[name] / len(questions):>15.3f}")
+        print(
+            f"{name:<{width}}{rag_s:>9.1f}{total_pages / rag_s:>9.2f}{report.chunks_added:>8}{report.chunks_added / rag_s:>10.1f}"
+            f"{rag_hits[name] / len(questions):>15.3f}"
+        )
     for name, (rag_s, _, _) in rags.items():
         print(f"ratio {name}/naive pages/s: {naive_s / rag_s:.2f}x  ({len(questions)} retrieval probes)")
 

@@ -60,23 +60,31 @@ def main() -> None:
         big = Path(tmp) / "big"
         big.mkdir()
         sentence = "The inspection of valve {n} found the seal intact and the pressure at {p} bar. "
-        pages = [("".join(sentence.format(n=n * 10 + i, p=(n + i) % 9 + 1) for i in range(25))) for n in range(args.pages)]
+        pages = [
+            ("".join(sentence.format(n=n * 10 + i, p=(n + i) % 9 + 1) for i in range(25))) for n in range(args.pages)
+        ]
         make_pdf(big / "manual.pdf", pages)
         size = (big / "manual.pdf").stat().st_size
         base = peak_mb(resource.RUSAGE_SELF)
         files, chunks, seconds = parse_and_chunk(big)
-        print(f"{args.pages:,}-page PDF ({size / 2**20:.1f} MB): {chunks} chunks in {seconds:.0f} s; "
-              f"peak RSS parent {peak_mb(resource.RUSAGE_SELF):.0f} MB (tokenizer loaded: {base:.0f} MB before), "
-              f"parser worker {peak_mb(resource.RUSAGE_CHILDREN):.0f} MB")
+        print(
+            f"{args.pages:,}-page PDF ({size / 2**20:.1f} MB): {chunks} chunks in {seconds:.0f} s; "
+            f"peak RSS parent {peak_mb(resource.RUSAGE_SELF):.0f} MB (tokenizer loaded: {base:.0f} MB before), "
+            f"parser worker {peak_mb(resource.RUSAGE_CHILDREN):.0f} MB"
+        )
 
         many = Path(tmp) / "many"
         for n in range(args.files):
             folder = many / f"d{n // 500:02d}"
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"note-{n:05d}.md").write_text(f"# Note {n}\n\nCrate {n} holds {n % 37} blankets.\n", encoding="utf-8")
+            (folder / f"note-{n:05d}.md").write_text(
+                f"# Note {n}\n\nCrate {n} holds {n % 37} blankets.\n", encoding="utf-8"
+            )
         files, chunks, seconds = parse_and_chunk(many)
-        print(f"{args.files:,} small files: {chunks} chunks in {seconds:.0f} s; peak RSS parent {peak_mb(resource.RUSAGE_SELF):.0f} MB, "
-              f"parser worker {peak_mb(resource.RUSAGE_CHILDREN):.0f} MB")
+        print(
+            f"{args.files:,} small files: {chunks} chunks in {seconds:.0f} s; peak RSS parent {peak_mb(resource.RUSAGE_SELF):.0f} MB, "
+            f"parser worker {peak_mb(resource.RUSAGE_CHILDREN):.0f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -26,9 +26,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from ingest.loaders.pdf import read_pdf
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -60,7 +60,11 @@ def pages_of(language: str, stride: int) -> tuple[list[tuple[Path, int]], list[d
         return pages, [dict(i, path=folder / i["file"]) for i in items]
     folder = DATA / "manuals-qa" / "corpus"
     items = [json.loads(line) for line in (DATA / "manuals-qa" / "qa.jsonl").open(encoding="utf-8")]
-    items = [dict(i, file=i["source"], path=folder / i["source"]) for i in items if i.get("page") and i["source"].endswith(".pdf")]
+    items = [
+        dict(i, file=i["source"], path=folder / i["source"])
+        for i in items
+        if i.get("page") and i["source"].endswith(".pdf")
+    ]
     wanted = {(i["path"], i["page"]) for i in items}
     for pdf in sorted(folder.glob("*.pdf")):
         wanted |= {(pdf, n) for n in range(1, len(read_pdf(pdf).pages) + 1, stride)}
@@ -96,10 +100,14 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--dpi", type=int, default=200)
-    parser.add_argument("--stride", type=int, default=12, help="every Nth page of each English manual, besides the gold pages")
+    parser.add_argument(
+        "--stride", type=int, default=12, help="every Nth page of each English manual, besides the gold pages"
+    )
     parser.add_argument("--languages", default="he,en")
     args = parser.parse_args()
-    print("| pages | language | CER (OCR vs text layer) | hit@5 text layer | hit@5 OCR only | OCR pages/s | text-layer pages/s |")
+    print(
+        "| pages | language | CER (OCR vs text layer) | hit@5 text layer | hit@5 OCR only | OCR pages/s | text-layer pages/s |"
+    )
     print("|---|---|---|---|---|---|---|")
     for language in args.languages.split(","):
         pages, items = pages_of(language, args.stride)
@@ -121,7 +129,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="rag-ocr-bench-") as home:
             text_hit = hit_at_5(layer, items, Path(home), f"{language}-layer")
             ocr_hit = hit_at_5(ocr, items, Path(home), f"{language}-ocr")
-        print(f"| {len(pages)} | {language} ({len(items)} questions) | {errors / chars:.3f} | {text_hit:.3f} | {ocr_hit:.3f} | {ocr_rate:.2f} | {layer_rate:.0f} |")
+        print(
+            f"| {len(pages)} | {language} ({len(items)} questions) | {errors / chars:.3f} | {text_hit:.3f} | {ocr_hit:.3f} | {ocr_rate:.2f} | {layer_rate:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -20,19 +20,21 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from ingest.catalog import FileRecord
 from ingest.index import Index
 from rag.api import open_retriever
 from rag.evaluate import load_beir, workspace
 from rag.settings import Settings, load_settings
 
+ROOT = Path(__file__).resolve().parent.parent
+
 DATA = ROOT.parent / "shared" / "data" / "scifact"
 
 
 def build(settings, source: Index, target_chunks: int) -> Index:
-    index = Index.create(settings.index_path, "bench-100k", embedder_name=source.embedder_name, dimension=source.dimension)
+    index = Index.create(
+        settings.index_path, "bench-100k", embedder_name=source.embedder_name, dimension=source.dimension
+    )
     have = index.catalog.chunk_count()
     if have >= target_chunks:
         return index
@@ -47,7 +49,12 @@ def build(settings, source: Index, target_chunks: int) -> Index:
                 if copy:
                     vectors = vectors + rng.normal(0, 0.02, vectors.shape).astype(np.float32)
                     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-                fake = FileRecord(f"/bench/copy{copy}/{Path(record.path).name}", record.size, record.mtime_ns, f"{record.sha256[:56]}{copy:08d}")
+                fake = FileRecord(
+                    f"/bench/copy{copy}/{Path(record.path).name}",
+                    record.size,
+                    record.mtime_ns,
+                    f"{record.sha256[:56]}{copy:08d}",
+                )
                 index.add_file(fake, chunks, vectors)
                 if index.catalog.chunk_count() >= target_chunks:
                     break

@@ -34,7 +34,13 @@ QUESTIONS = [
     "How much fuel does boiling a litre of water take?",
     "How do I treat a burn?",
 ]
-SEARCHES = ["boil water altitude", "snake bite bandage", "radio check-in channel", "purify water tablets", "burn cool water"]
+SEARCHES = [
+    "boil water altitude",
+    "snake bite bandage",
+    "radio check-in channel",
+    "purify water tablets",
+    "burn cool water",
+]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -52,7 +58,9 @@ def start_server(index_dir: Path, index: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "rag", "serve", "--index", index, "--port", str(port)],
-        env=dict(os.environ, RAG_INDEX_DIR=str(index_dir), PYTHONPATH=str(ROOT)), stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, RAG_INDEX_DIR=str(index_dir), PYTHONPATH=str(ROOT)),
+        stderr=subprocess.PIPE,
+        text=True,
     )
     while True:
         line = process.stderr.readline()
@@ -153,8 +161,10 @@ def main() -> None:
         def answers() -> None:
             i = 0
             while not stop.is_set():
-                with httpx.stream("POST", f"{url}api/ask", json={"question": QUESTIONS[i % len(QUESTIONS)]}, timeout=600) as r:
-                    for line in r.iter_lines():
+                with httpx.stream(
+                    "POST", f"{url}api/ask", json={"question": QUESTIONS[i % len(QUESTIONS)]}, timeout=600
+                ) as r:
+                    for _ in r.iter_lines():
                         pass
                 answered.append(i)
                 i += 1
@@ -180,11 +190,17 @@ def main() -> None:
     idle_p50 = statistics.median(idle)
     p50, p95 = statistics.median(loaded), percentile(loaded, 0.95)
     print(f"search, idle: p50 {idle_p50:.1f} ms ({len(idle)} searches)")
-    print(f"search, {args.clients} clients, no answers: p50 {statistics.median(crowded):.1f} ms, p95 {percentile(crowded, 0.95):.1f} ms")
-    print(f"search, {args.clients} clients while answers stream ({len(answered)} answers finished during it): "
-          f"p50 {p50:.1f} ms, p95 {p95:.1f} ms; p95 / (2 x idle p50 + 50 ms) = {p95 / (2 * idle_p50 + 50):.2f} (target <= 1)")
-    print(f"time to first token, median of {len(QUESTIONS)}: API {statistics.median(api):.0f} ms, rag ask's engine "
-          f"{statistics.median(local):.0f} ms; ratio {statistics.median(api) / statistics.median(local):.2f} (target <= 1.10)")
+    print(
+        f"search, {args.clients} clients, no answers: p50 {statistics.median(crowded):.1f} ms, p95 {percentile(crowded, 0.95):.1f} ms"
+    )
+    print(
+        f"search, {args.clients} clients while answers stream ({len(answered)} answers finished during it): "
+        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms; p95 / (2 x idle p50 + 50 ms) = {p95 / (2 * idle_p50 + 50):.2f} (target <= 1)"
+    )
+    print(
+        f"time to first token, median of {len(QUESTIONS)}: API {statistics.median(api):.0f} ms, rag ask's engine "
+        f"{statistics.median(local):.0f} ms; ratio {statistics.median(api) / statistics.median(local):.2f} (target <= 1.10)"
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ with the default model, asked in a real headless Chromium. Run from the reposito
 
     .venv/bin/python docs/screenshot.py
 """
+
 import os
 import subprocess
 import sys
@@ -10,12 +11,16 @@ import threading
 
 sys.path.insert(0, "tests")
 from browser import Browser
+
 port = 8799
 env = dict(os.environ, RAG_INDEX_DIR="indexes")
-p = subprocess.Popen([".venv/bin/rag", "serve", "--index", "demo", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
+p = subprocess.Popen(
+    [".venv/bin/rag", "serve", "--index", "demo", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+)
 while True:
     line = p.stderr.readline()
-    if "Serving" in line: break
+    if "Serving" in line:
+        break
 threading.Thread(target=p.stderr.read, daemon=True).start()
 b = Browser()
 try:
@@ -27,4 +32,5 @@ try:
     b.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
     b.screenshot("docs/serve-page.png")
 finally:
-    b.close(); p.terminate()
+    b.close()
+    p.terminate()

@@ -135,7 +135,8 @@ class Catalog:
         """Same content, new size/mtime: update the manifest only."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (record.size, record.mtime_ns, stored(record.path))
+                "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?",
+                (record.size, record.mtime_ns, stored(record.path)),
             )
 
     def chunk_ids(self, path: str) -> list[str]:
@@ -157,7 +158,9 @@ class Catalog:
         for start in range(0, len(ids), 500):
             part = list(ids[start : start + 500])
             marks = ",".join("?" * len(part))
-            for row in self.db.execute(f"SELECT id, path, file_hash, heading, text FROM chunks WHERE id IN ({marks})", part):
+            for row in self.db.execute(
+                f"SELECT id, path, file_hash, heading, text FROM chunks WHERE id IN ({marks})", part
+            ):
                 rows.append((row[0], from_stored(row[1]), row[2], row[3], row[4]))
         return rows
 
@@ -166,7 +169,9 @@ class Catalog:
         file content hash, position, page, heading and text. Two indexes of the same files
         built by the same version have the same fingerprint."""
         digest = hashlib.sha256()
-        rows = self.db.execute('SELECT file_hash, ordinal, page, heading, start, "end", text FROM chunks ORDER BY file_hash, ordinal')
+        rows = self.db.execute(
+            'SELECT file_hash, ordinal, page, heading, start, "end", text FROM chunks ORDER BY file_hash, ordinal'
+        )
         for row in rows:
             digest.update(repr(row).encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
@@ -206,7 +211,15 @@ class Catalog:
             self._insert_chunks(db, record.path, record.sha256, chunks)
             db.execute(
                 "INSERT OR REPLACE INTO files (path, size, mtime_ns, sha256, chunks, indexed_at, reading) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (stored(record.path), record.size, record.mtime_ns, record.sha256, len(chunks), time.time(), json.dumps(reading or {})),
+                (
+                    stored(record.path),
+                    record.size,
+                    record.mtime_ns,
+                    record.sha256,
+                    len(chunks),
+                    time.time(),
+                    json.dumps(reading or {}),
+                ),
             )
             db.execute("DELETE FROM skipped WHERE path = ?", (stored(record.path),))
             if pending_add is not None:
@@ -283,7 +296,15 @@ class Catalog:
             (stored(path),),
         )
         return [
-            Chunk(text=r[0], ordinal=r[1], start=r[2], end=r[3], page=r[4], headings=tuple(filter(None, r[5].split(" > "))), origin=r[6])
+            Chunk(
+                text=r[0],
+                ordinal=r[1],
+                start=r[2],
+                end=r[3],
+                page=r[4],
+                headings=tuple(filter(None, r[5].split(" > "))),
+                origin=r[6],
+            )
             for r in rows
         ]
 
@@ -292,9 +313,7 @@ class Catalog:
         for start in range(0, len(ids), 500):
             part = list(ids[start : start + 500])
             marks = ",".join("?" * len(part))
-            for row in self.db.execute(
-                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", part
-            ):
+            for row in self.db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", part):
                 found[row[0]] = StoredChunk(row[0], from_stored(row[1]), *row[2:])
         return found
 
@@ -307,7 +326,9 @@ class Catalog:
 
     def _document_frequencies(self, words: Sequence[str]) -> dict[str, int]:
         if not self._vocab:
-            self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, 'row')")
+            self.db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, 'row')"
+            )
             self._vocab = True
         found = {}
         for word in words:

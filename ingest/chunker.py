@@ -91,7 +91,11 @@ def chunk_document(
 def _sections(blocks: Sequence[Block]) -> list[list[Block]]:
     sections: list[list[Block]] = []
     for block in blocks:
-        if sections and (sections[-1][0].page, sections[-1][0].headings, sections[-1][0].origin) == (block.page, block.headings, block.origin):
+        if sections and (sections[-1][0].page, sections[-1][0].headings, sections[-1][0].origin) == (
+            block.page,
+            block.headings,
+            block.origin,
+        ):
             sections[-1].append(block)
         else:
             sections.append([block])
@@ -104,10 +108,17 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     pieces: list[tuple[int, int]] = []
     cursor = start
     for match in _SENTENCE_END.finditer(text, start, end):
-        if text[match.start() - 1] == "." and match.group()[0] != "\n" and (
-            _NOT_AN_END.search(text, max(cursor, match.start() - 20), match.start())
-            or _LOWER_START.match(text, match.end())
-            or (_INITIAL.search(text, max(cursor, match.start() - 3), match.start()) and _NEXT_INITIAL.match(text, match.end()))
+        if (
+            text[match.start() - 1] == "."
+            and match.group()[0] != "\n"
+            and (
+                _NOT_AN_END.search(text, max(cursor, match.start() - 20), match.start())
+                or _LOWER_START.match(text, match.end())
+                or (
+                    _INITIAL.search(text, max(cursor, match.start() - 3), match.start())
+                    and _NEXT_INITIAL.match(text, match.end())
+                )
+            )
         ):
             continue  # "St. Johns", "John C. Messenger", "J. R. R.", "e.g. rain": the sentence goes on
         if match.start() > cursor:

@@ -10,8 +10,8 @@ import json
 import os
 import re
 import warnings
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -205,10 +205,19 @@ def export_onnx(model, path: Path) -> bool:
                 with torch.inference_mode(), warnings.catch_warnings(), replaced_atomically(path) as partial:
                     warnings.simplefilter("ignore")  # the exporter's notes on opsets are not for users
                     torch.onnx.export(
-                        Wrapped(model).eval(), (example, example, torch.zeros_like(example)), str(partial),
-                        input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["hidden"],
-                        dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "hidden": axes},
-                        opset_version=17, dynamo=False,
+                        Wrapped(model).eval(),
+                        (example, example, torch.zeros_like(example)),
+                        str(partial),
+                        input_names=["input_ids", "attention_mask", "token_type_ids"],
+                        output_names=["hidden"],
+                        dynamic_axes={
+                            "input_ids": axes,
+                            "attention_mask": axes,
+                            "token_type_ids": axes,
+                            "hidden": axes,
+                        },
+                        opset_version=17,
+                        dynamo=False,
                     )
             finally:
                 model.set_attn_implementation(attention)
@@ -262,12 +271,19 @@ def quantize_int8(source: Path, path: Path, config: Path) -> None:
     logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process the graph is not for users
     try:
         model = optimizer.optimize_model(
-            str(source), model_type="bert", num_heads=shape["num_attention_heads"], hidden_size=shape["hidden_size"], opt_level=1
+            str(source),
+            model_type="bert",
+            num_heads=shape["num_attention_heads"],
+            hidden_size=shape["hidden_size"],
+            opt_level=1,
         )
         model.save_model_to_file(str(fused))
         with replaced_atomically(path) as partial:
             quantize_dynamic(
-                str(fused), str(partial), weight_type=QuantType.QInt8, per_channel=True,
+                str(fused),
+                str(partial),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
                 op_types_to_quantize=["MatMul", "Attention"],
                 extra_options={"DefaultTensorType": 1},  # float, for outputs of fused nodes shape inference cannot type
             )
@@ -298,7 +314,9 @@ class MiniLMInt8Embedder(MiniLMEmbedder):
                 if not export_onnx(None if fp32.exists() else self._model[0].auto_model, fp32):
                     from ingest.errors import IngestError
 
-                    raise IngestError("cannot export the ONNX copy of MiniLM (is the onnx package installed? Run: make setup)")
+                    raise IngestError(
+                        "cannot export the ONNX copy of MiniLM (is the onnx package installed? Run: make setup)"
+                    )
                 quantize_int8(fp32, path, self._path / "config.json")
             self._onnx_session = onnx_session(path, self._threads)
         return self._onnx_session
@@ -340,7 +358,9 @@ class E5Embedder:
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        parts = [self._model.passage(list(texts[i : i + self._batch_size])) for i in range(0, len(texts), self._batch_size)]
+        parts = [
+            self._model.passage(list(texts[i : i + self._batch_size])) for i in range(0, len(texts), self._batch_size)
+        ]
         return np.vstack(parts).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:

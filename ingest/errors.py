@@ -38,5 +38,10 @@ def is_storage_failure(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     if isinstance(exc, sqlite3.DatabaseError):
-        return any(w in text for w in ("disk is full", "disk i/o", "readonly", "malformed", "not a database", "unable to open"))
-    return any(w in text for w in ("no space left", "disk is full", "file too large", "quota exceeded", "read-only file system"))
+        return any(
+            w in text for w in ("disk is full", "disk i/o", "readonly", "malformed", "not a database", "unable to open")
+        )
+    return any(
+        w in text
+        for w in ("no space left", "disk is full", "file too large", "quota exceeded", "read-only file system")
+    )

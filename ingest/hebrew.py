@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import re
 
-BLOCK = "\u0590-\u05FF"
+BLOCK = "\u0590-\u05ff"
 """The Unicode block: letters, marks and Hebrew punctuation."""
-LETTERS = "\u05D0-\u05EA"
-MARKS = "\u0591-\u05BD\u05BF\u05C1\u05C2\u05C4\u05C5\u05C7"
+LETTERS = "\u05d0-\u05ea"
+MARKS = "\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7"
 """Niqqud and cantillation: combining marks written over and under the letters."""
 FINALS = frozenset("ךםןףץ")
 
@@ -65,6 +65,8 @@ def variants(word: str) -> list[str]:
         rest = rest[1:]
         found.append(rest)
     return found
+
+
 _LATIN = re.compile(r"[A-Za-z]")
 _WORD = re.compile(f"[{LETTERS}{MARKS}]+")
 _LTR_RUN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9@._\-/:+*=<>|'\"\[\]{}()^$\\ ,%&#]*[A-Za-z0-9])?")
@@ -78,7 +80,7 @@ def has_hebrew(text: str) -> bool:
 
 
 def is_letter(char: str) -> bool:
-    return "\u05D0" <= char <= "\u05EA"
+    return "\u05d0" <= char <= "\u05ea"
 
 
 def is_mark(char: str) -> bool:
@@ -95,7 +97,7 @@ def final_letter_counts(text: str) -> tuple[int, int]:
     """(words starting with a final letter, words ending with one), over Hebrew words of 2+ letters."""
     starts = ends = 0
     for word in _WORD.findall(text):
-        letters = [c for c in word if "\u05D0" <= c <= "\u05EA"]
+        letters = [c for c in word if "\u05d0" <= c <= "\u05ea"]
         if len(letters) < 2:
             continue
         starts += letters[0] in FINALS
@@ -188,7 +190,7 @@ def fix_number_punctuation(line: str) -> tuple[str, int]:
     return line, moved + spaces
 
 
-_REVERSED_ACRONYM = re.compile(f"(?<![\\w\"״])([{LETTERS}])([\"״])([{LETTERS}]{{2,3}})(?![\\w\"״])")
+_REVERSED_ACRONYM = re.compile(f'(?<![\\w"״])([{LETTERS}])(["״])([{LETTERS}]{{2,3}})(?![\\w"״])')
 _EMPTY_BRACKETS = re.compile(r"\(\s*([,.;:]?)\s*\)([^\s()\[\]]+)")
 
 

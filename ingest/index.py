@@ -162,7 +162,10 @@ class Index:
         vectors = self.store.ids()
         missing, orphans = sorted(chunks - vectors), sorted(vectors - chunks)
         return {
-            "chunks": len(chunks), "vectors": len(vectors), "missing_vectors": missing, "orphan_vectors": orphans,
+            "chunks": len(chunks),
+            "vectors": len(vectors),
+            "missing_vectors": missing,
+            "orphan_vectors": orphans,
             "consistent": not missing and not orphans and not self.catalog.journal(),
             "fingerprint": self.catalog.fingerprint(),
         }
@@ -213,7 +216,9 @@ class Index:
             self.catalog.journal_end(seq)
         return len(entries)
 
-    def add_file(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray, reading: dict | None = None) -> int:
+    def add_file(
+        self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray, reading: dict | None = None
+    ) -> int:
         """Index a new or changed file (``reading``: how it was read, see ``Catalog.replace_file``).
         Returns how many chunks of an older version were removed."""
         removed = len(self.catalog.chunk_ids(record.path))

@@ -73,4 +73,3 @@ def match_expression(words: list[str]) -> str | None:
     if not words:
         return None
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in words)
-

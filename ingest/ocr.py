@@ -162,8 +162,14 @@ class ScannedPages:
     error: str = ""
 
 
-def ocr_pdf_pages(path: Path, numbers: list[int], *, password: str | None, config: OcrConfig | None,
-                  garbage: frozenset[int] = frozenset()) -> ScannedPages:
+def ocr_pdf_pages(
+    path: Path,
+    numbers: list[int],
+    *,
+    password: str | None,
+    config: OcrConfig | None,
+    garbage: frozenset[int] = frozenset(),
+) -> ScannedPages:
     """OCR of the pages ``numbers`` of a PDF: those that show an image, and those in ``garbage``
     (a text layer that is not text) whatever they show."""
     result = ScannedPages()
@@ -180,7 +186,9 @@ def ocr_pdf_pages(path: Path, numbers: list[int], *, password: str | None, confi
         for number in numbers:
             page = document[number - 1]
             try:
-                if number not in garbage and not any(True for _ in page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=3)):
+                if number not in garbage and not any(
+                    True for _ in page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=3)
+                ):
                     continue
                 result.with_images += 1
                 if config is None or tesseract() is None:
@@ -214,7 +222,9 @@ def load_image(path: Path, *, ocr: OcrConfig | None = DEFAULT, **_: object) -> D
     blocks = []
     with picture:
         if min(picture.size) < SMALLEST_SIDE:
-            raise UnreadableFile(f"an image of {picture.size[0]}x{picture.size[1]} pixels, too small to hold a page of text")
+            raise UnreadableFile(
+                f"an image of {picture.size[0]}x{picture.size[1]} pixels, too small to hold a page of text"
+            )
         frames = getattr(picture, "n_frames", 1)
         for index in range(frames):
             picture.seek(index)

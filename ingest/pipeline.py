@@ -21,12 +21,12 @@ from ingest.errors import IndexWriteError, is_storage_failure
 from ingest.files import sha256_file
 from ingest.index import DamagedVectors, Index
 from ingest.lexical import latin_letter_share
+from ingest.ocr import DEFAULT as DEFAULT_OCR
+from ingest.ocr import OcrConfig
 from ingest.paths import readable
 from ingest.sync import plan_sync
 from ingest.types import Chunk, Document
 from ingest.walk import MAX_FILE_MB, FoundFile, discover, inside, resolve_roots
-from ingest.ocr import DEFAULT as DEFAULT_OCR
-from ingest.ocr import OcrConfig
 from ingest.workers import ParseLimits, ParsePool, parse_in_process
 
 Progress = Callable[[str, int, int], None]
@@ -165,7 +165,9 @@ def _sync(
     manifest = index.catalog.files()
     hashed = 0
     to_hash = sum(
-        1 for f in walked.files if (f.path not in manifest) or (manifest[f.path].size, manifest[f.path].mtime_ns) != (f.size, f.mtime_ns)
+        1
+        for f in walked.files
+        if (f.path not in manifest) or (manifest[f.path].size, manifest[f.path].mtime_ns) != (f.size, f.mtime_ns)
     )
 
     def hash_with_progress(file: FoundFile) -> str:
@@ -284,21 +286,30 @@ def _sync(
 
     jobs = [(record.path, record.size) for record, _ in work]
     read = {"password": options.password, "ocr": options.ocr}
-    pool = ParsePool(options.worker_count(), options.parse_limits, read=read) if work and options.worker_count() else None
+    pool = (
+        ParsePool(options.worker_count(), options.parse_limits, read=read) if work and options.worker_count() else None
+    )
     parsed = pool.parse(jobs) if pool else parse_in_process(jobs, read)
     try:
         for done, (job, outcome) in enumerate(parsed, 1):
             progress("parse", done, len(work))
             record, is_change = work[job]
             if isinstance(outcome, str):
-                skip(record.path, outcome + ("; the previously indexed version is kept" if is_change else ""), remember=record)
+                skip(
+                    record.path,
+                    outcome + ("; the previously indexed version is kept" if is_change else ""),
+                    remember=record,
+                )
                 continue
             if not _still_same(record):
                 skip(record.path, "changed while being read; run rag ingest again")
                 continue
             if undecided:
                 sample.append((record, outcome, is_change))
-                if len(sample) >= SAMPLE_DOCUMENTS or sum(len(b.text) for _, d, _ in sample for b in d.blocks) >= SAMPLE_CHARACTERS:
+                if (
+                    len(sample) >= SAMPLE_DOCUMENTS
+                    or sum(len(b.text) for _, d, _ in sample for b in d.blocks) >= SAMPLE_CHARACTERS
+                ):
                     decide()
                 continue
             take(record, outcome, is_change)
@@ -327,8 +338,10 @@ def repair_vectors(index: Index, embedder: Embedder, *, notes: list[str], batch:
         stored_count = index.store.count()
     except DamagedVectors as exc:
         aside = index.set_aside_vectors()
-        notes.append(f"{exc.__cause__}: the vector store of index '{index.name}' could not be read; moved it to {aside} "
-                     f"and rebuilt it from the catalog")
+        notes.append(
+            f"{exc.__cause__}: the vector store of index '{index.name}' could not be read; moved it to {aside} "
+            f"and rebuilt it from the catalog"
+        )
         stored_count = index.store.count()
     if stored_count == index.catalog.chunk_count() and not index.catalog.journal():
         _remember_vectors_file(index)
@@ -347,10 +360,14 @@ def repair_vectors(index: Index, embedder: Embedder, *, notes: list[str], batch:
         for (path, file_hash), ats in groups.items():
             index.store.upsert([part[a][0] for a in ats], vectors[ats], path, file_hash)
     if rows and not stored_count:
-        notes.append(f"index '{index.name}' had no vectors for its {len(rows)} chunks (vectors/ deleted?); rebuilt them from the catalog")
+        notes.append(
+            f"index '{index.name}' had no vectors for its {len(rows)} chunks (vectors/ deleted?); rebuilt them from the catalog"
+        )
     elif rows or check["orphan_vectors"]:
-        notes.append(f"index '{index.name}': re-embedded {len(rows)} chunks that had no vector and removed "
-                     f"{len(check['orphan_vectors'])} vectors that had no chunk")
+        notes.append(
+            f"index '{index.name}': re-embedded {len(rows)} chunks that had no vector and removed "
+            f"{len(check['orphan_vectors'])} vectors that had no chunk"
+        )
     _remember_vectors_file(index)
     return len(rows) + len(check["orphan_vectors"])
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from ingest.errors import IngestError
 from ingest.loaders import supported
 
-
 MAX_FILE_MB = 200
 """Files larger than this are skipped unread (the ``max_file_mb`` setting's default)."""
+
 
 @dataclass(frozen=True)
 class FoundFile:
@@ -105,7 +105,9 @@ def discover(roots: Sequence[str], *, max_file_bytes: int) -> WalkResult:
                         result.skipped.append((shown, "dangling link (its target does not exist)"))
                         continue
                     if not inside(real, roots):
-                        result.skipped.append((shown, "link to a place outside the folders being ingested; not followed"))
+                        result.skipped.append(
+                            (shown, "link to a place outside the folders being ingested; not followed")
+                        )
                         continue
                 else:
                     real = entry.path

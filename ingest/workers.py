@@ -101,7 +101,9 @@ class ParsePool:
 
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=_serve, args=(child, self.limits.memory_mb, self._loaders), daemon=True, name="rag-parse")
+        process = self._context.Process(
+            target=_serve, args=(child, self.limits.memory_mb, self._loaders), daemon=True, name="rag-parse"
+        )
         process.start()
         child.close()
         return _Worker(process, parent)
@@ -149,7 +151,9 @@ class ParsePool:
                 except (EOFError, OSError):
                     worker.process.join(1)
                     code = worker.process.exitcode
-                    yield lost(worker, f"the parser crashed on this file (exit code {code}); the run went on without it")
+                    yield lost(
+                        worker, f"the parser crashed on this file (exit code {code}); the run went on without it"
+                    )
                     continue
                 if message[0] == "start":
                     worker.started_at = time.monotonic()
@@ -162,7 +166,10 @@ class ParsePool:
                 if worker.queued and worker.started_at is not None:
                     allowed = self.limits.timeout(jobs[worker.queued[0]][1])
                     if now - worker.started_at > allowed:
-                        yield lost(worker, f"parsing took longer than {allowed:.0f} s and was stopped (raise parse_timeout_s to allow more)")
+                        yield lost(
+                            worker,
+                            f"parsing took longer than {allowed:.0f} s and was stopped (raise parse_timeout_s to allow more)",
+                        )
 
     def close(self) -> None:
         for worker in list(self._workers):
@@ -189,4 +196,3 @@ def parse_in_process(jobs: Sequence[tuple[str, int]], read: dict) -> Iterator[tu
             yield job, load_document(Path(path), **read)
         except UnreadableFile as exc:
             yield job, str(exc)
-

@@ -17,7 +17,6 @@ from rag.engine import Engine
 from rag.retriever import Retriever
 from rag.settings import Settings
 
-
 AUTO_MULTILINGUAL_SHARE = 0.10
 """A new index whose first documents have at least this share of non-Latin letters (Hebrew,
 Arabic, …) is built with the multilingual embedder. Chosen from measured retrieval
@@ -38,7 +37,9 @@ def embedder_for(settings: Settings) -> str | None:
     return None
 
 
-def choose_embedder(settings: Settings, texts: Sequence[str], loaded: LazyEmbedder | None = None) -> tuple[LazyEmbedder, str]:
+def choose_embedder(
+    settings: Settings, texts: Sequence[str], loaded: LazyEmbedder | None = None
+) -> tuple[LazyEmbedder, str]:
     """The embedder for a new index, from the script of its first documents, and the line that says so."""
     from ingest.lexical import latin_letter_share
 
@@ -81,7 +82,10 @@ def run_ingest(
     if embedder is None or embedder.key != EMBEDDER_NAMES.get(embedder_key, embedder_key):
         embedder = LazyEmbedder(embedder_key, settings.effective_threads(), settings.cache_path)
     index = Index.create(
-        settings.index_path, settings.index, embedder_name=None if decide else embedder.name, dimension=embedder.dimension
+        settings.index_path,
+        settings.index,
+        embedder_name=None if decide else embedder.name,
+        dimension=embedder.dimension,
     )
     try:
         index.check_embedder(embedder.name, embedder.dimension, action="extended")
@@ -136,7 +140,9 @@ def watch(
         state = folder_state(settings, paths)
         if state != seen:
             if embedder is None:
-                embedder = LazyEmbedder(embedder_for(settings) or settings.embedder, settings.effective_threads(), settings.cache_path)
+                embedder = LazyEmbedder(
+                    embedder_for(settings) or settings.embedder, settings.effective_threads(), settings.cache_path
+                )
             on_report(run_ingest(settings, paths, embedder=embedder, **ingest_options))
             seen = folder_state(settings, paths)
         deadline = time.monotonic() + interval
@@ -188,7 +194,10 @@ def load_generator(settings: Settings, model: str | None = None):
 
     path = resolve_model(model or settings.model, settings.cache_path)
     generator = LlamaCppGenerator(
-        path, threads=settings.effective_threads(), context_tokens=settings.context_tokens, state_dir=settings.cache_path / "state"
+        path,
+        threads=settings.effective_threads(),
+        context_tokens=settings.context_tokens,
+        state_dir=settings.cache_path / "state",
     )
     generator.prime(SYSTEM_PROMPT, USER_PREFIX)
     return generator
@@ -251,8 +260,16 @@ def index_status(index: Index) -> dict:
 def hit_rows(hits) -> list[dict]:
     """Search hits as `rag search --json` and the server show them."""
     return [
-        {"rank": r, "score": round(h.score, 6), "source": readable(h.source), "file": file_id(h.source), "page": h.page,
-         "heading": h.heading, "text": h.text, "ocr": h.origin == "ocr"}
+        {
+            "rank": r,
+            "score": round(h.score, 6),
+            "source": readable(h.source),
+            "file": file_id(h.source),
+            "page": h.page,
+            "heading": h.heading,
+            "text": h.text,
+            "ocr": h.origin == "ocr",
+        }
         for r, h in enumerate(hits, 1)
     ]
 
@@ -260,7 +277,10 @@ def hit_rows(hits) -> list[dict]:
 def source_list(index: Index) -> list[dict]:
     """The indexed files, as `rag sources --json` and the server show them."""
     files = sorted(index.catalog.files().values(), key=lambda f: f.path)
-    return [{"path": readable(f.path), "file": file_id(f.path), "chunks": f.chunks, "size": f.size, "sha256": f.sha256} for f in files]
+    return [
+        {"path": readable(f.path), "file": file_id(f.path), "chunks": f.chunks, "size": f.size, "sha256": f.sha256}
+        for f in files
+    ]
 
 
 def forget(settings: Settings, path: str) -> list[str]:

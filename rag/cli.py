@@ -33,7 +33,9 @@ def _fail_cleanly(command):
 
 
 def index_options(command):
-    command = click.option("--index-dir", type=click.Path(file_okay=False), help="Folder holding the indexes [./indexes, $RAG_INDEX_DIR].")(command)
+    command = click.option(
+        "--index-dir", type=click.Path(file_okay=False), help="Folder holding the indexes [./indexes, $RAG_INDEX_DIR]."
+    )(command)
     command = click.option("--index", "-i", "index", help="Index name [default].")(command)
     return command
 
@@ -83,13 +85,18 @@ def cli():
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @index_options
-@click.option("--embedder", help="Embedder for a new index: minilm-int8, minilm or multilingual [chosen from the documents: multilingual when 10%+ of their letters are not Latin].")
+@click.option(
+    "--embedder",
+    help="Embedder for a new index: minilm-int8, minilm or multilingual [chosen from the documents: multilingual when 10%+ of their letters are not Latin].",
+)
 @click.option("--password", help="Password for encrypted PDFs.")
 @click.option("--max-file-mb", type=int, help=f"Skip files larger than this many MB [{Settings.max_file_mb}].")
 @click.option("--rebuild", is_flag=True, help="Delete the index and build it again from scratch.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-@click.option("--watch", is_flag=True, help="Keep running; sync again whenever files under PATHS change (Ctrl-C stops).")
+@click.option(
+    "--watch", is_flag=True, help="Keep running; sync again whenever files under PATHS change (Ctrl-C stops)."
+)
 @click.option("--interval", type=float, default=2.0, show_default=True, help="Seconds between checks with --watch.")
 @_fail_cleanly
 def ingest(paths, index, index_dir, embedder, password, max_file_mb, rebuild, as_json, quiet, watch, interval):
@@ -133,7 +140,15 @@ def ingest(paths, index, index_dir, embedder, password, max_file_mb, rebuild, as
             run_ingest(settings, paths, password=password, rebuild=True, progress=progress, on_skip=on_skip)
         _echo_err(f"watching {', '.join(isolate(p) for p in paths)} every {interval:g} s; Ctrl-C stops")
         try:
-            watch_folders(settings, paths, interval=interval, on_report=summarize, password=password, progress=progress, on_skip=on_skip)
+            watch_folders(
+                settings,
+                paths,
+                interval=interval,
+                on_report=summarize,
+                password=password,
+                progress=progress,
+                on_skip=on_skip,
+            )
         except KeyboardInterrupt:
             _echo_err("stopped watching")
         return
@@ -177,7 +192,11 @@ def search(query, index, index_dir, top_k, where, as_json):
 @cli.command()
 @click.argument("question")
 @index_options
-@click.option("--model", "-m", help=f"GGUF file, bundled model name, or auto (0.5B for English, 1.5B for Hebrew and follow-ups) [{Settings.model}].")
+@click.option(
+    "--model",
+    "-m",
+    help=f"GGUF file, bundled model name, or auto (0.5B for English, 1.5B for Hebrew and follow-ups) [{Settings.model}].",
+)
 @click.option("-k", "top_k", type=int, help=f"Passages given to the model [{Settings.top_k}].")
 @click.option("--threads", type=int, help="CPU threads [physical cores].")
 @click.option("--where", help="Only use files whose path matches this glob.")
@@ -233,7 +252,11 @@ CHAT_HELP = "Ask a question. /sources shows the last answer's passages, /reset f
 
 @cli.command()
 @index_options
-@click.option("--model", "-m", help=f"GGUF file, bundled model name, or auto (0.5B for English, 1.5B for Hebrew and follow-ups) [{Settings.model}].")
+@click.option(
+    "--model",
+    "-m",
+    help=f"GGUF file, bundled model name, or auto (0.5B for English, 1.5B for Hebrew and follow-ups) [{Settings.model}].",
+)
 @click.option("--threads", type=int, help="CPU threads [physical cores].")
 @click.option("--where", help="Only use files whose path matches this glob.")
 @click.option("--save", "save_to", type=click.Path(dir_okay=False), help="Append each turn to this file as JSON lines.")
@@ -318,8 +341,10 @@ def status(index, index_dir, verify, as_json):
         check = idx.verify() if verify else None
     if check is not None:
         info["verify"] = {
-            "consistent": check["consistent"], "vectors": check["vectors"],
-            "missing_vectors": len(check["missing_vectors"]), "orphan_vectors": len(check["orphan_vectors"]),
+            "consistent": check["consistent"],
+            "vectors": check["vectors"],
+            "missing_vectors": len(check["missing_vectors"]),
+            "orphan_vectors": len(check["orphan_vectors"]),
             "fingerprint": check["fingerprint"],
         }
     if as_json:
@@ -345,7 +370,10 @@ def _print_status(info: dict) -> None:
     if reading.get("pages"):
         click.echo(f"{'pages':<10} " + ", ".join(f"{n} by {how}" for how, n in sorted(reading["pages"].items())))
     if reading.get("repairs"):
-        click.echo(f"{'repairs':<10} " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(reading["repairs"].items())))
+        click.echo(
+            f"{'repairs':<10} "
+            + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(reading["repairs"].items()))
+        )
     click.echo(f"{'skipped':<10} {len(info['skipped'])}")
     for row in info["skipped"]:
         click.echo(f"  {isolate(display_path(row['path']))}: {row['reason']}")
@@ -394,7 +422,12 @@ def forget(path, index, index_dir):
 
 @cli.command()
 @index_options
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every network of this machine).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0: every network of this machine).",
+)
 @click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
 @click.option("--token", help="Require this token from every client [a new one when --host is not this machine only].")
 @click.option("--model", "-m", help=f"GGUF file or bundled model name [{Settings.model}].")
@@ -426,7 +459,9 @@ def serve(index, index_dir, host, port, token, model, threads):
         click.echo(f"Serving index '{settings.index}' at {url}", err=True)
         if token:
             where = f"; kept in {kept}, readable only by you" if kept else ""
-            click.echo(f"Token: {token}  (page: {url}?token={token}; API: Authorization: Bearer {token}{where})", err=True)
+            click.echo(
+                f"Token: {token}  (page: {url}?token={token}; API: Authorization: Bearer {token}{where})", err=True
+            )
 
     run_server(settings, host=host, port=port, token=token, on_ready=ready)
 
@@ -508,7 +543,12 @@ def _evaluated(settings, source: Path, documents: str | None, progress, evaluate
         run_ingest(settings, [documents], progress=progress, on_skip=lambda p, r: _echo_err(f"skipped {p}: {r}"))
     with opened_index(settings) as idx:
         try:
-            report = {"dataset": str(source), "index": idx.name, "embedder": idx.embedder_name, "chunks": idx.catalog.chunk_count()}
+            report = {
+                "dataset": str(source),
+                "index": idx.name,
+                "embedder": idx.embedder_name,
+                "chunks": idx.catalog.chunk_count(),
+            }
             report.update(evaluate(idx))
         finally:
             progress.close()
@@ -551,7 +591,11 @@ def eval_beir(folder, index, index_dir, embedder, as_json, split):
     settings, progress = _eval_index({"index": index, "index_dir": index_dir, "embedder": embedder}, source)
     data = load_beir(source, workspace(settings.cache_path, source), split)
     report = _evaluated(
-        settings, source, str(data.documents), progress, lambda idx: evaluate_beir(open_retriever(settings, idx), data, progress=progress)
+        settings,
+        source,
+        str(data.documents),
+        progress,
+        lambda idx: evaluate_beir(open_retriever(settings, idx), data, progress=progress),
     )
     _print_report(report, as_json)
 
@@ -579,7 +623,9 @@ def eval_qa(file, index, index_dir, embedder, as_json, answers, limit, model):
     from rag.evaluate import evaluate_answers, evaluate_qa_retrieval, load_squad, sample, workspace
 
     source = Path(file)
-    settings, progress = _eval_index({"index": index, "index_dir": index_dir, "embedder": embedder, "model": model}, source)
+    settings, progress = _eval_index(
+        {"index": index, "index_dir": index_dir, "embedder": embedder, "model": model}, source
+    )
     documents, items = load_squad(source, workspace(settings.cache_path, source))
 
     def evaluate(idx) -> dict:
@@ -594,7 +640,11 @@ def eval_qa(file, index, index_dir, embedder, as_json, answers, limit, model):
 
 @eval_group.command("folder")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--docs", type=click.Path(exists=True, file_okay=False), help="The folder the questions are about (ingested into the evaluation index).")
+@click.option(
+    "--docs",
+    type=click.Path(exists=True, file_okay=False),
+    help="The folder the questions are about (ingested into the evaluation index).",
+)
 @_eval_options
 @_fail_cleanly
 def eval_folder(file, docs, index, index_dir, embedder, as_json):
@@ -620,13 +670,22 @@ def eval_folder(file, docs, index, index_dir, embedder, as_json):
         raise click.ClickException(f'{file} names no "source" for any question: write the file that answers each one')
     settings, progress = _eval_index({"index": index, "index_dir": index_dir, "embedder": embedder}, source)
     if not docs and settings.origins["index"] == "default":
-        raise click.ClickException("give --docs FOLDER (the documents the questions are about) or --index NAME (an index of them)")
+        raise click.ClickException(
+            "give --docs FOLDER (the documents the questions are about) or --index NAME (an index of them)"
+        )
     report = _evaluated(
-        settings, source, docs, progress, lambda idx: evaluate_folder_retrieval(open_retriever(settings, idx), items, progress=progress)
+        settings,
+        source,
+        docs,
+        progress,
+        lambda idx: evaluate_folder_retrieval(open_retriever(settings, idx), items, progress=progress),
     )
     if not as_json:
         for row in report.pop("missed_at_5"):
-            _echo_err(f"not in the top 5: {row['question']} ({row['source']}" + (f", p. {row['page']})" if row["page"] else ")"))
+            _echo_err(
+                f"not in the top 5: {row['question']} ({row['source']}"
+                + (f", p. {row['page']})" if row["page"] else ")")
+            )
     _print_report(report, as_json)
 
 

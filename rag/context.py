@@ -20,10 +20,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from ingest.chunker import sentence_spans
-from ingest.lexical import terms
 from ingest import hebrew
+from ingest.chunker import sentence_spans
 from ingest.hebrew import has_hebrew
+from ingest.lexical import terms
 from rag.prompt import Passage
 
 CountTokens = Callable[[str], int]
@@ -108,7 +108,9 @@ class Scored:
 
     def best(self) -> _Piece | None:
         """The sentence that matches the question best (the earlier one on a tie)."""
-        return max(self.pieces, key=lambda p: (self.score[(p.passage, p.position)], -p.passage, -p.position), default=None)
+        return max(
+            self.pieces, key=lambda p: (self.score[(p.passage, p.position)], -p.passage, -p.position), default=None
+        )
 
 
 def score_sentences(

@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ingest.hebrew import has_hebrew
 from ingest.lexical import terms
 from ingest.paths import file_id, readable
 from rag.citations import KEEP_SUPPORT, CitationFilter, support
 from rag.context import fit_context, score_sentences
 from rag.generator import Generator
-from ingest.hebrew import has_hebrew
 from rag.prompt import Passage, build_messages, check_messages, declines
 from rag.retriever import Hit, Retriever
 from rag.settings import Settings
@@ -54,8 +54,14 @@ class Evidence:
     origin: str = ""
 
     def as_dict(self) -> dict:
-        return {"text": self.text, "source": readable(self.source), "file": file_id(self.source), "page": self.page,
-                "heading": self.heading, "ocr": self.origin == "ocr"}
+        return {
+            "text": self.text,
+            "source": readable(self.source),
+            "file": file_id(self.source),
+            "page": self.page,
+            "heading": self.heading,
+            "ocr": self.origin == "ocr",
+        }
 
 
 @dataclass
@@ -83,8 +89,16 @@ class Answer:
             "abstained": self.abstained,
             "abstain_reason": self.abstain_reason,
             "sources": [
-                {"n": p.n, "source": readable(p.source), "file": file_id(p.source), "page": p.page, "heading": p.heading,
-                 "text": p.text, "cited": p.n in self.cited, "ocr": p.origin == "ocr"}
+                {
+                    "n": p.n,
+                    "source": readable(p.source),
+                    "file": file_id(p.source),
+                    "page": p.page,
+                    "heading": p.heading,
+                    "text": p.text,
+                    "cited": p.n in self.cited,
+                    "ocr": p.origin == "ocr",
+                }
                 for p in self.passages
             ],
             "cited": self.cited,
@@ -264,7 +278,9 @@ class Engine:
             message = not_found_message(question)
             emit(message)
             timings["total_ms"] = round((time.perf_counter() - prepared.started) * 1000, 1)
-            return Answer(question, message, True, passages, abstain_reason=NOT_STATED, timings=timings, evidence=evidence)
+            return Answer(
+                question, message, True, passages, abstain_reason=NOT_STATED, timings=timings, evidence=evidence
+            )
 
         generator = prepared.generator
         citations = CitationFilter({p.n for p in passages}, {p.n: p.text for p in passages})
@@ -288,14 +304,22 @@ class Engine:
 
         first = first_token_at or finished
         timings["ttft_ms"] = round((first - prepared.started) * 1000, 1)
-        timings["tokens_per_s"] = round((tokens - 1) / (finished - first), 1) if tokens > 1 and finished > first else None
+        timings["tokens_per_s"] = (
+            round((tokens - 1) / (finished - first), 1) if tokens > 1 and finished > first else None
+        )
         timings["total_ms"] = round((finished - prepared.started) * 1000, 1)
 
         text = "".join(shown).strip()
         if not text or declines(text):
             return Answer(
-                question, text or not_found_message(question), True, passages,
-                cited=citations.cited, abstain_reason=MODEL_DECLINED, timings=timings, evidence=evidence,
+                question,
+                text or not_found_message(question),
+                True,
+                passages,
+                cited=citations.cited,
+                abstain_reason=MODEL_DECLINED,
+                timings=timings,
+                evidence=evidence,
             )
         reason = self.unsupported(prepared, text)
         if reason:
@@ -303,8 +327,14 @@ class Engine:
             emit("\n\n" + message)
             timings["total_ms"] = round((time.perf_counter() - prepared.started) * 1000, 1)
             return Answer(
-                question, message, True, passages, abstain_reason=f"{UNSUPPORTED}: {reason}",
-                timings=timings, evidence=evidence, draft=text,
+                question,
+                message,
+                True,
+                passages,
+                abstain_reason=f"{UNSUPPORTED}: {reason}",
+                timings=timings,
+                evidence=evidence,
+                draft=text,
             )
         return Answer(
             question,

@@ -174,14 +174,15 @@ def load_qa_jsonl(file: Path) -> list[QaItem]:
             row = json.loads(line)
             question = row["question"]
         except (ValueError, KeyError, TypeError):
-            raise RagError(f"{file}, line {n}: not a JSON object with a \"question\"") from None
+            raise RagError(f'{file}, line {n}: not a JSON object with a "question"') from None
         where = row.get("source") or row.get("pdf")  # "pdf": the name ../shared/data/hebrew-pdf uses
         impossible = row.get("kind") == "unanswerable" or not where
         page = row.get("page")
         if page is not None and not isinstance(page, int):
-            raise RagError(f"{file}, line {n}: \"page\" must be a whole number (the PDF's page, 1 for the first)")
-        items.append(QaItem(str(row.get("id", n)), question, list(row.get("answers") or []), impossible,
-                            where or None, page))
+            raise RagError(f'{file}, line {n}: "page" must be a whole number (the PDF\'s page, 1 for the first)')
+        items.append(
+            QaItem(str(row.get("id", n)), question, list(row.get("answers") or []), impossible, where or None, page)
+        )
     return items
 
 
@@ -249,7 +250,12 @@ def evaluate_beir(
 
 
 def _first_hits(
-    retriever: Retriever, items: Sequence[QaItem], is_hit: Callable, *, depth: int, progress: Callable[[str, int, int], None] | None
+    retriever: Retriever,
+    items: Sequence[QaItem],
+    is_hit: Callable,
+    *,
+    depth: int,
+    progress: Callable[[str, int, int], None] | None,
 ) -> tuple[list[dict[str, int | None]], list[float]]:
     """For each item and each search mode, the rank (0-based) of the first of ``depth`` hits for
     which ``is_hit(hit, item)``, or None; and each search's time in ms."""
@@ -278,11 +284,16 @@ def evaluate_qa_retrieval(
     answerable = [item for item in items if not item.impossible]
     cuts = (1, 5, 10)
     firsts, latencies = _first_hits(
-        retriever, answerable, lambda hit, item: contains_answer(hit.text, item.answers), depth=max(cuts), progress=progress
+        retriever,
+        answerable,
+        lambda hit, item: contains_answer(hit.text, item.answers),
+        depth=max(cuts),
+        progress=progress,
     )
     n = max(1, len(answerable))
     modes = {
-        m: {f"recall@{k}": round(sum(r[m] is not None and r[m] < k for r in firsts) / n, 4) for k in cuts} for m in MODES
+        m: {f"recall@{k}": round(sum(r[m] is not None and r[m] < k for r in firsts) / n, 4) for k in cuts}
+        for m in MODES
     }
     return {
         **modes["hybrid"],
@@ -362,10 +373,17 @@ def evaluate_answers(engine, items: Sequence[QaItem], *, progress=None) -> dict:
             abstained_wrong += answer.abstained
             correct += right
             answered_ok += right and bool(answer.cited)
-        rows.append({
-            "id": item.id, "question": item.question, "gold": item.answers[:3], "unanswerable": item.impossible,
-            "answer": answer.answer, "abstained": answer.abstained, "correct": right and not item.impossible,
-        })
+        rows.append(
+            {
+                "id": item.id,
+                "question": item.question,
+                "gold": item.answers[:3],
+                "unanswerable": item.impossible,
+                "answer": answer.answer,
+                "abstained": answer.abstained,
+                "correct": right and not item.impossible,
+            }
+        )
     return {
         "answer_accuracy": round(correct / len(answerable), 4) if answerable else None,
         "answered_with_citation": round(answered_ok / len(answerable), 4) if answerable else None,

@@ -86,8 +86,8 @@ class LlamaCppGenerator:
         ``logits_all=True``, which allocates context x vocabulary floats (2.5 GB for the 1.5B at
         4,096 tokens); so the last row is read from the llama.cpp context directly.
         """
-        import numpy as np
         import llama_cpp
+        import numpy as np
 
         llm = self._llm
         tokens = self._render(messages)
@@ -177,7 +177,10 @@ class LlamaCppGenerator:
         two of them)."""
         try:
             a, b = (
-                self._render([{"role": "system", "content": system_prompt}, {"role": "user", "content": user_prefix + user}], generation_prompt=False)
+                self._render(
+                    [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_prefix + user}],
+                    generation_prompt=False,
+                )
                 for user in ("A", "B")
             )
             common = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), 0)

@@ -72,7 +72,9 @@ def package_files(model: BundledModel) -> list[Path]:
     for package in model.packages:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
-            raise ModelError(f"bundled model '{model.name}' is not installed (package {package} missing). Run: {model.install}")
+            raise ModelError(
+                f"bundled model '{model.name}' is not installed (package {package} missing). Run: {model.install}"
+            )
         folder = Path(list(spec.submodule_search_locations)[0])
         found = sorted(folder.glob(model.pattern))
         if len(found) != 1:
@@ -112,7 +114,9 @@ def assemble(model: BundledModel, cache_dir: Path) -> Path:
         if not _is_verified(cache_dir, model, target):
             actual = sha256_file(target)
             if actual != model.sha256:
-                raise ModelError(f"{target} is damaged (sha256 {actual[:12]}…, expected {model.sha256[:12]}…). Reinstall: {model.install}")
+                raise ModelError(
+                    f"{target} is damaged (sha256 {actual[:12]}…, expected {model.sha256[:12]}…). Reinstall: {model.install}"
+                )
             _record_verified(cache_dir, model, target)
         return target
 

@@ -116,7 +116,7 @@ def declines(answer: str) -> bool:
 REWRITE_REQUEST = (
     "Here is our conversation so far:\n{history}\n\n"
     "Rewrite my next question so that it can be understood without the conversation: replace words like "
-    "\"it\", \"they\", \"that\" or \"the second one\" with what they refer to. Keep the language of the question. "
+    '"it", "they", "that" or "the second one" with what they refer to. Keep the language of the question. '
     "Reply with the rewritten question only.\n\nNext question: {question}"
 )
 _FOLLOW_UP = re.compile(
@@ -144,7 +144,7 @@ def rewrite_messages(turns: Sequence[tuple[str, str]], question: str) -> list[di
 
 def parse_rewrite(reply: str, fallback: str) -> str:
     """Pure: the rewritten question from the model's reply, or ``fallback`` if the reply is unusable."""
-    line = next((l for l in reply.strip().splitlines() if l.strip()), "")
+    line = next((text for text in reply.strip().splitlines() if text.strip()), "")
     line = re.sub(r"^(?:rewritten question|standalone question|question)\s*:\s*", "", line.strip(), flags=re.IGNORECASE)
-    line = re.sub(r"\s*\[\d+\]", "", line).strip().strip('"“”\'')
+    line = re.sub(r"\s*\[\d+\]", "", line).strip().strip("\"“”'")
     return line if 3 <= len(line) <= 400 else fallback

@@ -20,7 +20,6 @@ from ingest.embedder import Embedder
 from ingest.index import Index
 from ingest.lexical import terms
 
-
 EDGE = 0.2
 ADAPTATION = 0.5
 """How far an adaptive fusion moves from the configured mix toward the one the peaks suggest:
@@ -108,7 +107,9 @@ def peak(ranked: list[tuple[str, float]], depth: int) -> float:
     return (values[0] - mean) / spread if spread > 0 else 0.0
 
 
-def query_weights(dense: list[tuple[str, float]], lexical: list[tuple[str, float]], fusion: Fusion) -> tuple[float, float]:
+def query_weights(
+    dense: list[tuple[str, float]], lexical: list[tuple[str, float]], fusion: Fusion
+) -> tuple[float, float]:
     """Pure: the (dense, lexical) weights for one query. ``adaptive`` moves the configured dense
     share ``ADAPTATION`` of the way toward the peaks' share, peak(dense) / (peak(dense) +
     peak(lexical)), so it stays between 0.25 and 0.75 of the total; when either list has no
@@ -125,9 +126,7 @@ def query_weights(dense: list[tuple[str, float]], lexical: list[tuple[str, float
     return share * total, (1 - share) * total
 
 
-def fuse(
-    dense: list[tuple[str, float]], lexical: list[tuple[str, float]], fusion: Fusion
-) -> list[tuple[str, float]]:
+def fuse(dense: list[tuple[str, float]], lexical: list[tuple[str, float]], fusion: Fusion) -> list[tuple[str, float]]:
     """Pure: combine two ranked (id, score) lists into one, best first."""
     scores: dict[str, float] = {}
     weights = query_weights(dense, lexical, fusion)

@@ -33,8 +33,8 @@ import json
 import secrets
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from rag.settings import Settings
@@ -180,6 +180,8 @@ def _with_index(settings: Settings, name: str) -> Settings:
 def create_app(settings: Settings, *, token: str | None = None):
     """The ASGI app. With ``token``, every route but the page's own files needs
     ``Authorization: Bearer TOKEN`` (or ``?token=`` for links the browser opens)."""
+    import logging
+
     from sse_starlette.sse import EventSourceResponse
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
@@ -194,8 +196,6 @@ def create_app(settings: Settings, *, token: str | None = None):
     from rag.api import hit_rows
     from rag.errors import RagError
 
-    import logging
-
     logging.getLogger("mcp").setLevel(logging.WARNING)  # its session manager logs every start at INFO
     service = Service(settings)
     mcp = build_mcp(service)
@@ -205,7 +205,9 @@ def create_app(settings: Settings, *, token: str | None = None):
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True)
 
     def error(status: int, message: str) -> JSONResponse:
-        return JSONResponse({"error": {"message": message, "type": ERROR_TYPES.get(status, "server_error")}}, status_code=status)
+        return JSONResponse(
+            {"error": {"message": message, "type": ERROR_TYPES.get(status, "server_error")}}, status_code=status
+        )
 
     async def in_thread(function, *args):
         import anyio
@@ -233,8 +235,14 @@ def create_app(settings: Settings, *, token: str | None = None):
             out = []
             for name in service.index_names():
                 index = service.engine(name).retriever.index
-                out.append({"name": name, "files": len(index.catalog.files()), "chunks": index.catalog.chunk_count(),
-                            "embedder": index.embedder_name})
+                out.append(
+                    {
+                        "name": name,
+                        "files": len(index.catalog.files()),
+                        "chunks": index.catalog.chunk_count(),
+                        "embedder": index.embedder_name,
+                    }
+                )
             return out
 
         return JSONResponse({"indexes": await in_thread(describe), "default": settings.index})
@@ -245,7 +253,11 @@ def create_app(settings: Settings, *, token: str | None = None):
         if request.method == "POST":
             try:
                 body = await request.json()
-                params = {"q": str(body.get("query", body.get("q", ""))), "k": body.get("k", settings.top_k), "index": body.get("index")}
+                params = {
+                    "q": str(body.get("query", body.get("q", ""))),
+                    "k": body.get("k", settings.top_k),
+                    "index": body.get("index"),
+                }
             except (ValueError, AttributeError):
                 return error(400, 'send JSON: {"query": "...", "k": 5, "index": "name"}')
         query = (params.get("q") or "").strip()
@@ -271,6 +283,7 @@ def create_app(settings: Settings, *, token: str | None = None):
         standalone = standalone_question(engine, history, question)
         if standalone != question:
             events("rewrite", {"question": standalone})
+
         def text(piece: str) -> None:
             events("text", {"text": piece})
             service.searches.let_searches_pass()
@@ -289,7 +302,9 @@ def create_app(settings: Settings, *, token: str | None = None):
         async with service.queue.turn(lambda place: places.append(place)):
             for place in places:
                 yield "queue", {"position": place}
-            async for kind, data in thread_events(lambda put: run_answer(name, question, history, put), service.answering):
+            async for kind, data in thread_events(
+                lambda put: run_answer(name, question, history, put), service.answering
+            ):
                 yield (kind, data.as_dict()) if kind == "done" else (kind, data)
 
     async def upload(request: Request) -> Response:
@@ -302,13 +317,19 @@ def create_app(settings: Settings, *, token: str | None = None):
             form = await request.form(max_files=1000, max_fields=10, max_part_size=limit)
         except Exception as exc:  # the multipart parser's errors: too large, too many, malformed
             too_large = "maximum size" in str(exc).lower()
-            return error(413 if too_large else 400, f"the upload could not be read ({exc}); each file may be at most "
-                         f"{settings.max_file_mb} MB (the max_file_mb setting)")
+            return error(
+                413 if too_large else 400,
+                f"the upload could not be read ({exc}); each file may be at most "
+                f"{settings.max_file_mb} MB (the max_file_mb setting)",
+            )
         folder = upload_folder(settings, name)
         try:
             saved = await in_thread(save_uploads, folder, form.getlist("files"), limit)
         except UploadTooLarge as exc:
-            return error(413, f"{exc} is larger than {settings.max_file_mb} MB, the most one file may be (the max_file_mb setting)")
+            return error(
+                413,
+                f"{exc} is larger than {settings.max_file_mb} MB, the most one file may be (the max_file_mb setting)",
+            )
         if not saved:
             return error(400, 'send the documents as multipart form fields named "files"')
 
@@ -316,7 +337,8 @@ def create_app(settings: Settings, *, token: str | None = None):
             from rag.api import run_ingest
 
             return run_ingest(
-                _with_index(settings, name), [str(folder)],
+                _with_index(settings, name),
+                [str(folder)],
                 progress=lambda stage, done, total: put("progress", {"stage": stage, "done": done, "total": total}),
                 on_skip=lambda path, reason: put("skipped", {"path": readable(path), "reason": reason}),
             )
@@ -325,7 +347,10 @@ def create_app(settings: Settings, *, token: str | None = None):
             yield {"event": "saved", "data": json.dumps({"files": [p.name for p in saved]}, ensure_ascii=False)}
             try:
                 async for kind, data in thread_events(ingest):
-                    yield {"event": kind, "data": json.dumps(data.as_dict() if kind == "done" else data, ensure_ascii=False)}
+                    yield {
+                        "event": kind,
+                        "data": json.dumps(data.as_dict() if kind == "done" else data, ensure_ascii=False),
+                    }
             except (IngestError, RagError) as exc:
                 yield {"event": "error", "data": json.dumps({"message": str(exc)})}
 
@@ -387,9 +412,15 @@ def create_app(settings: Settings, *, token: str | None = None):
 
     async def models(request: Request) -> Response:
         created = int(time.time())
-        return JSONResponse({"object": "list", "data": [
-            {"id": name, "object": "model", "created": created, "owned_by": "rag"} for name in service.index_names()
-        ]})
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [
+                    {"id": name, "object": "model", "created": created, "owned_by": "rag"}
+                    for name in service.index_names()
+                ],
+            }
+        )
 
     async def chat_completions(request: Request) -> Response:
         try:
@@ -411,11 +442,17 @@ def create_app(settings: Settings, *, token: str | None = None):
         created = int(time.time())
 
         def chunk(delta: dict, finish: str | None = None, extra: dict | None = None) -> str:
-            data = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": name,
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            data = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": name,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
             return json.dumps({**data, **(extra or {})}, ensure_ascii=False)
 
         if body.get("stream"):
+
             async def stream():
                 try:
                     yield {"data": chunk({"role": "assistant", "content": ""})}
@@ -443,21 +480,38 @@ def create_app(settings: Settings, *, token: str | None = None):
         except (IngestError, RagError) as exc:
             return error(500, str(exc))
         content = answer["answer"] + (sources_text_from(answer) if with_sources else "")
-        return JSONResponse({
-            "id": completion_id, "object": "chat.completion", "created": created, "model": name,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content, **cited_sources(answer, with_sources)},
-                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": answer["timings"].get("prompt_tokens") or 0, "completion_tokens": 0,
-                      "total_tokens": answer["timings"].get("prompt_tokens") or 0},
-            "rag": answer,
-        })
+        return JSONResponse(
+            {
+                "id": completion_id,
+                "object": "chat.completion",
+                "created": created,
+                "model": name,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content, **cited_sources(answer, with_sources)},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": answer["timings"].get("prompt_tokens") or 0,
+                    "completion_tokens": 0,
+                    "total_tokens": answer["timings"].get("prompt_tokens") or 0,
+                },
+                "rag": answer,
+            }
+        )
 
     class TokenCheck(BaseHTTPMiddleware):
         async def dispatch(self, request: Request, call_next):
             if token and not _is_page_file(request.url.path):
-                given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or request.query_params.get("token", "")
+                given = request.headers.get("authorization", "").removeprefix(
+                    "Bearer "
+                ).strip() or request.query_params.get("token", "")
                 if not secrets.compare_digest(given, token):
-                    return error(401, "this server needs its token: send 'Authorization: Bearer TOKEN' (rag serve printed it)")
+                    return error(
+                        401, "this server needs its token: send 'Authorization: Bearer TOKEN' (rag serve printed it)"
+                    )
             return await call_next(request)
 
     @contextlib.asynccontextmanager
@@ -514,7 +568,12 @@ def stored_token(index_dir: Path) -> tuple[str, Path]:
     return token, path
 
 
-ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 413: "request_too_large"}
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    413: "request_too_large",
+}
 
 
 def cited_sources(answer: dict, with_sources: bool = True) -> dict:
@@ -523,9 +582,13 @@ def cited_sources(answer: dict, with_sources: bool = True) -> dict:
     if not with_sources:
         return {"abstained": bool(answer.get("abstained"))}
     sources = [
-        {**{k: s[k] for k in ("n", "source", "page", "heading", "text")}, "ocr": bool(s.get("ocr")),
-         "url": f"/files/{s['file']}" + (f"#page={s['page']}" if s.get("page") else "")}
-        for s in answer.get("sources", []) if s.get("cited")
+        {
+            **{k: s[k] for k in ("n", "source", "page", "heading", "text")},
+            "ocr": bool(s.get("ocr")),
+            "url": f"/files/{s['file']}" + (f"#page={s['page']}" if s.get("page") else ""),
+        }
+        for s in answer.get("sources", [])
+        if s.get("cited")
     ]
     return {"sources": [] if answer.get("abstained") else sources, "abstained": bool(answer.get("abstained"))}
 
@@ -533,8 +596,13 @@ def cited_sources(answer: dict, with_sources: bool = True) -> dict:
 def sources_text_from(answer: dict) -> str:
     """The cited sources as lines under an answer (``Answer.as_dict()``), for clients that show only text."""
     cited = [s for s in answer.get("sources", []) if s.get("cited")]
-    lines = [f"[{s['n']}] {s['source']}" + (f", p. {s['page']}" if s.get("page") is not None else "")
-             + (f" — {s['heading']}" if s.get("heading") else "") + (" (OCR)" if s.get("ocr") else "") for s in cited]
+    lines = [
+        f"[{s['n']}] {s['source']}"
+        + (f", p. {s['page']}" if s.get("page") is not None else "")
+        + (f" — {s['heading']}" if s.get("heading") else "")
+        + (" (OCR)" if s.get("ocr") else "")
+        for s in cited
+    ]
     return "\n\nSources:\n" + "\n".join(lines) if lines and not answer.get("abstained") else ""
 
 
@@ -609,8 +677,15 @@ def _still_the_indexed_file(path: str) -> bool:
     return os.path.isfile(path) and not os.path.islink(path) and os.path.realpath(path) == os.path.abspath(path)
 
 
-_MEDIA = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-          ".tif": "image/tiff", ".tiff": "image/tiff", ".webp": "image/webp"}
+_MEDIA = {
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".webp": "image/webp",
+}
 
 
 def _media_type(path: str) -> str | None:
@@ -630,7 +705,10 @@ def build_mcp(service: Service):
 
     from rag.api import hit_rows
 
-    mcp = MCPServer("rag", instructions="Search and ask the user's own indexed documents, offline. Answers cite file, page and section.")
+    mcp = MCPServer(
+        "rag",
+        instructions="Search and ask the user's own indexed documents, offline. Answers cite file, page and section.",
+    )
 
     @mcp.tool()
     def search(query: str, index: str = "", k: int = 5) -> list[dict]:
@@ -655,7 +733,9 @@ def build_mcp(service: Service):
         answer = None
         await asyncio.get_running_loop().run_in_executor(None, service.engine, name)  # see answer_events
         async with service.queue.turn():
-            answer = await asyncio.get_running_loop().run_in_executor(service.answering, lambda: service.engine(name).ask(question))
+            answer = await asyncio.get_running_loop().run_in_executor(
+                service.answering, lambda: service.engine(name).ask(question)
+            )
         data = answer.as_dict()
         return {k: data[k] for k in ("answer", "abstained", "abstain_reason", "evidence", "sources")}
 

@@ -68,5 +68,7 @@ def check_answer(answer: str, passages: str, question: str) -> SupportCheck:
     """Is ``answer`` backed by ``passages``? (See the module docstring.)"""
     missing = unsupported_specifics(answer, passages, question)
     if missing:
-        return SupportCheck(False, f"{', '.join(missing[:3])} appear{'s' if len(missing) == 1 else ''} in no passage", missing)
+        return SupportCheck(
+            False, f"{', '.join(missing[:3])} appear{'s' if len(missing) == 1 else ''} in no passage", missing
+        )
     return SupportCheck(True)

@@ -12,7 +12,9 @@ from ingest.offline import enforce_offline
 enforce_offline()
 
 
-def make_pdf(path: Path, pages: list[str], *, outline: list[tuple[str, int]] | None = None, password: str | None = None) -> Path:
+def make_pdf(
+    path: Path, pages: list[str], *, outline: list[tuple[str, int]] | None = None, password: str | None = None
+) -> Path:
     """A real text PDF, one string per page; ``outline`` entries are (title, page)."""
     from fpdf import FPDF
 

@@ -15,9 +15,13 @@ def crash(path, **_):
 
 
 def hog(path, **_):
+    """Reserves memory until the worker's address-space limit says no (numpy.empty does not touch
+    the pages, so hitting the limit takes milliseconds even on a loaded machine)."""
+    import numpy
+
     hoard = []
     while True:
-        hoard.append(bytearray(256 * 2**20))
+        hoard.append(numpy.empty(256 * 2**20, dtype=numpy.uint8))
 
 
 def fine(path, **_):

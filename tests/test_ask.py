@@ -1,8 +1,8 @@
 """rag ask with the real retriever and a small real GGUF (SmolLM2-135M)."""
 
 import pytest
-
 from conftest import make_pdf
+
 from ingest.index import Index
 from ingest.pipeline import sync
 from rag.engine import Engine
@@ -21,7 +21,9 @@ def handbook(tmp_path_factory, embedder):
             "Store treated water in clean, covered containers.",
         ],
     )
-    (root / "radio.md").write_text("# Radio\n\nScheduled check-ins happen at 08:00 and 18:00 on channel 16.\n", encoding="utf-8")
+    (root / "radio.md").write_text(
+        "# Radio\n\nScheduled check-ins happen at 08:00 and 18:00 on channel 16.\n", encoding="utf-8"
+    )
     index = Index.create(root / "idx", "h", embedder_name=embedder.name, dimension=embedder.dimension)
     with index.writer():
         sync([root], index, embedder)
@@ -89,7 +91,8 @@ def test_evidence_comes_before_the_answer(handbook, embedder):
     engine = Engine(Retriever(handbook, embedder), Scripted("Boil it for three minutes ", "[1]."), top_k=3)
     answer = engine.ask(
         "How long should water be boiled above 2000 metres?",
-        on_evidence=lambda e: events.append(("evidence", e)), on_text=lambda t: events.append(("text", t)),
+        on_evidence=lambda e: events.append(("evidence", e)),
+        on_text=lambda t: events.append(("text", t)),
     )
     assert events[0][0] == "evidence" and all(kind == "text" for kind, _ in events[1:])
     evidence = events[0][1]
@@ -167,7 +170,15 @@ def test_english_questions_go_to_the_fast_model_and_hebrew_ones_to_the_strong_on
     assert model_roles("/models/x.gguf") == ("/models/x.gguf", "/models/x.gguf")
     fast, strong = Recording(tiny_generator), Recording(tiny_generator)
     loader = LoadCounter(strong)
-    engine = Engine(Retriever(handbook, embedder), fast, strong_generator=loader, top_k=2, max_answer_tokens=8, min_relevance=-1, min_answerable=0)
+    engine = Engine(
+        Retriever(handbook, embedder),
+        fast,
+        strong_generator=loader,
+        top_k=2,
+        max_answer_tokens=8,
+        min_relevance=-1,
+        min_answerable=0,
+    )
     engine.ask("How long should water be boiled above 2000 metres?")
     assert (fast.prompts, strong.prompts, loader.loads) == (1, 0, 0), "the strong model is not even loaded"
     engine.ask("כמה זמן מרתיחים מים?")
@@ -178,6 +189,10 @@ def test_english_questions_go_to_the_fast_model_and_hebrew_ones_to_the_strong_on
 
 def test_what_the_model_was_shown_in_a_label_counts_as_support(handbook, embedder):
     """water.pdf has no sections, so its passages are labelled with the file name."""
-    engine = Engine(Retriever(handbook, embedder), Scripted("The water.pdf handbook says to boil it for three minutes [1]."), top_k=3)
+    engine = Engine(
+        Retriever(handbook, embedder),
+        Scripted("The water.pdf handbook says to boil it for three minutes [1]."),
+        top_k=3,
+    )
     answer = engine.ask("How long should water be boiled above 2000 metres?")
     assert not answer.abstained, answer.abstain_reason

@@ -5,7 +5,9 @@ from ingest.types import Block, Document
 
 
 def _long_text(sentences: int) -> str:
-    return " ".join(f"Sentence number {i} explains how the pump valve number {i} is serviced safely." for i in range(sentences))
+    return " ".join(
+        f"Sentence number {i} explains how the pump valve number {i} is serviced safely." for i in range(sentences)
+    )
 
 
 def test_chunks_fit_the_embedder_and_never_cut_words(embedder):

@@ -41,7 +41,13 @@ def test_a_right_number_is_kept_and_each_sentence_is_judged_alone():
 
 
 def test_a_short_sentence_is_judged_with_the_one_before():
-    passages = {1: "Radio: after two consecutive missed check-ins, base camp starts the search and rescue plan.", 2: "Pacing: count double steps to measure distance on a course."}
+    passages = {
+        1: "Radio: after two consecutive missed check-ins, base camp starts the search and rescue plan.",
+        2: "Pacing: count double steps to measure distance on a course.",
+    }
     f = CitationFilter({1, 2}, passages)
-    out = f.feed("The search and rescue plan starts after two missed check-ins. This is stated in passage [2].") + f.flush()
+    out = (
+        f.feed("The search and rescue plan starts after two missed check-ins. This is stated in passage [2].")
+        + f.flush()
+    )
     assert out.endswith("passage [1].") and f.cited == [1]

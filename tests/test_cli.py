@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import make_pdf
+
 from rag.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +41,18 @@ def test_ingest_json_summary_and_rerun(runner, folder):
     result = runner.invoke(cli, ["ingest", str(folder), "--json", "-q"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert set(summary) == {"added", "changed", "deleted", "renamed", "unchanged", "skipped", "chunks_added", "chunks_removed", "vectors_repaired", "seconds"}
+    assert set(summary) == {
+        "added",
+        "changed",
+        "deleted",
+        "renamed",
+        "unchanged",
+        "skipped",
+        "chunks_added",
+        "chunks_removed",
+        "vectors_repaired",
+        "seconds",
+    }
     assert summary["added"] == 2 and summary["chunks_added"] >= 2
     assert [os.path.basename(s["path"]) for s in summary["skipped"]] == ["broken.pdf"]
     assert "skipped" in result.stderr and "broken.pdf: not a readable PDF" in result.stderr

@@ -52,7 +52,9 @@ def test_a_sentence_two_passages_share_goes_in_once():
     shared = "The Panthers defense gave up just 308 points."
     first = Passage(1, "a.md", None, "", f"{FILLER} {shared}")
     second = Passage(2, "a.md", None, "", f"{shared} The Broncos kicker scored 12 points. {FILLER}")
-    kept = select_context("How many points did the Panthers defense give up, and the kicker?", [first, second], words, 22)
+    kept = select_context(
+        "How many points did the Panthers defense give up, and the kicker?", [first, second], words, 22
+    )
     text = " ".join(p.text for p in kept)
     assert text.count(shared) == 1 and "kicker scored 12" in text, kept
 
@@ -93,7 +95,12 @@ def test_a_hebrew_question_gets_a_larger_budget_for_the_same_text():
 def test_lines_broken_inside_a_sentence_are_joined_before_scoring():
     from rag.context import pieces_of, reflow
 
-    pdf_text = "Boil for one minute. At\naltitudes above 2,000 metres, boil it for\nthree minutes.\nStorage\nKeep it covered."
-    assert reflow(pdf_text) == "Boil for one minute. At altitudes above 2,000 metres, boil it for three minutes.\nStorage\nKeep it covered."
+    pdf_text = (
+        "Boil for one minute. At\naltitudes above 2,000 metres, boil it for\nthree minutes.\nStorage\nKeep it covered."
+    )
+    assert (
+        reflow(pdf_text)
+        == "Boil for one minute. At altitudes above 2,000 metres, boil it for three minutes.\nStorage\nKeep it covered."
+    )
     assert "At altitudes above 2,000 metres, boil it for three minutes." in pieces_of(pdf_text)
     assert reflow("- first item\n- second item") == "- first item\n- second item", "list lines stay apart"

@@ -41,11 +41,15 @@ def _env(index_dir: Path) -> dict:
 
 def _ingest(folder: Path, index_dir: Path, **popen):
     command = [sys.executable, "-m", "rag", "ingest", str(folder), "--json", "-q"]
-    return subprocess.Popen(command, env=_env(index_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    return subprocess.Popen(
+        command, env=_env(index_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+    )
 
 
 def _rag(index_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rag", *args], env=_env(index_dir), capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args], env=_env(index_dir), capture_output=True, text=True, timeout=600
+    )
 
 
 def _verified(index_dir: Path) -> dict:
@@ -108,7 +112,7 @@ def test_sigkill_at_ten_points_then_rerun_matches_a_clean_run(tmp_path, clean_ru
     for name, ready in points:
         started = time.monotonic()
         process = _ingest(docs, index_dir)
-        killed += _kill_when(process, index_dir, lambda: ready(started))
+        killed += _kill_when(process, index_dir, lambda ready=ready, started=started: ready(started))
         if index_dir.exists() and (index_dir / "default" / "catalog.sqlite").exists():
             journal = _count(index_dir, "SELECT count(*) FROM journal")
             assert journal >= 0, f"catalog readable after a kill at {name}"
@@ -126,6 +130,7 @@ def test_sigkill_at_ten_points_then_rerun_matches_a_clean_run(tmp_path, clean_ru
 def _limit_file_size(limit: int):
     def apply():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return apply
 
 
@@ -177,7 +182,10 @@ def test_damaged_vectors_are_set_aside_and_rebuilt(tmp_path, clean_run):
 
     search = _rag(index_dir, "search", "river level")
     assert search.returncode == 1 and "Traceback" not in search.stderr
-    assert search.stderr.startswith("Error: the vectors of index 'default'") and "Run: rag ingest PATH --index default" in search.stderr
+    assert (
+        search.stderr.startswith("Error: the vectors of index 'default'")
+        and "Run: rag ingest PATH --index default" in search.stderr
+    )
 
     rerun = _ingest(docs, index_dir)
     out, err = rerun.communicate(timeout=600)

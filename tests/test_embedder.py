@@ -7,7 +7,9 @@ from ingest.embedder import LazyEmbedder
 def test_query_path_matches_the_document_path(embedder, model_cache):
     query = "How long should water be boiled above 2,000 metres?"
     fast = embedder.embed_query(query)
-    assert (model_cache / "onnx" / "all-MiniLM-L6-v2.v2.onnx").is_file(), "the ONNX copy is exported once into the cache"
+    assert (model_cache / "onnx" / "all-MiniLM-L6-v2.v2.onnx").is_file(), (
+        "the ONNX copy is exported once into the cache"
+    )
     assert embedder._onnx() is not None
     reference = embedder.embed_documents([query])[0]
     assert fast.shape == (384,) and abs(float(np.linalg.norm(fast)) - 1) < 1e-5

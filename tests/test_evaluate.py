@@ -4,7 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import cli
-from rag.evaluate import contains_answer, mrr_at, ndcg_at, normalize_answer, recall_at, sample, QaItem
+from rag.evaluate import QaItem, contains_answer, mrr_at, ndcg_at, normalize_answer, recall_at, sample
 
 
 def test_ranking_metrics():
@@ -66,13 +66,38 @@ def test_eval_qa_with_unanswerable_questions(env_clean):
     squad = {
         "version": "v2.0",
         "data": [
-            {"title": "Water", "paragraphs": [{"context": "Water must boil for three minutes above 2000 metres.", "qas": [
-                {"id": "1", "question": "How long must water boil above 2000 metres?", "answers": [{"text": "three minutes", "answer_start": 16}], "is_impossible": False},
-                {"id": "2", "question": "Who invented the kettle?", "answers": [], "is_impossible": True},
-            ]}]},
-            {"title": "Radio", "paragraphs": [{"context": "Check in on channel 16 at 08:00 and 18:00.", "qas": [
-                {"id": "3", "question": "Which channel is used to check in?", "answers": [{"text": "16", "answer_start": 20}]},
-            ]}]},
+            {
+                "title": "Water",
+                "paragraphs": [
+                    {
+                        "context": "Water must boil for three minutes above 2000 metres.",
+                        "qas": [
+                            {
+                                "id": "1",
+                                "question": "How long must water boil above 2000 metres?",
+                                "answers": [{"text": "three minutes", "answer_start": 16}],
+                                "is_impossible": False,
+                            },
+                            {"id": "2", "question": "Who invented the kettle?", "answers": [], "is_impossible": True},
+                        ],
+                    }
+                ],
+            },
+            {
+                "title": "Radio",
+                "paragraphs": [
+                    {
+                        "context": "Check in on channel 16 at 08:00 and 18:00.",
+                        "qas": [
+                            {
+                                "id": "3",
+                                "question": "Which channel is used to check in?",
+                                "answers": [{"text": "16", "answer_start": 20}],
+                            },
+                        ],
+                    }
+                ],
+            },
         ],
     }
     file = env_clean / "set" / "dev.json"
@@ -90,11 +115,14 @@ def test_eval_folder_finds_the_file_and_page_of_each_question(env_clean):
 
     docs = env_clean / "manuals"
     docs.mkdir()
-    make_pdf(docs / "pump.pdf", [
-        "Pump manual. Safety notes for the operator.",
-        "Priming: fill the casing with water before the first start, then open the vent screw.",
-        "Maintenance: replace the shaft seal every 2,000 hours of running.",
-    ])
+    make_pdf(
+        docs / "pump.pdf",
+        [
+            "Pump manual. Safety notes for the operator.",
+            "Priming: fill the casing with water before the first start, then open the vent screw.",
+            "Maintenance: replace the shaft seal every 2,000 hours of running.",
+        ],
+    )
     (docs / "radio.md").write_text("# Radio\n\nCheck-ins are at 08:00 and 18:00 on channel 16.\n", encoding="utf-8")
     questions = env_clean / "my-questions.jsonl"
     rows = [

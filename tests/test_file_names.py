@@ -25,8 +25,26 @@ NAMES = 240
 SEED = 14
 
 _PIECES = [
-    b"caf\xe9", b"\xf9\xe5\xec\xe5\xed", b"\x80\x81\xfe\xff", "שלום".encode(), "نص".encode(), b"\n", b"\t", b"\x1b[31m",
-    b"\r", b"-", b"--help", b" ", b"report", b"\xe2\x80\xae", b"%41", b"fsbytes:", b"\\", b"'\"", b"*?[", "ü".encode(),
+    b"caf\xe9",
+    b"\xf9\xe5\xec\xe5\xed",
+    b"\x80\x81\xfe\xff",
+    "שלום".encode(),
+    "نص".encode(),
+    b"\n",
+    b"\t",
+    b"\x1b[31m",
+    b"\r",
+    b"-",
+    b"--help",
+    b" ",
+    b"report",
+    b"\xe2\x80\xae",
+    b"%41",
+    b"fsbytes:",
+    b"\\",
+    b"'\"",
+    b"*?[",
+    "ü".encode(),
 ]
 
 

@@ -11,8 +11,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-
 from conftest import make_docx, make_pdf
+
 from ingest.errors import UnreadableFile
 from ingest.loaders import file_type, load_document, supported
 from ingest.loaders.packaged import bomb_reason, read_gzip
@@ -108,10 +108,13 @@ def _text(document) -> str:
 
 
 def test_pptx_slides_are_pages_with_titles_and_notes(tmp_path):
-    path = make_pptx(tmp_path / "deck.pptx", [
-        ("Water plan", "Filters are changed every 40 days", ""),
-        ("Power", "The generator needs 12 litres a day", "Ask Dana about the spare belt"),
-    ])
+    path = make_pptx(
+        tmp_path / "deck.pptx",
+        [
+            ("Water plan", "Filters are changed every 40 days", ""),
+            ("Power", "The generator needs 12 litres a day", "Ask Dana about the spare belt"),
+        ],
+    )
     blocks = load_document(path).blocks
     assert [(b.page, b.headings) for b in blocks] == [(1, ("Water plan",)), (2, ("Power",))]
     assert "every 40 days" in blocks[0].text and "Water plan" not in blocks[0].text
@@ -119,10 +122,13 @@ def test_pptx_slides_are_pages_with_titles_and_notes(tmp_path):
 
 
 def test_xlsx_rows_keep_sheet_and_column_names(tmp_path):
-    path = make_xlsx(tmp_path / "log.xlsx", {
-        "Stations": [["Station", "Depth m", "Checked"], ["North", 17.5, True], ["South", 9, False]],
-        "Staff": [["Name", "Role"], ["Noa", "medic"]],
-    })
+    path = make_xlsx(
+        tmp_path / "log.xlsx",
+        {
+            "Stations": [["Station", "Depth m", "Checked"], ["North", 17.5, True], ["South", 9, False]],
+            "Staff": [["Name", "Role"], ["Noa", "medic"]],
+        },
+    )
     blocks = load_document(path).blocks
     assert [b.headings for b in blocks] == [("Stations",), ("Staff",)]
     assert "Row 2: Station: North; Depth m: 17.5; Checked: TRUE" in blocks[0].text
@@ -140,16 +146,23 @@ def test_csv_with_semicolons_and_pure_row_formatting(tmp_path):
 
 
 def test_odt_headings_paragraphs_and_tables(tmp_path):
-    path = make_odt(tmp_path / "report.odt", "Survey results", "The well at site four is dry.", [["Site", "Status"], ["4", "dry"]])
+    path = make_odt(
+        tmp_path / "report.odt", "Survey results", "The well at site four is dry.", [["Site", "Status"], ["4", "dry"]]
+    )
     blocks = load_document(path).blocks
     assert blocks[0].text == "The well at site four is dry." and blocks[0].headings == ("Survey results",)
     assert blocks[1].text == "Site | Status\n4 | dry"
 
 
 def test_epub_chapters_in_spine_order_under_book_and_chapter_titles(tmp_path):
-    path = make_epub(tmp_path / "guide.epub", "Field Guide", [
-        ("Knots", "The bowline makes a fixed loop."), ("Fire", "Keep a bucket of sand beside the stove."),
-    ])
+    path = make_epub(
+        tmp_path / "guide.epub",
+        "Field Guide",
+        [
+            ("Knots", "The bowline makes a fixed loop."),
+            ("Fire", "Keep a bucket of sand beside the stove."),
+        ],
+    )
     blocks = [b for b in load_document(path).blocks if "bowline" in b.text or "sand" in b.text]
     assert [(b.text, b.headings) for b in blocks] == [
         ("The bowline makes a fixed loop.", ("Field Guide", "Knots")),
@@ -159,7 +172,9 @@ def test_epub_chapters_in_spine_order_under_book_and_chapter_titles(tmp_path):
 
 def test_eml_heading_carries_subject_sender_date_and_attachments_are_read(tmp_path):
     attachment = make_docx(tmp_path / "a.docx", [("h1", "Budget"), ("p", "Fuel costs 900 shekels a month.")])
-    message = make_mail("Supply run", "Avi <avi@example.org>", "The truck leaves at six.", {"budget.docx": attachment.read_bytes()})
+    message = make_mail(
+        "Supply run", "Avi <avi@example.org>", "The truck leaves at six.", {"budget.docx": attachment.read_bytes()}
+    )
     path = tmp_path / "supply.eml"
     path.write_bytes(message.as_bytes())
     blocks = load_document(path).blocks
@@ -184,7 +199,9 @@ def test_rst_titles_by_adornment_style():
     text = "=====\nGuide\n=====\n\nIntro text.\n\nSetup\n-----\n\nRun it.\n\n.. note:: hidden\n\nUsage\n-----\n\nCall it.\n"
     blocks = rst_blocks(text)
     assert [(b.text, b.headings) for b in blocks] == [
-        ("Intro text.", ("Guide",)), ("Run it.", ("Guide", "Setup")), ("Call it.", ("Guide", "Usage")),
+        ("Intro text.", ("Guide",)),
+        ("Run it.", ("Guide", "Setup")),
+        ("Call it.", ("Guide", "Usage")),
     ]
 
 
@@ -240,7 +257,9 @@ def test_every_format_is_searchable_after_ingest(tmp_path, embedder):
     (root / "fuel.csv").write_text("vehicle,litres\nambulance,65\n", encoding="utf-8")
     make_odt(root / "well.odt", "Wells", "The eastern well was chlorinated on Monday.", [["a", "b"]])
     make_epub(root / "knots.epub", "Knots", [("Bowline", "A bowline makes a loop that does not slip.")])
-    (root / "mail.eml").write_bytes(make_mail("Snake bite", "Medic <m@example.org>", "Keep the bitten limb still and below the heart.").as_bytes())
+    (root / "mail.eml").write_bytes(
+        make_mail("Snake bite", "Medic <m@example.org>", "Keep the bitten limb still and below the heart.").as_bytes()
+    )
     (root / "setup.rst").write_text("Antenna\n=======\n\nRaise the antenna mast to six metres.\n", encoding="utf-8")
     make_pdf(root / "plain.pdf", ["Tents must be pitched on high ground."])
     index = Index.create(tmp_path / "ix", "t", embedder_name=embedder.name, dimension=embedder.dimension)
@@ -248,10 +267,14 @@ def test_every_format_is_searchable_after_ingest(tmp_path, embedder):
         report = sync([root], index, embedder)
     assert report.skipped == [] and report.added == 8
     for query, source in [
-        ("how far should latrines be from water", "deck.pptx"), ("purification tablets count", "stock.xlsx"),
-        ("ambulance litres", "fuel.csv"), ("eastern well chlorinated", "well.odt"),
-        ("knot loop that does not slip", "knots.epub"), ("snake bite limb", "mail.eml"),
-        ("antenna mast height", "setup.rst"), ("tents pitched high ground", "plain.pdf"),
+        ("how far should latrines be from water", "deck.pptx"),
+        ("purification tablets count", "stock.xlsx"),
+        ("ambulance litres", "fuel.csv"),
+        ("eastern well chlorinated", "well.odt"),
+        ("knot loop that does not slip", "knots.epub"),
+        ("snake bite limb", "mail.eml"),
+        ("antenna mast height", "setup.rst"),
+        ("tents pitched high ground", "plain.pdf"),
     ]:
         found = index.catalog.lexical_search(query, 3)
         paths = [index.catalog.get_chunks([i])[i].path for i, _ in found]

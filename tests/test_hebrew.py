@@ -22,7 +22,9 @@ def hebrew_index(tmp_path_factory):
     shutil.copy(CORPORA / "first-aid.md", docs)
     shutil.copy(CORPORA / "radio-procedures.txt", docs)
     index_dir = home / "indexes"
-    result = CliRunner().invoke(cli, ["ingest", str(docs), "--index-dir", str(index_dir), "--embedder", "multilingual", "-q", "--json"])
+    result = CliRunner().invoke(
+        cli, ["ingest", str(docs), "--index-dir", str(index_dir), "--embedder", "multilingual", "-q", "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert "note:" not in result.stderr
     return docs, index_dir
@@ -97,7 +99,11 @@ def test_a_hebrew_question_over_a_scanned_hebrew_page_cites_that_page(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
     page = text_image(
-        ["נוהל תחזוקה למשאבת המים הראשית", "יש להחליף את מסנן השמן של המשאבה כל שלושה חודשים.", "את הרצועה בודקים פעם בשבוע."],
+        [
+            "נוהל תחזוקה למשאבת המים הראשית",
+            "יש להחליף את מסנן השמן של המשאבה כל שלושה חודשים.",
+            "את הרצועה בודקים פעם בשבוע.",
+        ],
         rtl=True,
     )
     make_scanned_pdf(docs / "תחזוקה.pdf", ["Pump maintenance log, typed page.", page])
@@ -105,11 +111,15 @@ def test_a_hebrew_question_over_a_scanned_hebrew_page_cites_that_page(tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["ingest", str(docs), "--index-dir", str(index_dir), "-q"])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(cli, ["ask", "כל כמה זמן מחליפים את מסנן השמן של המשאבה?", "--index-dir", str(index_dir), "--json"])
+    result = runner.invoke(
+        cli, ["ask", "כל כמה זמן מחליפים את מסנן השמן של המשאבה?", "--index-dir", str(index_dir), "--json"]
+    )
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert not answer["abstained"], answer
     assert "שלושה חודשים" in answer["answer"], answer["answer"]
-    cited = [s for s in answer["sources"] if s["cited"]] or [s for s in answer["sources"] if s["n"] in answer["supported_by"]]
+    cited = [s for s in answer["sources"] if s["cited"]] or [
+        s for s in answer["sources"] if s["n"] in answer["supported_by"]
+    ]
     assert cited and all(s["page"] == 2 and s["ocr"] for s in cited), answer["sources"]
     assert answer["evidence"]["page"] == 2 and answer["evidence"]["ocr"] is True

@@ -1,7 +1,6 @@
-
 import pytest
-
 from conftest import make_docx, make_image_only_pdf, make_pdf
+
 from ingest.errors import UnreadableFile
 from ingest.loaders import load_document
 from ingest.loaders.text import decode, markdown_blocks
@@ -29,7 +28,9 @@ def test_encrypted_pdf_needs_its_password(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "content", [b"%PDF-1.7\n1 0 obj << /Type /Catalog", b"\x00\x01garbage" * 100, b""], ids=["truncated", "random", "empty"]
+    "content",
+    [b"%PDF-1.7\n1 0 obj << /Type /Catalog", b"\x00\x01garbage" * 100, b""],
+    ids=["truncated", "random", "empty"],
 )
 def test_broken_pdfs_are_reported(tmp_path, content):
     path = tmp_path / "broken.pdf"
@@ -58,7 +59,7 @@ def test_markdown_heading_paths_ignore_code_fences():
 @pytest.mark.parametrize(
     "raw, expected",
     [
-        ("שלום עולם, מים רתוחים".encode("utf-8"), "שלום עולם, מים רתוחים"),
+        ("שלום עולם, מים רתוחים".encode(), "שלום עולם, מים רתוחים"),
         (b"\xef\xbb\xbfcaf\xc3\xa9 with BOM", "café with BOM"),
         ("שלום עולם, מים רתוחים ובטוחים".encode("cp1255"), "שלום עולם, מים רתוחים ובטוחים"),
         ("café, résumé and naïve".encode("latin-1"), "café, résumé and naïve"),
@@ -99,7 +100,14 @@ def test_html_headings_and_visible_text_only(tmp_path):
 def test_docx_headings_and_tables(tmp_path):
     path = make_docx(
         tmp_path / "report.docx",
-        [("title", "Annual Report"), ("h1", "Budget"), ("p", "We spent less."), ("table", "Item,Cost;Tents,300"), ("h2", "Fuel"), ("p", "Gas costs 4 per can.")],
+        [
+            ("title", "Annual Report"),
+            ("h1", "Budget"),
+            ("p", "We spent less."),
+            ("table", "Item,Cost;Tents,300"),
+            ("h2", "Fuel"),
+            ("p", "Gas costs 4 per can."),
+        ],
     )
     blocks = load_document(path).blocks
     assert blocks[0].text == "We spent less." and blocks[0].headings == ("Annual Report", "Budget")

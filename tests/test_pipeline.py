@@ -4,8 +4,8 @@ import os
 import time
 
 import pytest
-
 from conftest import make_docx, make_pdf
+
 from ingest.embedder import LazyEmbedder
 from ingest.errors import IndexBusy, IndexMismatch
 from ingest.index import Index
@@ -128,7 +128,9 @@ def test_bad_files_are_reported_and_the_run_goes_on(tmp_path, docs, embedder):
 
 def test_index_refuses_another_embedder_and_a_second_writer(tmp_path, docs, embedder):
     index = _index(tmp_path, embedder)
-    with pytest.raises(IndexMismatch, match=r"built with the embedder all-MiniLM-L6-v2 .*rag ingest PATH --index t --rebuild"):
+    with pytest.raises(
+        IndexMismatch, match=r"built with the embedder all-MiniLM-L6-v2 .*rag ingest PATH --index t --rebuild"
+    ):
         index.check_embedder("multilingual-e5-small", 384, action="extended")
     other = Index.open(tmp_path / "indexes", "t")
     with index.writer():

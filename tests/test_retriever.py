@@ -30,7 +30,10 @@ def test_edge_side_and_join_spans():
 
     text = "Intro about camps and tents. " * 6 + "The boiling time at altitude is"
     assert edge_side(text, set(terms("boiling time altitude"))) == 1
-    assert edge_side("Boiling time at altitude: see below. " + "Tents and camps. " * 10, set(terms("boiling altitude"))) == -1
+    assert (
+        edge_side("Boiling time at altitude: see below. " + "Tents and camps. " * 10, set(terms("boiling altitude")))
+        == -1
+    )
     assert edge_side("camps " * 5 + "boiling altitude " + "camps " * 5, set(terms("boiling altitude"))) == 0
     first = StoredChunk("a", "/d", 1, "", 0, 19, "Boil water. At alti", 0)
     second = StoredChunk("b", "/d", 1, "", 12, 40, "At altitude boil three minutes.", 1)
@@ -43,7 +46,11 @@ def test_a_reranker_reorders_the_first_passages(tmp_path, embedder):
     from rag.retriever import Retriever
 
     (tmp_path / "docs").mkdir()
-    for name, text in {"a.md": "Boil water for one minute.", "b.md": "Boiling water kills germs in water.", "c.md": "Tents need pegs."}.items():
+    for name, text in {
+        "a.md": "Boil water for one minute.",
+        "b.md": "Boiling water kills germs in water.",
+        "c.md": "Tents need pegs.",
+    }.items():
         (tmp_path / "docs" / name).write_text(text)
     index = Index.create(tmp_path / "idx", "r", embedder_name=embedder.name, dimension=embedder.dimension)
     with index.writer():

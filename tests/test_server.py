@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-
 from conftest import make_pdf
+
 from rag.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,11 +36,20 @@ def _free_port() -> int:
 
 def _start(index_dir: Path, model: Path, *extra: str, env_extra: dict | None = None) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    env = dict(os.environ, RAG_INDEX_DIR=str(index_dir), RAG_MIN_ANSWERABLE="0", RAG_MAX_ANSWER_TOKENS="24", PYTHONPATH=str(ROOT),
-               **(env_extra or {}))
+    env = dict(
+        os.environ,
+        RAG_INDEX_DIR=str(index_dir),
+        RAG_MIN_ANSWERABLE="0",
+        RAG_MAX_ANSWER_TOKENS="24",
+        PYTHONPATH=str(ROOT),
+        **(env_extra or {}),
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "rag", "serve", "--index", "field", "--port", str(port), "--model", str(model), *extra],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 120
     lines = []
@@ -61,9 +70,17 @@ def index_dir(tmp_path_factory):
     home = tmp_path_factory.mktemp("serve")
     docs = home / "docs"
     docs.mkdir()
-    make_pdf(docs / "water.pdf", ["Water treatment for field teams.", "Boil water for one minute. Above 2000 metres, boil it for three minutes."])
+    make_pdf(
+        docs / "water.pdf",
+        [
+            "Water treatment for field teams.",
+            "Boil water for one minute. Above 2000 metres, boil it for three minutes.",
+        ],
+    )
     (docs / "radio.md").write_text("# Radio\n\nCheck-ins are at 08:00 and 18:00 on channel 16.\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["ingest", str(docs), "--index-dir", str(home / "indexes"), "--index", "field", "-q"])
+    result = CliRunner().invoke(
+        cli, ["ingest", str(docs), "--index-dir", str(home / "indexes"), "--index", "field", "-q"]
+    )
     assert result.exit_code == 0, result.output
     return home / "indexes"
 
@@ -101,15 +118,21 @@ def test_openai_client_lists_indexes_and_answers_with_and_without_streaming(serv
 
     message = completion.choices[0].message.model_extra
     assert message["abstained"] is rag["abstained"]
-    assert all(re.fullmatch(r"/files/[0-9a-f]{16}(#page=\d+)?", s["url"]) for s in message["sources"]), message["sources"]
+    assert all(re.fullmatch(r"/files/[0-9a-f]{16}(#page=\d+)?", s["url"]) for s in message["sources"]), message[
+        "sources"
+    ]
     assert [s["n"] for s in message["sources"]] == [s["n"] for s in rag["sources"] if s["cited"]]
 
-    stream = client.chat.completions.create(model="field", messages=[{"role": "user", "content": QUESTION}], stream=True)
+    stream = client.chat.completions.create(
+        model="field", messages=[{"role": "user", "content": QUESTION}], stream=True
+    )
     chunks = [c for c in stream if c.choices]
     pieces = [c.choices[0].delta.content or "" for c in chunks]
     assert len(pieces) > 2 and "".join(pieces).strip()
     assert "sources" in chunks[-1].choices[0].delta.model_extra and chunks[-1].choices[0].finish_reason == "stop"
-    assert all("sources" not in (c.choices[0].delta.model_extra or {}) for c in chunks[:-1]), "sources ride on the last chunk only"
+    assert all("sources" not in (c.choices[0].delta.model_extra or {}) for c in chunks[:-1]), (
+        "sources ride on the last chunk only"
+    )
 
     quiet = client.chat.completions.create(
         model="field", messages=[{"role": "user", "content": QUESTION}], extra_body={"rag": {"sources": False}}
@@ -122,7 +145,9 @@ def test_search_answers_without_the_model_and_names_file_and_page(server):
     data = httpx.get(f"{server}api/search", params={"q": "boil water altitude", "k": 2}).json()
     assert data["index"] == "field" and len(data["hits"]) == 2
     assert data["hits"][0]["source"].endswith("water.pdf") and data["hits"][0]["page"] == 2
-    assert set(data["hits"][0]) == {"rank", "score", "source", "file", "page", "heading", "text", "ocr"}, "the shape of rag search --json"
+    assert set(data["hits"][0]) == {"rank", "score", "source", "file", "page", "heading", "text", "ocr"}, (
+        "the shape of rag search --json"
+    )
     posted = httpx.post(f"{server}api/search", json={"query": "boil water altitude", "k": 2}).json()
     assert posted == data, "POST with JSON finds the same as GET"
     empty = httpx.get(f"{server}api/search")
@@ -131,8 +156,12 @@ def test_search_answers_without_the_model_and_names_file_and_page(server):
     assert missing.status_code == 404 and "rag ingest PATH --index nope" in missing.json()["error"]["message"]
     assert missing.json()["error"]["type"] == "not_found_error"
     assert not [h for h in missing.headers if h.lower().startswith("access-control-")], "no CORS headers"
-    preflight = httpx.options(f"{server}api/search", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"})
-    assert not [h for h in preflight.headers if h.lower().startswith("access-control-")], "no CORS headers on a preflight"
+    preflight = httpx.options(
+        f"{server}api/search", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"}
+    )
+    assert not [h for h in preflight.headers if h.lower().startswith("access-control-")], (
+        "no CORS headers on a preflight"
+    )
 
 
 def test_ask_streams_evidence_then_text_then_the_answer(server):
@@ -172,7 +201,9 @@ def test_documents_are_served_only_when_indexed_by_their_id(server, index_dir):
     assert "channel 16" in httpx.get(f"{server}files/{sources['radio.md']}").text
     for bad in (file_id("/etc/passwd"), "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "0" * 16):
         assert httpx.get(f"{server}files/{bad}").status_code == 404, bad
-    assert httpx.get(f"{server}api/document", params={"path": "/etc/passwd"}).status_code == 404, "no route takes a path"
+    assert httpx.get(f"{server}api/document", params={"path": "/etc/passwd"}).status_code == 404, (
+        "no route takes a path"
+    )
 
 
 def test_a_forgotten_file_and_a_link_put_in_a_files_place_are_not_served(index_dir, tiny_model, tmp_path):
@@ -181,7 +212,9 @@ def test_a_forgotten_file_and_a_link_put_in_a_files_place_are_not_served(index_d
     (docs / "keep.md").write_text("# Keep\n\nThe spare key is under the blue crate.\n", encoding="utf-8")
     (docs / "gone.md").write_text("# Gone\n\nThe old code was 4417.\n", encoding="utf-8")
     own = tmp_path / "indexes"
-    assert CliRunner().invoke(cli, ["ingest", str(docs), "--index-dir", str(own), "--index", "field", "-q"]).exit_code == 0
+    assert (
+        CliRunner().invoke(cli, ["ingest", str(docs), "--index-dir", str(own), "--index", "field", "-q"]).exit_code == 0
+    )
     secret = tmp_path / "secret.txt"
     secret.write_text("private", encoding="utf-8")
     process, url = _start(own, tiny_model, env_extra={"RAG_MAX_FILE_MB": "1"})
@@ -190,7 +223,12 @@ def test_a_forgotten_file_and_a_link_put_in_a_files_place_are_not_served(index_d
         assert big.status_code == 413 and "larger than 1 MB" in big.json()["error"]["message"], big.text
         ids = {Path(s["path"]).name: s["file"] for s in httpx.get(f"{url}api/sources").json()}
         assert httpx.get(f"{url}files/{ids['gone.md']}").status_code == 200
-        assert CliRunner().invoke(cli, ["forget", str(docs / "gone.md"), "--index-dir", str(own), "--index", "field"]).exit_code == 0
+        assert (
+            CliRunner()
+            .invoke(cli, ["forget", str(docs / "gone.md"), "--index-dir", str(own), "--index", "field"])
+            .exit_code
+            == 0
+        )
         assert httpx.get(f"{url}files/{ids['gone.md']}").status_code == 404, "a forgotten file is not served"
         (docs / "keep.md").unlink()
         (docs / "keep.md").symlink_to(secret)
@@ -205,7 +243,9 @@ def test_the_page_loads_nothing_from_outside(server):
     assert page.status_code == 200 and "<textarea" in page.text and 'dir="auto"' in page.text
     assets = [page.text] + [httpx.get(f"{server}static/{name}").text for name in ("app.js", "style.css")]
     for text in assets:
-        assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, re.IGNORECASE), "an external URL in the page"
+        assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, re.IGNORECASE), (
+            "an external URL in the page"
+        )
     assert "unicode-bidi: plaintext" in assets[2]
 
 
@@ -276,7 +316,10 @@ def test_the_page_in_a_real_browser_asks_streams_and_cites_with_nothing_from_out
     assert browser.evaluate("document.querySelector('.answer').textContent.trim().length") > 0
     link = browser.evaluate("document.querySelector('.evidence a').getAttribute('href')")
     assert link.startswith("/files/") and link.endswith("#page=2"), link
-    assert browser.evaluate(f"fetch({json.dumps(link.split('#')[0])}).then(r => r.headers.get('content-type'))") == "application/pdf"
+    assert (
+        browser.evaluate(f"fetch({json.dumps(link.split('#')[0])}).then(r => r.headers.get('content-type'))")
+        == "application/pdf"
+    )
     browser.screenshot(tmp_path / "page.png")
     assert (tmp_path / "page.png").stat().st_size > 10_000
     outside = [u for u in browser.requested if not u.startswith(server) and not u.startswith("about:")]
@@ -288,7 +331,9 @@ def test_the_page_fits_a_phone_screen(server, browser, tmp_path):
     try:
         browser.open(f"{server}?search=1&q=boil+water")
         browser.wait_for("document.querySelectorAll('.sources li').length > 0")
-        assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "no sideways scrolling"
+        assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (
+            "no sideways scrolling"
+        )
         box = browser.evaluate("JSON.stringify(document.getElementById('question').getBoundingClientRect())")
         box = json.loads(box)
         assert box["left"] >= 0 and box["right"] <= 391 and box["width"] > 250, box
@@ -316,10 +361,16 @@ def test_uploaded_documents_are_saved_beside_the_index_ingested_and_searchable(s
         assert response.status_code == 200
         events = _sse(response)
     kinds = [k for k, _ in events]
-    assert kinds[0] == "saved" and events[0][1]["files"] == ["fuel-log.md", "notes.xyz"], "folders in a name are dropped"
+    assert kinds[0] == "saved" and events[0][1]["files"] == ["fuel-log.md", "notes.xyz"], (
+        "folders in a name are dropped"
+    )
     assert "progress" in kinds and kinds[-1] == "done"
     skipped = [d for k, d in events if k == "skipped"]
-    assert len(skipped) == 1 and skipped[0]["path"].endswith("notes.xyz") and "unsupported file type" in skipped[0]["reason"]
+    assert (
+        len(skipped) == 1
+        and skipped[0]["path"].endswith("notes.xyz")
+        and "unsupported file type" in skipped[0]["reason"]
+    )
     assert events[-1][1]["added"] == 1
     assert (index_dir / ".uploads" / "field" / "fuel-log.md").is_file() and not (index_dir / "evil").exists()
     hits = httpx.get(f"{server}api/search", params={"q": "generator diesel litres", "k": 1}).json()["hits"]
@@ -329,8 +380,16 @@ def test_uploaded_documents_are_saved_beside_the_index_ingested_and_searchable(s
 def test_mcp_over_stdio_with_the_sdk_client(index_dir, tiny_model):
     from mcp import Client, StdioServerParameters
 
-    env = dict(os.environ, RAG_INDEX_DIR=str(index_dir), RAG_MIN_ANSWERABLE="0", RAG_MAX_ANSWER_TOKENS="16", PYTHONPATH=str(ROOT))
-    params = StdioServerParameters(command=sys.executable, args=["-m", "rag", "mcp", "--index", "field", "--model", str(tiny_model)], env=env)
+    env = dict(
+        os.environ,
+        RAG_INDEX_DIR=str(index_dir),
+        RAG_MIN_ANSWERABLE="0",
+        RAG_MAX_ANSWER_TOKENS="16",
+        PYTHONPATH=str(ROOT),
+    )
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "rag", "mcp", "--index", "field", "--model", str(tiny_model)], env=env
+    )
 
     async def session():
         async with Client(params) as client:
@@ -349,8 +408,16 @@ def test_mcp_over_stdio_with_the_sdk_client(index_dir, tiny_model):
 
 def test_status_and_sources_have_the_cli_json_shapes(server, index_dir):
     status = httpx.get(f"{server}api/status").json()
-    cli_status = json.loads(CliRunner().invoke(cli, ["status", "--json", "--index-dir", str(index_dir), "--index", "field"]).stdout)
-    assert set(status) == set(cli_status) and status["files"] == cli_status["files"] and status["chunks"] == cli_status["chunks"]
+    cli_status = json.loads(
+        CliRunner().invoke(cli, ["status", "--json", "--index-dir", str(index_dir), "--index", "field"]).stdout
+    )
+    assert (
+        set(status) == set(cli_status)
+        and status["files"] == cli_status["files"]
+        and status["chunks"] == cli_status["chunks"]
+    )
     sources = httpx.get(f"{server}api/sources").json()
-    cli_sources = json.loads(CliRunner().invoke(cli, ["sources", "--json", "--index-dir", str(index_dir), "--index", "field"]).stdout)
+    cli_sources = json.loads(
+        CliRunner().invoke(cli, ["sources", "--json", "--index-dir", str(index_dir), "--index", "field"]).stdout
+    )
     assert sources == cli_sources and any(s["path"].endswith("water.pdf") for s in sources)

@@ -35,7 +35,9 @@ def test_touched_changed_new_deleted_renamed():
         FoundFile("/docs/sub/new-name.md", 10, 300),
         FoundFile("/docs/new.md", 5, 300),
     ]
-    hash_file, _ = _hashes({"/docs/touched.md": "t", "/docs/changed.md": "c2", "/docs/sub/new-name.md": "r", "/docs/new.md": "n"})
+    hash_file, _ = _hashes(
+        {"/docs/touched.md": "t", "/docs/changed.md": "c2", "/docs/sub/new-name.md": "r", "/docs/new.md": "n"}
+    )
     plan = plan_sync(found, manifest, ROOTS, hash_file)
     assert [r.path for r in plan.touched] == ["/docs/touched.md"]
     assert [(r.path, r.sha256) for r in plan.changed] == [("/docs/changed.md", "c2")]

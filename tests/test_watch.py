@@ -23,7 +23,9 @@ def test_watch_syncs_on_change_and_idles_otherwise(env_clean, model_cache):
     settings = load_settings({"index_dir": str(env_clean / "indexes"), "cache_dir": str(model_cache)})
     reports, stop = [], threading.Event()
     thread = threading.Thread(
-        target=watch, args=(settings, [str(docs)]), kwargs={"interval": 0.2, "on_report": reports.append, "stop": stop.is_set}
+        target=watch,
+        args=(settings, [str(docs)]),
+        kwargs={"interval": 0.2, "on_report": reports.append, "stop": stop.is_set},
     )
     thread.start()
     try:

@@ -7,8 +7,10 @@ import time
 from ingest.types import Document
 from ingest.workers import ParseLimits, ParsePool
 
-HOSTILE = {ext: f"hostile_parsers:{name}" for ext, name in
-           ((".hang", "hang"), (".crash", "crash"), (".hog", "hog"), (".fine", "fine"))}
+HOSTILE = {
+    ext: f"hostile_parsers:{name}"
+    for ext, name in ((".hang", "hang"), (".crash", "crash"), (".hog", "hog"), (".fine", "fine"))
+}
 
 
 def test_hang_crash_and_memory_hog_each_cost_one_file(tmp_path):

@@ -62,7 +62,9 @@ def supported(path: Path) -> bool:
     return kind in LOADERS or kind in FALLBACK
 
 
-def load_document(path: Path, *, password: str | None = None, ocr: OcrConfig | None = DEFAULT, depth: int = 0) -> Document:
+def load_document(
+    path: Path, *, password: str | None = None, ocr: OcrConfig | None = DEFAULT, depth: int = 0
+) -> Document:
     """Read one file into a Document, or raise UnreadableFile with the reason.
 
     ``ocr``: how scans and photos are read (None: they are not). ``depth`` counts how deep

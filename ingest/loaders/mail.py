@@ -69,7 +69,12 @@ def _attachment_blocks(message: EmailMessage, headings: tuple[str, ...], depth: 
                 continue  # an unreadable attachment costs the attachment, not the mail
         for block in document.blocks:
             blocks.append(
-                Block(block.text, page=block.page, headings=headings + (f"Attachment: {name}",) + block.headings, origin=block.origin)
+                Block(
+                    block.text,
+                    page=block.page,
+                    headings=headings + (f"Attachment: {name}",) + block.headings,
+                    origin=block.origin,
+                )
             )
     return blocks
 
@@ -91,7 +96,9 @@ def load_eml(path: Path, *, depth: int = 0, **read: object) -> list[Block]:
 
 
 def load_mbox(path: Path, *, depth: int = 0, **read: object) -> list[Block]:
-    box = mailbox.mbox(path, factory=lambda f: email.message_from_binary_file(f, policy=email.policy.default), create=False)
+    box = mailbox.mbox(
+        path, factory=lambda f: email.message_from_binary_file(f, policy=email.policy.default), create=False
+    )
     blocks: list[Block] = []
     try:
         for message in box:

@@ -109,7 +109,9 @@ def _notes(package, slide_part: str) -> list[str]:
     for kind, target in relationships(package, slide_part).values():
         if kind.endswith("/notesSlide") and target in package.NameToInfo:
             notes = read_xml(package, target)
-            return [line for shape in notes.iter(f"{_P}sp") if _placeholder(shape) == "body" for line in _paragraphs(shape)]
+            return [
+                line for shape in notes.iter(f"{_P}sp") if _placeholder(shape) == "body" for line in _paragraphs(shape)
+            ]
     return []
 
 
@@ -139,7 +141,10 @@ def _shared_strings(package) -> list[str]:
 
     if "xl/sharedStrings.xml" not in package.NameToInfo:
         return []
-    return ["".join(t.text or "" for t in si.iter(f"{_S}t")) for si in read_xml(package, "xl/sharedStrings.xml").iter(f"{_S}si")]
+    return [
+        "".join(t.text or "" for t in si.iter(f"{_S}t"))
+        for si in read_xml(package, "xl/sharedStrings.xml").iter(f"{_S}si")
+    ]
 
 
 def _cell_column(reference: str | None, fallback: int) -> int:

@@ -22,7 +22,9 @@ MAX_RATIO = 100
 RATIO_FLOOR_BYTES = 4 * 1024 * 1024
 
 
-def bomb_reason(infos: list[zipfile.ZipInfo], max_bytes: int = MAX_UNPACKED_BYTES, max_ratio: int = MAX_RATIO) -> str | None:
+def bomb_reason(
+    infos: list[zipfile.ZipInfo], max_bytes: int = MAX_UNPACKED_BYTES, max_ratio: int = MAX_RATIO
+) -> str | None:
     """Pure: why a package's declared sizes look like a decompression bomb, or None."""
     total = sum(info.file_size for info in infos)
     if total > max_bytes:
@@ -43,7 +45,9 @@ def open_package(path: Path, kind: str) -> zipfile.ZipFile:
     reason = bomb_reason(package.infolist())
     if reason:
         package.close()
-        raise UnreadableFile(f"looks like a decompression bomb: {reason} (skipped; unpack it yourself if it is genuine)")
+        raise UnreadableFile(
+            f"looks like a decompression bomb: {reason} (skipped; unpack it yourself if it is genuine)"
+        )
     return package
 
 

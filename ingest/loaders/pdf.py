@@ -53,7 +53,10 @@ def load_pdf(path: Path, *, password: str | None = None, ocr: OcrConfig | None =
     ``metadata["reading"]`` counts pages by extractor and the repairs made."""
     read = read_pdf(path, password=password)
     scanned = ocr_pdf_pages(
-        path, [n for n, text in enumerate(read.pages, 1) if needs_ocr(text)], password=password, config=ocr,
+        path,
+        [n for n, text in enumerate(read.pages, 1) if needs_ocr(text)],
+        password=password,
+        config=ocr,
         garbage=frozenset(n for n, text in enumerate(read.pages, 1) if text and is_garbage(text)),
     )
     starts = [p for p, _ in read.titles]
@@ -245,7 +248,10 @@ def _read_with_pypdf(path: Path, password: str | None, pdfium_error: str) -> Pdf
 
 def _tidy(text: str) -> str:
     # PDFium writes U+FFFE where a word was hyphenated at a line end, and joins the halves
-    lines = [line.rstrip() for line in text.replace("\x00", "").replace("\ufffe", "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines = [
+        line.rstrip()
+        for line in text.replace("\x00", "").replace("\ufffe", "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    ]
     return "\n".join(lines).strip()
 
 
