@@ -15,6 +15,7 @@ OFFLINE_ENVIRONMENT = {
     "ANONYMIZED_TELEMETRY": "False",  # chromadb
     "DO_NOT_TRACK": "1",
     "SCARF_NO_ANALYTICS": "true",  # unstructured
+    "UNSTRUCTURED_DISABLE_NOTICE": "1",  # its sign-up notice (a URL) on stdout, into --json output
     "TOKENIZERS_PARALLELISM": "false",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
 }

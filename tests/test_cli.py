@@ -136,3 +136,26 @@ def test_right_to_left_paths_and_headings_are_isolated():
     line = _source_line(2, "/docs/בטיחות.md", None, "כיבוי המדורה")
     assert line == "[2] \u2068/docs/בטיחות.md\u2069 — \u2068כיבוי המדורה\u2069"
     assert _source_line(1, "/docs/a.pdf", 3, "Boiling") == "[1] /docs/a.pdf, p. 3 — Boiling"
+
+
+@pytest.mark.slow
+def test_an_outlook_msg_goes_through_unstructured_offline_and_keeps_json_clean(env_clean):
+    """.msg is the one format read by `unstructured`: a damaged one is skipped with its reason,
+    and nothing unstructured prints (its sign-up notice) reaches the JSON on stdout."""
+    docs = env_clean / "mail"
+    docs.mkdir()
+    (docs / "note.md").write_text("The depot opens at six.\n", encoding="utf-8")
+    (docs / "forwarded.msg").write_bytes(b"not an Outlook message")
+    done = subprocess.run(
+        [sys.executable, "-m", "rag", "ingest", str(docs), "--json", "-q"],
+        capture_output=True,
+        text=True,
+        cwd=env_clean,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)  # the whole of stdout is the JSON summary
+    assert summary["added"] == 1
+    assert [(os.path.basename(s["path"]), s["reason"]) for s in summary["skipped"]] == [
+        ("forwarded.msg", "not a readable msg file (ValueError: forwarded.msg is not an Outlook MSG file)")
+    ]
