@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.embedder import EMBEDDERS, physical_cores
+from ingest.embedder import EMBEDDERS
 from ingest.index import Index
+from ingest.machine import physical_cores
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

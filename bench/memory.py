@@ -23,7 +23,7 @@ def peak_mb(who: int) -> float:
 
 def parse_and_chunk(folder: Path) -> tuple[int, int, float]:
     from ingest.chunker import chunk_document
-    from ingest.embedder import MiniLMEmbedder
+    from ingest.minilm import MiniLMEmbedder
     from ingest.walk import discover, resolve_roots
     from ingest.workers import ParsePool
 

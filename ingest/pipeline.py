@@ -56,7 +56,7 @@ class SyncOptions:
     def worker_count(self) -> int:
         if self.workers >= 0:
             return self.workers
-        from ingest.embedder import physical_cores
+        from ingest.machine import physical_cores
 
         return max(1, physical_cores() - 1)
 

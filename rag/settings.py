@@ -55,7 +55,7 @@ class Settings:
     def effective_threads(self) -> int:
         if self.threads > 0:
             return self.threads
-        from ingest.embedder import physical_cores
+        from ingest.machine import physical_cores
 
         return physical_cores()
 

@@ -115,7 +115,7 @@ def make_docx(path: Path, items: list[tuple[str, str]]) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(model_cache):
-    from ingest.embedder import MiniLMEmbedder
+    from ingest.minilm import MiniLMEmbedder
 
     return MiniLMEmbedder(threads=2, cache_dir=model_cache)
 

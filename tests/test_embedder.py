@@ -24,7 +24,7 @@ def test_lazy_embedder_knows_its_name_without_loading():
 
 @pytest.mark.slow
 def test_int8_embedder_is_quantised_locally_and_stays_close_to_fp32(embedder, model_cache):
-    from ingest.embedder import MiniLMInt8Embedder
+    from ingest.minilm import MiniLMInt8Embedder
 
     int8 = MiniLMInt8Embedder(threads=2, cache_dir=model_cache)
     texts = [
