@@ -149,7 +149,6 @@ def _sync(
     progress = progress or (lambda stage, done, total: None)
     started = time.monotonic()
     report = SyncReport(embedder=embedder.name)
-    roots = resolve_roots(paths)
 
     def skip(path: str, reason: str, *, remember: FileRecord | FoundFile | None = None) -> None:
         report.skipped.append({"path": path, "reason": reason})
@@ -158,17 +157,44 @@ def _sync(
         if on_skip:
             on_skip(path, reason)
 
+    plan = _plan(paths, index, options, skip, progress)
+    report.unchanged = len(plan.unchanged) + len(plan.touched)
+    if plan.new or plan.changed or plan.renamed or plan.deleted or not index.vectors_look_intact():
+        # the store is about to be written anyway, or its files look lost: make it whole first
+        report.vectors_repaired = repair_vectors(index, embedder, notes=report.notes, batch=options.batch_chunks)
+    for record in plan.touched:
+        index.catalog.touch(record)
+    for old_path, record in plan.renamed:
+        index.rename_file(old_path, record)
+        report.renamed += 1
+
+    work = [(r, False) for r in plan.new] + [(r, True) for r in plan.changed]
+    writer = _Writer(index, embedder, options, report, skip, progress, work)
+    _parse_into(writer, work, options, skip, progress)
+    writer.finish()
+
+    for path in plan.deleted:
+        report.chunks_removed += index.remove_file(path)
+        report.deleted += 1
+    index.catalog.set_meta(last_sync=str(time.time()))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _plan(paths: Sequence[str | Path], index: Index, options: SyncOptions, skip, progress: Progress):
+    """Walk ``paths`` and compare with the catalog: what is new, changed, moved, deleted or the
+    same (files whose size and time changed are hashed, with progress)."""
+    roots = resolve_roots(paths)
     walked = discover(roots, max_file_bytes=options.max_file_bytes)
     for path, reason in walked.skipped:
         skip(path, reason)
-
     manifest = index.catalog.files()
-    hashed = 0
     to_hash = sum(
         1
         for f in walked.files
         if (f.path not in manifest) or (manifest[f.path].size, manifest[f.path].mtime_ns) != (f.size, f.mtime_ns)
     )
+    hashed = 0
 
     def hash_with_progress(file: FoundFile) -> str:
         nonlocal hashed
@@ -181,109 +207,12 @@ def _sync(
         skip(path, reason)
     present = {f.path for f in walked.files}
     index.catalog.forget_skips(p for p in index.catalog.skipped() if inside(p, roots) and p not in present)
-    report.unchanged = len(plan.unchanged)
-    if plan.new or plan.changed or plan.renamed or plan.deleted or not index.vectors_look_intact():
-        # the store is about to be written anyway, or its files look lost: make it whole first
-        report.vectors_repaired = repair_vectors(index, embedder, notes=report.notes, batch=options.batch_chunks)
+    return plan
 
-    for record in plan.touched:
-        index.catalog.touch(record)
-    report.unchanged += len(plan.touched)
 
-    for old_path, record in plan.renamed:
-        index.rename_file(old_path, record)
-        report.renamed += 1
-
-    pending: list[tuple[FileRecord, list[Chunk], bool, dict]] = []
-    embedded = 0
-    work = [(r, False) for r in plan.new] + [(r, True) for r in plan.changed]
-    written: set[str] = set()
-
-    def left_bytes() -> int:
-        """Size of the files this run has still to index (a guide to the room it needs)."""
-        return sum(r.size for r, _ in work if r.path not in written)
-
-    def store(record: FileRecord, chunks: list[Chunk], vectors, reading: dict) -> int | None:
-        """Write one file's rows; None (and the file skipped) when this file alone fails."""
-        try:
-            return index.add_file(record, chunks, vectors, reading)
-        except Exception as exc:  # noqa: BLE001 - one file's failure must not end the run
-            if is_storage_failure(exc):
-                raise IndexWriteError(storage_message(index.directory, exc, left_bytes())) from exc
-            skip(record.path, f"could not be indexed ({type(exc).__name__}: {exc}); it will be tried again next run")
-            return None
-
-    def embed(texts: list[str]):
-        try:
-            return embedder.embed_documents(texts)
-        except Exception as exc:  # noqa: BLE001
-            if is_storage_failure(exc):
-                raise IndexWriteError(storage_message(index.directory, exc, left_bytes())) from exc
-            return None
-
-    def flush() -> None:
-        nonlocal embedded
-        if not pending:
-            return
-        texts = [embedding_text(c.heading, c.text) for _, chunks, _, _ in pending for c in chunks]
-        vectors = embed(texts)
-        at = 0
-        for record, chunks, is_change, reading in pending:
-            own = vectors[at : at + len(chunks)] if vectors is not None else embed(texts[at : at + len(chunks)])
-            at += len(chunks)
-            if own is None:  # the batch failed and so did this file alone
-                skip(record.path, "could not be embedded; it will be tried again next run")
-                continue
-            removed = store(record, chunks, own, reading)
-            if removed is None:
-                continue
-            written.add(record.path)
-            report.chunks_added += len(chunks)
-            report.chunks_removed += removed
-            for chunk in chunks:
-                letters, latin = latin_letter_share(chunk.text)
-                report.letters += letters
-                report.latin_letters += latin
-            if is_change:
-                report.changed += 1
-            else:
-                report.added += 1
-        embedded += len(texts)
-        progress("embed", embedded, embedded)
-        pending.clear()
-
-    undecided = options.choose_embedder is not None and index.embedder_name is None
-    sample: list[tuple[FileRecord, Document, bool]] = []
-
-    def decide() -> None:
-        """Choose the new index's embedder from the documents read so far, then chunk them."""
-        nonlocal embedder, undecided
-        texts = [block.text for _, document, _ in sample for block in document.blocks]
-        embedder, why = options.choose_embedder(texts)
-        if why:
-            report.notes.append(why)
-        index.catalog.set_meta(embedder=embedder.name, dimension=str(embedder.dimension))
-        report.embedder = embedder.name
-        undecided = False
-        for record, document, is_change in sample:
-            take(record, document, is_change)
-        sample.clear()
-
-    def take(record: FileRecord, document: Document, is_change: bool) -> None:
-        try:
-            chunks = chunk_document(
-                document, embedder.count_tokens, max_tokens=options.chunk_tokens, overlap_tokens=options.overlap_tokens
-            )
-        except Exception as exc:  # noqa: BLE001 - a chunker bug on one document costs that document
-            skip(record.path, f"could not be split into chunks ({type(exc).__name__}: {exc})", remember=record)
-            return
-        if not chunks:
-            skip(record.path, "no text to index", remember=record)
-            return
-        pending.append((record, chunks, is_change, document.metadata.get("reading", {})))
-        if sum(len(c) for _, c, _, _ in pending) >= options.batch_chunks:
-            flush()
-
+def _parse_into(writer: _Writer, work: list[tuple[FileRecord, bool]], options: SyncOptions, skip, progress) -> None:
+    """Parse the files of ``work`` in the worker pool (or in this process) and hand each
+    document to ``writer``, in the order they finish."""
     jobs = [(record.path, record.size) for record, _ in work]
     read = {"password": options.password, "ocr": options.ocr}
     pool = (
@@ -295,37 +224,134 @@ def _sync(
             progress("parse", done, len(work))
             record, is_change = work[job]
             if isinstance(outcome, str):
-                skip(
-                    record.path,
-                    outcome + ("; the previously indexed version is kept" if is_change else ""),
-                    remember=record,
-                )
-                continue
-            if not _still_same(record):
-                skip(record.path, "changed while being read; run rag ingest again")
-                continue
-            if undecided:
-                sample.append((record, outcome, is_change))
-                if (
-                    len(sample) >= SAMPLE_DOCUMENTS
-                    or sum(len(b.text) for _, d, _ in sample for b in d.blocks) >= SAMPLE_CHARACTERS
-                ):
-                    decide()
-                continue
-            take(record, outcome, is_change)
-        if undecided and sample:
-            decide()
+                kept = "; the previously indexed version is kept" if is_change else ""
+                skip(record.path, outcome + kept, remember=record)
+            elif not _still_same(record):
+                skip(record.path, "changed while being read; run the ingest again")
+            else:
+                writer.add(record, outcome, is_change)
     finally:
         if pool:
             pool.close()
-    flush()
 
-    for path in plan.deleted:
-        report.chunks_removed += index.remove_file(path)
-        report.deleted += 1
-    index.catalog.set_meta(last_sync=str(time.time()))
-    report.seconds = time.monotonic() - started
-    return report
+
+class _Writer:
+    """One run's parsed documents on their way into the index: chunked, embedded in batches across
+    files (the embedder is fastest on full batches), then written file by file, so a crash costs
+    at most the files of one batch. A new index's embedder is chosen from its first documents."""
+
+    def __init__(
+        self, index: Index, embedder: Embedder, options: SyncOptions, report: SyncReport, skip, progress, work
+    ):
+        self.index, self.embedder, self.options, self.report = index, embedder, options, report
+        self.skip, self.progress, self.work = skip, progress, work
+        self.pending: list[tuple[FileRecord, list[Chunk], bool, dict]] = []
+        self.embedded = 0
+        self.written: set[str] = set()
+        self.undecided = options.choose_embedder is not None and index.embedder_name is None
+        self.sample: list[tuple[FileRecord, Document, bool]] = []
+
+    def add(self, record: FileRecord, document: Document, is_change: bool) -> None:
+        if self.undecided:
+            self.sample.append((record, document, is_change))
+            characters = sum(len(b.text) for _, d, _ in self.sample for b in d.blocks)
+            if len(self.sample) >= SAMPLE_DOCUMENTS or characters >= SAMPLE_CHARACTERS:
+                self._decide()
+            return
+        try:
+            chunks = chunk_document(
+                document,
+                self.embedder.count_tokens,
+                max_tokens=self.options.chunk_tokens,
+                overlap_tokens=self.options.overlap_tokens,
+            )
+        except Exception as exc:  # noqa: BLE001 - a chunker bug on one document costs that document
+            self.skip(record.path, f"could not be split into chunks ({type(exc).__name__}: {exc})", remember=record)
+            return
+        if not chunks:
+            self.skip(record.path, "no text to index", remember=record)
+            return
+        self.pending.append((record, chunks, is_change, document.metadata.get("reading", {})))
+        if sum(len(c) for _, c, _, _ in self.pending) >= self.options.batch_chunks:
+            self._flush()
+
+    def finish(self) -> None:
+        if self.undecided and self.sample:
+            self._decide()
+        self._flush()
+
+    def _decide(self) -> None:
+        """Choose the new index's embedder from the documents read so far, then chunk them."""
+        texts = [block.text for _, document, _ in self.sample for block in document.blocks]
+        self.embedder, why = self.options.choose_embedder(texts)
+        if why:
+            self.report.notes.append(why)
+        self.index.catalog.set_meta(embedder=self.embedder.name, dimension=str(self.embedder.dimension))
+        self.report.embedder = self.embedder.name
+        self.undecided = False
+        sample, self.sample = self.sample, []
+        for record, document, is_change in sample:
+            self.add(record, document, is_change)
+
+    def _left_bytes(self) -> int:
+        """Size of the files this run has still to index (a guide to the room it needs)."""
+        return sum(r.size for r, _ in self.work if r.path not in self.written)
+
+    def _storage_error(self, exc: BaseException) -> IndexWriteError:
+        return IndexWriteError(storage_message(self.index.directory, exc, self._left_bytes()))
+
+    def _embed(self, texts: list[str]):
+        try:
+            return self.embedder.embed_documents(texts)
+        except Exception as exc:  # noqa: BLE001
+            if is_storage_failure(exc):
+                raise self._storage_error(exc) from exc
+            return None
+
+    def _store(self, record: FileRecord, chunks: list[Chunk], vectors, reading: dict) -> int | None:
+        """Write one file's rows; None (and the file skipped) when this file alone fails."""
+        try:
+            return self.index.add_file(record, chunks, vectors, reading)
+        except Exception as exc:  # noqa: BLE001 - one file's failure must not end the run
+            if is_storage_failure(exc):
+                raise self._storage_error(exc) from exc
+            self.skip(
+                record.path, f"could not be indexed ({type(exc).__name__}: {exc}); it will be tried again next run"
+            )
+            return None
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        texts = [embedding_text(c.heading, c.text) for _, chunks, _, _ in self.pending for c in chunks]
+        vectors = self._embed(texts)
+        at = 0
+        for record, chunks, is_change, reading in self.pending:
+            own = vectors[at : at + len(chunks)] if vectors is not None else self._embed(texts[at : at + len(chunks)])
+            at += len(chunks)
+            if own is None:  # the batch failed and so did this file alone
+                self.skip(record.path, "could not be embedded; it will be tried again next run")
+                continue
+            removed = self._store(record, chunks, own, reading)
+            if removed is not None:
+                self._count(record, chunks, removed, is_change)
+        self.embedded += len(texts)
+        self.progress("embed", self.embedded, self.embedded)
+        self.pending.clear()
+
+    def _count(self, record: FileRecord, chunks: list[Chunk], removed: int, is_change: bool) -> None:
+        self.written.add(record.path)
+        report = self.report
+        report.chunks_added += len(chunks)
+        report.chunks_removed += removed
+        for chunk in chunks:
+            letters, latin = latin_letter_share(chunk.text)
+            report.letters += letters
+            report.latin_letters += latin
+        if is_change:
+            report.changed += 1
+        else:
+            report.added += 1
 
 
 def repair_vectors(index: Index, embedder: Embedder, *, notes: list[str], batch: int = 128) -> int:
