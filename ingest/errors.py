@@ -2,7 +2,19 @@
 
 
 class IngestError(Exception):
-    """Base class: something the user can fix."""
+    """Base class: something the user can fix.
+
+    ``remedy`` names the fix in the library's own terms, for the face in use to phrase (the CLI
+    as a command line: ``rag.errors.explain``): ``"ingest"`` (sync the index again), ``"repair"``
+    (sync again; the vectors are rebuilt from the catalog), ``"rebuild"`` (rebuild the index
+    from its files), ``"embedder"`` (open it with the embedder it was built with, ``embedder``).
+    """
+
+    def __init__(
+        self, message: str, *, remedy: str | None = None, index: str | None = None, embedder: str | None = None
+    ):
+        super().__init__(message)
+        self.message, self.remedy, self.index, self.embedder = message, remedy, index, embedder
 
 
 class UnreadableFile(IngestError):

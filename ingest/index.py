@@ -36,7 +36,7 @@ class DamagedVectors(IngestError):
 
 class IndexNotFound(IngestError):
     def __init__(self, index_dir: Path, name: str):
-        super().__init__(f"no index '{name}' in {index_dir}. Run: rag ingest PATH --index {name}")
+        super().__init__(f"no index '{name}' in {index_dir}.", remedy="ingest", index=name)
 
 
 def _open_catalog(directory: Path, name: str) -> Catalog:
@@ -48,8 +48,7 @@ def _open_catalog(directory: Path, name: str) -> Catalog:
         return catalog
     except sqlite3.DatabaseError as exc:
         raise IngestError(
-            f"the catalog of index '{name}' ({directory / CATALOG}) is damaged ({exc}). "
-            f"Rebuild the index from your files: rag ingest PATH --index {name} --rebuild"
+            f"the catalog of index '{name}' ({directory / CATALOG}) is damaged ({exc}).", remedy="rebuild", index=name
         ) from None
 
 
@@ -104,8 +103,10 @@ class Index:
         if (self.embedder_name, self.dimension) != (embedder_name, dimension):
             raise IndexMismatch(
                 f"index '{self.name}' was built with the embedder {self.embedder_name} "
-                f"({self.dimension}-d); it cannot be {action} with {embedder_name}. "
-                f"Use --embedder {self.embedder_name}, or rebuild it: rag ingest PATH --index {self.name} --rebuild"
+                f"({self.dimension}-d); it cannot be {action} with {embedder_name}.",
+                remedy="embedder",
+                index=self.name,
+                embedder=self.embedder_name,
             )
 
     @property
@@ -117,8 +118,9 @@ class Index:
                 self._store = VectorStore(self.directory / VECTORS)
             except DamagedStore as exc:
                 raise DamagedVectors(
-                    f"the vectors of index '{self.name}' ({self.directory / VECTORS}) cannot be read ({exc}). "
-                    f"Run: rag ingest PATH --index {self.name} (it rebuilds them from the catalog, without re-reading files)"
+                    f"the vectors of index '{self.name}' ({self.directory / VECTORS}) cannot be read ({exc}).",
+                    remedy="repair",
+                    index=self.name,
                 ) from exc
         return self._store
 

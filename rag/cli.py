@@ -23,11 +23,12 @@ def _fail_cleanly(command):
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         from ingest.errors import IngestError
+        from rag.errors import explain
 
         try:
             return command(*args, **kwargs)
         except IngestError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(explain(exc)) from None
 
     return wrapper
 

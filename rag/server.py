@@ -194,7 +194,7 @@ def create_app(settings: Settings, *, token: str | None = None):
     from ingest.errors import IngestError
     from ingest.paths import file_id, readable
     from rag.api import hit_rows
-    from rag.errors import RagError
+    from rag.errors import RagError, explain
 
     logging.getLogger("mcp").setLevel(logging.WARNING)  # its session manager logs every start at INFO
     service = Service(settings)
@@ -269,7 +269,7 @@ def create_app(settings: Settings, *, token: str | None = None):
         except ValueError:
             return error(400, "k must be a whole number")
         except IngestError as exc:
-            return error(404, str(exc))
+            return error(404, explain(exc))
         async with searching:
             with service.searches.running():
                 hits = await in_thread(lambda: service.engine(name).retriever.search(query, k))
@@ -311,7 +311,7 @@ def create_app(settings: Settings, *, token: str | None = None):
         try:
             name = service.check_index(request.query_params.get("index"))
         except IngestError as exc:
-            return error(404, str(exc))
+            return error(404, explain(exc))
         limit = settings.max_file_mb * 1024 * 1024
         try:
             form = await request.form(max_files=1000, max_fields=10, max_part_size=limit)
@@ -352,7 +352,7 @@ def create_app(settings: Settings, *, token: str | None = None):
                         "data": json.dumps(data.as_dict() if kind == "done" else data, ensure_ascii=False),
                     }
             except (IngestError, RagError) as exc:
-                yield {"event": "error", "data": json.dumps({"message": str(exc)})}
+                yield {"event": "error", "data": json.dumps({"message": explain(exc)})}
 
         return EventSourceResponse(stream())
 
@@ -368,14 +368,14 @@ def create_app(settings: Settings, *, token: str | None = None):
         try:
             name = service.check_index(body.get("index"))
         except IngestError as exc:
-            return error(404, str(exc))
+            return error(404, explain(exc))
 
         async def stream():
             try:
                 async for kind, data in answer_events(name, question, history):
                     yield {"event": kind, "data": json.dumps(data, ensure_ascii=False)}
             except (IngestError, RagError) as exc:
-                yield {"event": "error", "data": json.dumps({"message": str(exc)})}
+                yield {"event": "error", "data": json.dumps({"message": explain(exc)})}
 
         return EventSourceResponse(stream())
 
@@ -386,7 +386,7 @@ def create_app(settings: Settings, *, token: str | None = None):
         try:
             name = service.check_index(request.query_params.get("index"))
         except IngestError as exc:
-            return error(404, str(exc))
+            return error(404, explain(exc))
         wanted = request.path_params["id"]
         files = await in_thread(lambda: service.engine(name).retriever.index.catalog.files())
         path = next((p for p in files if file_id(p) == wanted), None)
@@ -404,7 +404,7 @@ def create_app(settings: Settings, *, token: str | None = None):
         try:
             name = service.check_index(request.query_params.get("index"))
         except IngestError as exc:
-            return error(404, str(exc))
+            return error(404, explain(exc))
         index = service.engine(name).retriever.index
         if request.url.path.endswith("/sources"):
             return JSONResponse(await in_thread(source_list, index))
@@ -435,7 +435,7 @@ def create_app(settings: Settings, *, token: str | None = None):
         try:
             name = service.check_index(body.get("model") if body.get("model") in service.index_names() else None)
         except IngestError as exc:
-            return error(404, str(exc))
+            return error(404, explain(exc))
         options = body.get("rag") if isinstance(body.get("rag"), dict) else {}
         with_sources = options.get("sources", True) is not False  # "rag": {"sources": false} turns them off
         completion_id = f"chatcmpl-{secrets.token_hex(12)}"
@@ -467,7 +467,7 @@ def create_app(settings: Settings, *, token: str | None = None):
                             final["choices"][0]["delta"].update(cited_sources(data, with_sources))
                             yield {"data": json.dumps(final, ensure_ascii=False)}
                 except (IngestError, RagError) as exc:
-                    yield {"data": json.dumps({"error": {"message": str(exc)}})}
+                    yield {"data": json.dumps({"error": {"message": explain(exc)}})}
                 yield {"data": "[DONE]"}
 
             return EventSourceResponse(stream(), sep="\n")
@@ -478,7 +478,7 @@ def create_app(settings: Settings, *, token: str | None = None):
                 if kind == "done":
                     answer = data
         except (IngestError, RagError) as exc:
-            return error(500, str(exc))
+            return error(500, explain(exc))
         content = answer["answer"] + (sources_text_from(answer) if with_sources else "")
         return JSONResponse(
             {
@@ -703,7 +703,15 @@ def build_mcp(service: Service):
     """MCP tools over the same engine: search (passages), ask (a cited answer), list_sources."""
     from mcp.server.mcpserver import MCPServer
 
+    from ingest.errors import IngestError
     from rag.api import hit_rows
+    from rag.errors import RagError, explain
+
+    def index_named(index: str) -> str:
+        try:
+            return service.check_index(index or None)
+        except IngestError as exc:
+            raise RagError(explain(exc)) from None
 
     mcp = MCPServer(
         "rag",
@@ -713,7 +721,7 @@ def build_mcp(service: Service):
     @mcp.tool()
     def search(query: str, index: str = "", k: int = 5) -> list[dict]:
         """Passages of the indexed documents that best match ``query`` (no language model)."""
-        name = service.check_index(index or None)
+        name = index_named(index)
         with service.searches.running():
             return hit_rows(service.engine(name).retriever.search(query, max(1, min(MAX_K, k))))
 
@@ -722,14 +730,14 @@ def build_mcp(service: Service):
         """The indexed files with their chunk counts."""
         from ingest.paths import readable
 
-        name = service.check_index(index or None)
+        name = index_named(index)
         files = service.engine(name).retriever.index.catalog.files()
         return [{"source": readable(f.path), "chunks": f.chunks} for f in sorted(files.values(), key=lambda f: f.path)]
 
     @mcp.tool()
     async def ask(question: str, index: str = "") -> dict:
         """A cited answer from the indexed documents, or a plain statement that they do not hold one."""
-        name = service.check_index(index or None)
+        name = index_named(index)
         answer = None
         await asyncio.get_running_loop().run_in_executor(None, service.engine, name)  # see answer_events
         async with service.queue.turn():

@@ -10,6 +10,7 @@ from ingest.embedder import LazyEmbedder
 from ingest.errors import IndexBusy, IndexMismatch
 from ingest.index import Index
 from ingest.pipeline import SyncOptions, sync
+from rag.errors import explain
 
 
 class CountingEmbedder:
@@ -129,9 +130,14 @@ def test_bad_files_are_reported_and_the_run_goes_on(tmp_path, docs, embedder):
 def test_index_refuses_another_embedder_and_a_second_writer(tmp_path, docs, embedder):
     index = _index(tmp_path, embedder)
     with pytest.raises(
-        IndexMismatch, match=r"built with the embedder all-MiniLM-L6-v2 .*rag ingest PATH --index t --rebuild"
-    ):
+        IndexMismatch, match=r"built with the embedder all-MiniLM-L6-v2 .*with multilingual-e5-small\.$"
+    ) as refused:
         index.check_embedder("multilingual-e5-small", 384, action="extended")
+    # ingest/ names the fix; the CLI and the server phrase it as the command to type
+    assert (refused.value.remedy, refused.value.index, refused.value.embedder) == ("embedder", "t", "all-MiniLM-L6-v2")
+    assert explain(refused.value).endswith(
+        "Use --embedder all-MiniLM-L6-v2, or rebuild it: rag ingest PATH --index t --rebuild"
+    )
     other = Index.open(tmp_path / "indexes", "t")
     with index.writer():
         with pytest.raises(IndexBusy, match=rf"index 't' is being written by process {os.getpid()}"):
