@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
+from ingest.chunker import sentence_spans
 from rag.api import build_engine, opened_index, run_ingest
 from rag.evaluate import (
     contains_answer,
@@ -130,7 +130,8 @@ def pastes_passage(answer: str, passages: list[str], words: int = PASTE_WORDS) -
 
 
 def sentence_count(text: str) -> int:
-    return len([s for s in re.split(r"(?<=[.!?])\s+|\n+", text.strip()) if len(s.split()) >= 3])
+    text = text.strip()
+    return sum(len(text[start:end].split()) >= 3 for start, end in sentence_spans(text))
 
 
 def cold_runs(runs: int, question: str = "How long should water be boiled at high altitude?") -> None:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ingest.chunker import sentence_spans
 from ingest.hebrew import has_hebrew
 from ingest.paths import readable
 
@@ -109,7 +110,9 @@ def declines(answer: str) -> bool:
     Only the first sentence counts, and it must refer to the context, so that an answer
     that merely contains "not" is not taken for a refusal.
     """
-    first = re.split(r"(?<=[.!?])\s", answer.strip(), maxsplit=1)[0]
+    text = answer.strip()
+    spans = sentence_spans(text)
+    first = text[spans[0][0] : spans[0][1]] if spans else ""
     return bool(_DECLINE.search(first) and _CONTEXT_WORDS.search(first))
 
 
