@@ -34,16 +34,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(index_dir: Path, model: Path, *extra: str, env_extra: dict | None = None) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = dict(
+def _env(index_dir: Path, answer_tokens: int, **extra: str) -> dict:
+    """The server's environment: the test's index folder, short answers, no answerability gate."""
+    return dict(
         os.environ,
         RAG_INDEX_DIR=str(index_dir),
         RAG_MIN_ANSWERABLE="0",
-        RAG_MAX_ANSWER_TOKENS="24",
+        RAG_MAX_ANSWER_TOKENS=str(answer_tokens),
         PYTHONPATH=str(ROOT),
-        **(env_extra or {}),
+        **extra,
     )
+
+
+def _start(index_dir: Path, model: Path, *extra: str, env_extra: dict | None = None) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = _env(index_dir, 24, **(env_extra or {}))
     process = subprocess.Popen(
         [sys.executable, "-m", "rag", "serve", "--index", "field", "--port", str(port), "--model", str(model), *extra],
         env=env,
@@ -380,13 +385,7 @@ def test_uploaded_documents_are_saved_beside_the_index_ingested_and_searchable(s
 def test_mcp_over_stdio_with_the_sdk_client(index_dir, tiny_model):
     from mcp import Client, StdioServerParameters
 
-    env = dict(
-        os.environ,
-        RAG_INDEX_DIR=str(index_dir),
-        RAG_MIN_ANSWERABLE="0",
-        RAG_MAX_ANSWER_TOKENS="16",
-        PYTHONPATH=str(ROOT),
-    )
+    env = _env(index_dir, 16)
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "rag", "mcp", "--index", "field", "--model", str(tiny_model)], env=env
     )
