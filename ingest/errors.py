@@ -21,7 +21,7 @@ class UnreadableFile(IngestError):
     """One file cannot be turned into text; the run skips it and goes on.
 
     The message is the reason only (the caller adds the path), e.g.
-    ``encrypted PDF (pass --password to read it)``.
+    ``unsupported file type '.xyz'``.
     """
 
 

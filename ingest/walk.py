@@ -34,6 +34,11 @@ class WalkResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
+def too_large(limit_mb: int) -> str:
+    """Why a file over the size limit is skipped; each face adds how to raise the limit."""
+    return f"larger than the {limit_mb} MB limit"
+
+
 def is_ignored_name(name: str) -> bool:
     """Hidden files and folders, Office lock files (~$report.docx, .~lock.report.odt#)."""
     return name.startswith((".", "~$"))
@@ -68,7 +73,7 @@ def discover(roots: Sequence[str], *, max_file_bytes: int) -> WalkResult:
             result.skipped.append((shown, f"unsupported file type '{suffix}'"))
         elif st.st_size > max_file_bytes:
             limit = max_file_bytes // (1024 * 1024)
-            result.skipped.append((shown, f"larger than the {limit} MB limit (raise it with --max-file-mb)"))
+            result.skipped.append((shown, too_large(limit)))
         else:
             result.files.append(FoundFile(real, st.st_size, st.st_mtime_ns))
 

@@ -14,6 +14,7 @@ from ingest.paths import file_id, readable
 from ingest.pipeline import SyncOptions, SyncReport, sync
 from ingest.workers import ParseLimits
 from rag.engine import Engine
+from rag.errors import phrase_skip
 from rag.retriever import Retriever
 from rag.settings import Settings
 
@@ -92,8 +93,11 @@ def run_ingest(
         options = sync_options(settings, embedder.max_tokens, password)
         if decide:
             options.choose_embedder = lambda texts: choose_embedder(settings, texts, embedder)
+        shown = (lambda path, reason: on_skip(path, phrase_skip(reason))) if on_skip else None
         with index.writer():
-            return sync(paths, index, embedder, options, progress=progress, on_skip=on_skip)
+            report = sync(paths, index, embedder, options, progress=progress, on_skip=shown)
+        report.skipped = [{**row, "reason": phrase_skip(row["reason"])} for row in report.skipped]
+        return report
     finally:
         index.close()
 
@@ -252,7 +256,9 @@ def index_status(index: Index) -> dict:
         "files": len(files),
         "chunks": index.catalog.chunk_count(),
         "last_sync": datetime.datetime.fromtimestamp(float(last)).isoformat(timespec="seconds") if last else None,
-        "skipped": [{"path": readable(p), "reason": r} for p, (_, _, r) in sorted(index.catalog.skipped().items())],
+        "skipped": [
+            {"path": readable(p), "reason": phrase_skip(r)} for p, (_, _, r) in sorted(index.catalog.skipped().items())
+        ],
         "reading": index.catalog.reading_totals(),
     }
 

@@ -22,3 +22,14 @@ def explain(exc: IngestError) -> str:
     }
     command = commands.get(getattr(exc, "remedy", None) or "")
     return f"{exc} {command}" if command else str(exc)
+
+
+def phrase_skip(reason: str) -> str:
+    """A skip reason from ``ingest`` with the way to fix it that this face offers (a flag)."""
+    from ingest.loaders.pdf import NEEDS_PASSWORD
+
+    if reason == NEEDS_PASSWORD:
+        return "encrypted PDF (pass --password to read it)"
+    if reason.startswith("larger than the ") and reason.endswith(" MB limit"):
+        return f"{reason} (raise it with --max-file-mb)"
+    return reason

@@ -159,3 +159,16 @@ def test_an_outlook_msg_goes_through_unstructured_offline_and_keeps_json_clean(e
     assert [(os.path.basename(s["path"]), s["reason"]) for s in summary["skipped"]] == [
         ("forwarded.msg", "not a readable msg file (ValueError: forwarded.msg is not an Outlook MSG file)")
     ]
+
+
+def test_a_skip_reason_names_the_flag_that_fixes_it(runner, env_clean):
+    docs = env_clean / "locked"
+    docs.mkdir()
+    make_pdf(docs / "secret.pdf", ["The launch code is 1234."], password="pw")
+    (docs / "open.md").write_text("The gate opens at six.\n", encoding="utf-8")
+    result = runner.invoke(cli, ["ingest", str(docs), "--json", "-q"])
+    wanted = "encrypted PDF (pass --password to read it)"
+    assert [s["reason"] for s in json.loads(result.stdout)["skipped"]] == [wanted]
+    assert f"secret.pdf: {wanted}" in result.stderr
+    status = json.loads(runner.invoke(cli, ["status", "--json"]).stdout)  # read back from the catalog
+    assert [s["reason"] for s in status["skipped"]] == [wanted]

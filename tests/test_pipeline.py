@@ -10,7 +10,8 @@ from ingest.embedder import LazyEmbedder
 from ingest.errors import IndexBusy, IndexMismatch
 from ingest.index import Index
 from ingest.pipeline import SyncOptions, sync
-from rag.errors import explain
+from ingest.walk import too_large
+from rag.errors import explain, phrase_skip
 
 
 class CountingEmbedder:
@@ -117,7 +118,11 @@ def test_bad_files_are_reported_and_the_run_goes_on(tmp_path, docs, embedder):
     with index.writer():
         report = sync([docs], index, embedder, on_skip=lambda p, r: seen.append(os.path.basename(p)))
     reasons = {os.path.basename(s["path"]): s["reason"] for s in report.skipped}
-    assert reasons["locked.pdf"] == "encrypted PDF (pass --password to read it)"
+    assert reasons["locked.pdf"] == "encrypted PDF, and no password was given"
+    # ingest/ says what is wrong; the faces say which flag fixes it
+    assert phrase_skip(reasons["locked.pdf"]) == "encrypted PDF (pass --password to read it)"
+    assert phrase_skip(too_large(200)) == "larger than the 200 MB limit (raise it with --max-file-mb)"
+    assert phrase_skip(reasons["empty.txt"]) == reasons["empty.txt"]
     assert reasons["corrupt.pdf"].startswith("not a readable PDF")
     assert reasons["empty.txt"].startswith("empty file")
     assert reasons["binary.txt"].startswith("binary data")

@@ -47,10 +47,10 @@ def test_touched_changed_new_deleted_renamed():
 
 
 def test_known_bad_files_are_not_retried_until_they_change():
-    bad = {"/docs/bad.pdf": (10, 100, "encrypted PDF (pass --password to read it)")}
+    bad = {"/docs/bad.pdf": (10, 100, "encrypted PDF, and no password was given")}
     hash_file, calls = _hashes({"/docs/bad.pdf": "b2"})
     plan = plan_sync([FoundFile("/docs/bad.pdf", 10, 100)], {}, ROOTS, hash_file, bad)
-    assert plan.unreadable == [("/docs/bad.pdf", "encrypted PDF (pass --password to read it)")] and calls == []
+    assert plan.unreadable == [("/docs/bad.pdf", "encrypted PDF, and no password was given")] and calls == []
     plan = plan_sync([FoundFile("/docs/bad.pdf", 12, 101)], {}, ROOTS, hash_file, bad)
     assert [r.path for r in plan.new] == ["/docs/bad.pdf"]
 

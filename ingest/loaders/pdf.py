@@ -31,6 +31,9 @@ from ingest.errors import UnreadableFile
 from ingest.ocr import DEFAULT, OcrConfig, is_garbage, needs_ocr, no_text_reason, ocr_pdf_pages
 from ingest.types import Block, Document
 
+NEEDS_PASSWORD = "encrypted PDF, and no password was given"
+"""Why an encrypted PDF is skipped; each face adds how to give the password."""
+
 _SPACE_STARVED_LETTERS = 8.0
 """Mean word length above which a page's words have run together (Hebrew and English prose average ~5)."""
 _GAP = 0.18
@@ -89,7 +92,7 @@ def read_pdf(path: Path, *, password: str | None = None) -> PdfText:
         if "password" in str(exc).lower():
             if password:
                 raise UnreadableFile("encrypted PDF and the password given does not open it") from None
-            raise UnreadableFile("encrypted PDF (pass --password to read it)") from None
+            raise UnreadableFile(NEEDS_PASSWORD) from None
         return _read_with_pypdf(path, password, str(exc))
     fallback = None  # pypdf, opened for the first page PDFium cannot read
     try:
@@ -223,7 +226,7 @@ def _open_with_pypdf(path: Path, password: str | None):
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     reader = PdfReader(path)
     if reader.is_encrypted and not reader.decrypt(password or ""):
-        raise UnreadableFile("encrypted PDF (pass --password to read it)")
+        raise UnreadableFile(NEEDS_PASSWORD)
     return reader
 
 
