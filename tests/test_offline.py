@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import make_docx, make_pdf
 
+from ingest.offline import OFFLINE_ENVIRONMENT
+
 ROOT = Path(__file__).resolve().parent.parent
 
 GUARD = """
@@ -91,4 +93,30 @@ def test_ingest_and_ask_with_network_blocked(tmp_path, model_cache, tiny_model):
     assert ask.returncode == 0, ask.stderr
     result = json.loads(ask.stdout)
     assert result["sources"][0]["source"] == str(docs / "manual.pdf") and result["sources"][0]["page"] == 2
+    assert not log.exists(), f"network access attempted: {log.read_text()}"
+
+
+@pytest.mark.slow
+def test_the_unstructured_fallback_classifies_text_with_the_packaged_spacy_model_offline(tmp_path):
+    """Outlook .msg bodies go through unstructured, which loads spaCy's en_core_web_sm by name and
+    downloads it from GitHub when that name is missing. The model ships as another package name;
+    ingest/loaders/fallback.py points unstructured at it, so no download is ever tried."""
+    guard_dir = tmp_path / "guard"
+    guard_dir.mkdir()
+    (guard_dir / "sitecustomize.py").write_text(GUARD)
+    log = tmp_path / "net.log"
+    code = (  # what load_unstructured does before partitioning a .msg
+        "from ingest.offline import enforce_offline\n"
+        "enforce_offline()\n"
+        "from ingest.loaders.fallback import use_packaged_spacy_model\n"
+        "use_packaged_spacy_model()\n"
+        "from unstructured.partition.text import partition_text\n"
+        "elements = partition_text(text='Pump log\\n\\nThe seal was replaced by the field team on Monday morning.')\n"
+        "print([type(e).__name__ for e in elements])\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key not in OFFLINE_ENVIRONMENT}
+    env.update(PYTHONPATH=f"{guard_dir}{os.pathsep}{ROOT}", NET_GUARD_LOG=str(log))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "NarrativeText" in done.stdout
     assert not log.exists(), f"network access attempted: {log.read_text()}"

