@@ -159,6 +159,27 @@ def isolated_machine(tmp_path_factory):
         yield home
 
 
+@pytest.fixture(scope="session", autouse=True)
+def models_loaded_once(isolated_machine):
+    """Every in-process `rag ask`/`chat`/engine of the run shares one loaded copy of each model
+    (the 1.5B is 1.1 GB), as `rag serve` shares its models between indexes: rag.api's loader is
+    wrapped by a cache keyed by the model and how it is run."""
+    import rag.api
+
+    load = rag.api.load_generator
+    loaded: dict[tuple, object] = {}
+
+    def load_once(settings, model=None):
+        key = (model or settings.model, settings.effective_threads(), settings.context_tokens, str(settings.cache_path))
+        if key not in loaded:
+            loaded[key] = load(settings, model)
+        return loaded[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rag.api, "load_generator", load_once)
+        yield loaded
+
+
 @pytest.fixture(autouse=True)
 def env_clean(monkeypatch, tmp_path):
     """Each test also works in a folder of its own (a rag.toml or ./indexes it makes stays there)."""
