@@ -14,7 +14,17 @@ class IngestError(Exception):
         self, message: str, *, remedy: str | None = None, index: str | None = None, embedder: str | None = None
     ):
         super().__init__(message)
-        self.message, self.remedy, self.index, self.embedder = message, remedy, index, embedder
+        self.remedy, self.index, self.embedder = remedy, index, embedder
+
+
+NEEDS_PASSWORD = "encrypted PDF, and no password was given"
+TOO_LARGE = "larger than the {} MB limit"
+"""Skip reasons whose fix each face phrases its own way (``rag.errors.phrase_skip``: a flag)."""
+
+
+def too_large(limit_mb: int) -> str:
+    """Why a file over the size limit is skipped."""
+    return TOO_LARGE.format(limit_mb)
 
 
 class UnreadableFile(IngestError):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.errors import IngestError
+from ingest.errors import IngestError, too_large
 from ingest.loaders import supported
 
 MAX_FILE_MB = 200
@@ -32,11 +32,6 @@ class FoundFile:
 class WalkResult:
     files: list[FoundFile] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
-
-
-def too_large(limit_mb: int) -> str:
-    """Why a file over the size limit is skipped; each face adds how to raise the limit."""
-    return f"larger than the {limit_mb} MB limit"
 
 
 def is_ignored_name(name: str) -> bool:

@@ -1,6 +1,8 @@
 """Exceptions of the query side; the CLI prints them as ``Error: <message>``."""
 
-from ingest.errors import IngestError
+import re
+
+from ingest.errors import NEEDS_PASSWORD, TOO_LARGE, IngestError
 
 
 class RagError(IngestError):
@@ -20,16 +22,17 @@ def explain(exc: IngestError) -> str:
         "rebuild": f"Rebuild the index from your files: rag ingest PATH --index {index} --rebuild",
         "embedder": f"Use --embedder {exc.embedder}, or rebuild it: rag ingest PATH --index {index} --rebuild",
     }
-    command = commands.get(getattr(exc, "remedy", None) or "")
+    command = commands.get(exc.remedy or "")
     return f"{exc} {command}" if command else str(exc)
+
+
+_TOO_LARGE = re.compile(re.escape(TOO_LARGE).replace(re.escape("{}"), r"\d+"))
 
 
 def phrase_skip(reason: str) -> str:
     """A skip reason from ``ingest`` with the way to fix it that this face offers (a flag)."""
-    from ingest.loaders.pdf import NEEDS_PASSWORD
-
     if reason == NEEDS_PASSWORD:
         return "encrypted PDF (pass --password to read it)"
-    if reason.startswith("larger than the ") and reason.endswith(" MB limit"):
+    if _TOO_LARGE.fullmatch(reason):
         return f"{reason} (raise it with --max-file-mb)"
     return reason

@@ -7,10 +7,9 @@ import pytest
 from conftest import make_docx, make_pdf
 
 from ingest.embedder import LazyEmbedder
-from ingest.errors import IndexBusy, IndexMismatch
+from ingest.errors import IndexBusy, IndexMismatch, too_large
 from ingest.index import Index
 from ingest.pipeline import SyncOptions, sync
-from ingest.walk import too_large
 from rag.errors import explain, phrase_skip
 
 

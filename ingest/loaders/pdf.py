@@ -27,12 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest import hebrew
-from ingest.errors import UnreadableFile
+from ingest.errors import NEEDS_PASSWORD, UnreadableFile
 from ingest.ocr import DEFAULT, OcrConfig, is_garbage, needs_ocr, no_text_reason, ocr_pdf_pages
 from ingest.types import Block, Document
-
-NEEDS_PASSWORD = "encrypted PDF, and no password was given"
-"""Why an encrypted PDF is skipped; each face adds how to give the password."""
 
 _SPACE_STARVED_LETTERS = 8.0
 """Mean word length above which a page's words have run together (Hebrew and English prose average ~5)."""
