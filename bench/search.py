@@ -55,7 +55,9 @@ def build(settings, source: Index, target_chunks: int) -> Index:
                     record.mtime_ns,
                     f"{record.sha256[:56]}{copy:08d}",
                 )
-                index.add_file(fake, chunks, vectors)
+                index.add_file(fake, chunks)
+                ids = index.catalog.chunk_ids(fake.path)
+                index.store_vectors([(i, fake.path, fake.sha256) for i in ids], vectors)
                 if index.catalog.chunk_count() >= target_chunks:
                     break
             copy += 1

@@ -1,6 +1,10 @@
 """The index's SQLite catalog: manifest of files, chunk texts, the FTS5 lexical index, and a
 journal of pending vector-store operations.
 
+A chunk is written in two stages: its text and BM25 terms first (``replace_file``, with
+``embedded = 0``: searchable by its words at once), its vector later (``mark_embedded`` once
+the vector store holds it). ``pending_count`` says how many chunks still wait for a vector.
+
 SQLite transactions make each file's change atomic on this side; the journal records which
 vector-store writes were begun, so that a crash between the two stores is repaired on the next
 open (see ``Index.recover``). Opened in WAL mode so readers never wait for the writer.
@@ -36,7 +40,8 @@ CREATE INDEX IF NOT EXISTS files_by_hash ON files(sha256);
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, path TEXT NOT NULL, file_hash TEXT NOT NULL,
     ordinal INTEGER NOT NULL, page INTEGER, heading TEXT NOT NULL, start INTEGER NOT NULL,
-    "end" INTEGER NOT NULL, text TEXT NOT NULL, origin TEXT NOT NULL DEFAULT '');
+    "end" INTEGER NOT NULL, text TEXT NOT NULL, origin TEXT NOT NULL DEFAULT '',
+    embedded INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks(path);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
 CREATE TABLE IF NOT EXISTS skipped (
@@ -88,6 +93,10 @@ class Catalog:
             self.db.execute("ALTER TABLE chunks ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
         if not any(row[1] == "reading" for row in self.db.execute("PRAGMA table_info(files)")):
             self.db.execute("ALTER TABLE files ADD COLUMN reading TEXT NOT NULL DEFAULT '{}'")
+        # catalogs from before the two stages: every chunk was written with its vector
+        if not any(row[1] == "embedded" for row in self.db.execute("PRAGMA table_info(chunks)")):
+            self.db.execute("ALTER TABLE chunks ADD COLUMN embedded INTEGER NOT NULL DEFAULT 1")
+        self.db.execute("CREATE INDEX IF NOT EXISTS chunks_pending ON chunks(rowid) WHERE embedded = 0")
 
     def _has_origin(self) -> bool:
         return any(row[1] == "origin" for row in self.db.execute("PRAGMA table_info(chunks)"))
@@ -152,6 +161,49 @@ class Catalog:
     def all_chunk_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
 
+    def embedded_ids(self) -> set[str]:
+        """The chunks whose vector is in the store (stage 2 done)."""
+        return {r[0] for r in self.db.execute("SELECT id FROM chunks WHERE embedded = 1")}
+
+    def embedded_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM chunks WHERE embedded = 1").fetchone()[0]
+
+    def pending_count(self) -> int:
+        """Chunks searchable by their words whose vectors are not stored yet."""
+        return self.db.execute("SELECT count(*) FROM chunks WHERE embedded = 0").fetchone()[0]
+
+    def pending_chunks(self, after: int, limit: int) -> list[tuple[int, str, str, str, str, str]]:
+        """(rowid, id, path, file hash, heading, text) of up to ``limit`` chunks waiting for a
+        vector, in the order they were written, from rowid ``after`` on."""
+        rows = self.db.execute(
+            "SELECT rowid, id, path, file_hash, heading, text FROM chunks WHERE embedded = 0 AND rowid > ? "
+            "ORDER BY rowid LIMIT ?",
+            (after, limit),
+        )
+        return [(r[0], r[1], from_stored(r[2]), r[3], r[4], r[5]) for r in rows]
+
+    def pending_among(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` still wait for a vector."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            found.update(
+                r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE embedded = 0 AND id IN ({marks})", part)
+            )
+        return found
+
+    def mark_embedded(self, ids: Sequence[str], journal: Sequence[int] = ()) -> None:
+        """Stage 2 done for ``ids`` (their vectors are stored), and its journal entries closed, at once."""
+        with self.transaction() as db:
+            db.executemany("UPDATE chunks SET embedded = 1 WHERE id = ?", [(i,) for i in ids])
+            db.executemany("DELETE FROM journal WHERE seq = ?", [(seq,) for seq in journal])
+
+    def mark_pending(self, ids: Sequence[str]) -> None:
+        """These chunks have lost their vectors (a deleted store): stage 2 must run for them again."""
+        with self.transaction() as db:
+            db.executemany("UPDATE chunks SET embedded = 0 WHERE id = ?", [(i,) for i in ids])
+
     def chunk_versions(self, ids: Sequence[str]) -> list[tuple[str, str, str, str, str]]:
         """(id, path, file hash, heading, text) of each chunk in ``ids`` that the catalog has."""
         rows = []
@@ -187,6 +239,16 @@ class Catalog:
                 "INSERT INTO journal (action, path, file_hash) VALUES (?, ?, ?)", (action, stored(path), file_hash)
             ).lastrowid
 
+    def journal_begin_many(self, action: str, versions: Sequence[tuple[str, str]]) -> list[int]:
+        """One journal entry per (path, file hash), in one transaction."""
+        with self.transaction() as db:
+            return [
+                db.execute(
+                    "INSERT INTO journal (action, path, file_hash) VALUES (?, ?, ?)", (action, stored(path), file_hash)
+                ).lastrowid
+                for path, file_hash in versions
+            ]
+
     def journal_end(self, seq: int) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM journal WHERE seq = ?", (seq,))
@@ -197,9 +259,10 @@ class Catalog:
 
     # --- writes -------------------------------------------------------------------------------
     def replace_file(
-        self, record: FileRecord, chunks: Sequence[Chunk], *, pending_add: int | None, reading: dict | None = None
+        self, record: FileRecord, chunks: Sequence[Chunk], *, reading: dict | None = None
     ) -> tuple[int, str, str] | None:
-        """Make ``record`` with ``chunks`` the indexed version of its path, in one transaction.
+        """Make ``record`` with ``chunks`` the indexed version of its path, in one transaction;
+        the chunks are searchable by their words at once and wait for their vectors (stage 2).
         ``reading``: how the file was read (``Document.metadata["reading"]``), summed by ``reading_totals``.
 
         Returns (journal seq, path, old hash) when an older version's vectors must now be deleted; that
@@ -222,8 +285,6 @@ class Catalog:
                 ),
             )
             db.execute("DELETE FROM skipped WHERE path = ?", (stored(record.path),))
-            if pending_add is not None:
-                db.execute("DELETE FROM journal WHERE seq = ?", (pending_add,))
             if old and old[0] != record.sha256:
                 return self._journal_delete(db, record.path, old[0])
         return None
@@ -269,8 +330,8 @@ class Catalog:
     def _insert_chunks(db: sqlite3.Connection, path: str, file_hash: str, chunks: Sequence[Chunk]) -> None:
         for chunk in chunks:
             rowid = db.execute(
-                'INSERT INTO chunks (id, path, file_hash, ordinal, page, heading, start, "end", text, origin) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                'INSERT INTO chunks (id, path, file_hash, ordinal, page, heading, start, "end", text, origin, embedded) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
                 (
                     chunk_id(path, file_hash, chunk.ordinal),
                     stored(path),

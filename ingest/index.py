@@ -1,10 +1,13 @@
 """One index on disk: ``<index-dir>/<name>/`` holding the SQLite catalog and the Chroma store.
 
 The catalog is the source of truth for which files and chunks are indexed; Chroma holds
-their vectors. Every change to a file goes: journal the vector write -> write vectors ->
-commit the catalog (which journals the removal of the old version's vectors) -> remove the
-old vectors -> clear the journal. ``recover`` replays whatever a crash left in the journal,
-so a killed ingest leaves an index that searches correctly and that the next run completes.
+their vectors. A file is indexed in two stages. Stage 1 (``add_file``): commit its chunks to
+the catalog, searchable by their words at once and marked as waiting for vectors (the same
+transaction journals the removal of an older version's vectors) -> remove the old vectors ->
+clear the journal. Stage 2 (``store_vectors``, for a batch of waiting chunks): journal the
+vector write -> write the vectors -> mark the chunks embedded and clear the journal, in one
+transaction. ``recover`` replays whatever a crash left in the journal, so a killed ingest
+leaves an index that searches correctly and that the next run completes.
 """
 
 from __future__ import annotations
@@ -159,13 +162,17 @@ class Index:
             return False
 
     def verify(self) -> dict:
-        """Does every catalog chunk have exactly one vector, and every vector a chunk?"""
+        """Does every embedded chunk have its vector, and every vector a chunk? Chunks still
+        waiting for their vectors (stage 2) are counted apart; they do not make an index
+        inconsistent."""
         chunks = self.catalog.all_chunk_ids()
+        embedded = self.catalog.embedded_ids()
         vectors = self.store.ids()
-        missing, orphans = sorted(chunks - vectors), sorted(vectors - chunks)
+        missing, orphans = sorted(embedded - vectors), sorted(vectors - chunks)
         return {
             "chunks": len(chunks),
             "vectors": len(vectors),
+            "pending_vectors": len(chunks - embedded),
             "missing_vectors": missing,
             "orphan_vectors": orphans,
             "consistent": not missing and not orphans and not self.catalog.journal(),
@@ -218,24 +225,33 @@ class Index:
             self.catalog.journal_end(seq)
         return len(entries)
 
-    def add_file(
-        self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray, reading: dict | None = None
-    ) -> int:
-        """Index a new or changed file (``reading``: how it was read, see ``Catalog.replace_file``).
-        Returns how many chunks of an older version were removed."""
+    def add_file(self, record: FileRecord, chunks: Sequence[Chunk], reading: dict | None = None) -> int:
+        """Stage 1 of a new or changed file: its chunks in the catalog, searchable by their
+        words, waiting for their vectors (``reading``: how it was read, see
+        ``Catalog.replace_file``). Returns how many chunks of an older version were removed."""
         removed = len(self.catalog.chunk_ids(record.path))
-        seq = self.catalog.journal_begin("add", record.path, record.sha256)
-        ids = [chunk_id(record.path, record.sha256, c.ordinal) for c in chunks]
-        self.store.upsert(ids, vectors, record.path, record.sha256)
-        stale = self.catalog.replace_file(record, chunks, pending_add=seq, reading=reading)
+        stale = self.catalog.replace_file(record, chunks, reading=reading)
         self._drop(stale)
         return removed if stale else 0
 
+    def store_vectors(self, rows: Sequence[tuple[str, str, str]], vectors: np.ndarray) -> None:
+        """Stage 2 for a batch of waiting chunks, (id, path, file hash) each, with their vectors."""
+        versions = [(path, file_hash) for _, path, file_hash in rows]
+        seqs = self.catalog.journal_begin_many("add", list(dict.fromkeys(versions)))
+        self.store.upsert([chunk_id for chunk_id, _, _ in rows], vectors, versions)
+        self.catalog.mark_embedded([chunk_id for chunk_id, _, _ in rows], seqs)
+
     def rename_file(self, old_path: str, record: FileRecord) -> int:
-        """A file moved: copy its chunks and vectors to the new path without embedding again."""
+        """A file moved: copy its chunks, and the vectors it has, to the new path without embedding again."""
         chunks = self.catalog.chunks_of(old_path)
-        vectors = self.store.vectors(self.catalog.chunk_ids(old_path))
-        self.add_file(record, chunks, vectors, self.catalog.reading_of(old_path))
+        old_ids = self.catalog.chunk_ids(old_path)
+        waiting = self.catalog.pending_among(old_ids)
+        self.add_file(record, chunks, self.catalog.reading_of(old_path))
+        kept = [(old, chunk) for old, chunk in zip(old_ids, chunks) if old not in waiting]
+        if kept:
+            vectors = self.store.vectors([old for old, _ in kept])
+            rows = [(chunk_id(record.path, record.sha256, c.ordinal), record.path, record.sha256) for _, c in kept]
+            self.store_vectors(rows, vectors)
         self.remove_file(old_path)
         return len(chunks)
 

@@ -1,9 +1,11 @@
-"""walk -> plan -> load -> chunk -> embed -> store, reporting progress through a callback.
+"""walk -> plan -> load -> chunk -> catalog (searchable) -> embed -> vectors, with progress.
 
-Files are parsed in worker processes (``ingest.workers``), which go on reading while this
-process chunks and embeds. Embedding is batched across files (the embedder is fastest on
-full batches) while each file is committed on its own, so a crash costs at most the files
-of one batch.
+Two stages. Stage 1: each parsed file is chunked and committed to the catalog with its BM25
+terms, so it is searchable seconds after it is read. Stage 2: the chunks waiting for vectors
+are embedded in batches across files (the embedder is fastest on full batches) and stored.
+Files are parsed in worker processes (``ingest.workers``); whenever no parsed file is
+waiting, this process embeds one batch, so stage 1 stays at parse speed and stage 2 fills
+the time between. A crash costs at most one batch of vectors, which the next run embeds.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from ingest.walk import MAX_FILE_MB, FoundFile, discover, inside, resolve_roots
 from ingest.workers import ParseLimits, ParsePool, parse_in_process
 
 Progress = Callable[[str, int, int], None]
-"""progress(stage, done, total): stage is 'hash', 'parse' or 'embed'."""
+"""progress(stage, done, total): stage is 'hash', 'parse', 'searchable' (once: every file of
+the run is in the catalog, searchable by its words) or 'embed' (total: done plus the chunks
+still waiting for vectors)."""
 
 SAMPLE_DOCUMENTS = 12
 SAMPLE_CHARACTERS = 200_000
@@ -74,7 +78,16 @@ class SyncReport:
     vectors_repaired: int = 0
     chunks_added: int = 0
     chunks_removed: int = 0
+    vectors_added: int = 0
+    pending_vectors: int = 0
+    """Chunks left without vectors when the run ended (searchable by their words; the next run embeds them)."""
     seconds: float = 0.0
+    searchable_seconds: float = 0.0
+    """When every file of the run was searchable (stage 1 done), from the start."""
+    vector_seconds: float = 0.0
+    """Time spent in stage 2 (embedding, storing vectors, marking chunks), interleaved or not."""
+    embed_seconds: float = 0.0
+    """The part of ``vector_seconds`` spent inside the embedder."""
     letters: int = 0
     latin_letters: int = 0
     embedder: str = ""
@@ -96,6 +109,9 @@ class SyncReport:
             "chunks_added": self.chunks_added,
             "chunks_removed": self.chunks_removed,
             "vectors_repaired": self.vectors_repaired,
+            "vectors_added": self.vectors_added,
+            "pending_vectors": self.pending_vectors,
+            "searchable_seconds": round(self.searchable_seconds, 3),
             "seconds": round(self.seconds, 3),
         }
 
@@ -161,21 +177,24 @@ def _sync(
     report.unchanged = len(plan.unchanged) + len(plan.touched)
     if plan.new or plan.changed or plan.renamed or plan.deleted or not index.vectors_look_intact():
         # the store is about to be written anyway, or its files look lost: make it whole first
-        report.vectors_repaired = repair_vectors(index, embedder, notes=report.notes, batch=options.batch_chunks)
+        report.vectors_repaired = repair_vectors(index, notes=report.notes)
     for record in plan.touched:
         index.catalog.touch(record)
     for old_path, record in plan.renamed:
         index.rename_file(old_path, record)
         report.renamed += 1
+    for path in plan.deleted:
+        report.chunks_removed += index.remove_file(path)
+        report.deleted += 1
 
     work = [(r, False) for r in plan.new] + [(r, True) for r in plan.changed]
     writer = _Writer(index, embedder, options, report, skip, progress, work)
     _parse_into(writer, work, options, skip, progress)
-    writer.finish()
-
-    for path in plan.deleted:
-        report.chunks_removed += index.remove_file(path)
-        report.deleted += 1
+    writer.finish_stage_one()
+    report.searchable_seconds = time.monotonic() - started
+    progress("searchable", len(writer.written), len(writer.written))
+    writer.vectors.finish()
+    report.pending_vectors = index.catalog.pending_count()
     index.catalog.set_meta(last_sync=str(time.time()))
     report.seconds = time.monotonic() - started
     return report
@@ -218,7 +237,7 @@ def _parse_into(writer: _Writer, work: list[tuple[FileRecord, bool]], options: S
     pool = (
         ParsePool(options.worker_count(), options.parse_limits, read=read) if work and options.worker_count() else None
     )
-    parsed = pool.parse(jobs) if pool else parse_in_process(jobs, read)
+    parsed = pool.parse(jobs, when_idle=writer.vectors_step) if pool else parse_in_process(jobs, read)
     try:
         for done, (job, outcome) in enumerate(parsed, 1):
             progress("parse", done, len(work))
@@ -236,20 +255,19 @@ def _parse_into(writer: _Writer, work: list[tuple[FileRecord, bool]], options: S
 
 
 class _Writer:
-    """One run's parsed documents on their way into the index: chunked, embedded in batches across
-    files (the embedder is fastest on full batches), then written file by file, so a crash costs
-    at most the files of one batch. A new index's embedder is chosen from its first documents."""
+    """Stage 1 of one run's parsed documents: chunked and committed to the catalog file by file,
+    searchable at once. A new index's embedder (whose tokenizer sizes the chunks) is chosen from
+    its first documents; ``vectors`` does stage 2 once it is."""
 
     def __init__(
         self, index: Index, embedder: Embedder, options: SyncOptions, report: SyncReport, skip, progress, work
     ):
         self.index, self.embedder, self.options, self.report = index, embedder, options, report
         self.skip, self.progress, self.work = skip, progress, work
-        self.pending: list[tuple[FileRecord, list[Chunk], bool, dict]] = []
-        self.embedded = 0
         self.written: set[str] = set()
         self.undecided = options.choose_embedder is not None and index.embedder_name is None
         self.sample: list[tuple[FileRecord, Document, bool]] = []
+        self.vectors = _Vectors(index, embedder, options.batch_chunks, report, progress, self._storage_error)
 
     def add(self, record: FileRecord, document: Document, is_change: bool) -> None:
         if self.undecided:
@@ -271,14 +289,17 @@ class _Writer:
         if not chunks:
             self.skip(record.path, "no text to index", remember=record)
             return
-        self.pending.append((record, chunks, is_change, document.metadata.get("reading", {})))
-        if sum(len(c) for _, c, _, _ in self.pending) >= self.options.batch_chunks:
-            self._flush()
+        removed = self._store(record, chunks, document.metadata.get("reading", {}))
+        if removed is not None:
+            self._count(record, chunks, removed, is_change)
 
-    def finish(self) -> None:
+    def vectors_step(self) -> bool:
+        """One batch of stage 2 while the parsers work (none before the embedder is chosen)."""
+        return not self.undecided and self.vectors.step()
+
+    def finish_stage_one(self) -> None:
         if self.undecided and self.sample:
             self._decide()
-        self._flush()
 
     def _decide(self) -> None:
         """Choose the new index's embedder from the documents read so far, then chunk them."""
@@ -288,6 +309,7 @@ class _Writer:
             self.report.notes.append(why)
         self.index.catalog.set_meta(embedder=self.embedder.name, dimension=str(self.embedder.dimension))
         self.report.embedder = self.embedder.name
+        self.vectors.embedder = self.embedder
         self.undecided = False
         sample, self.sample = self.sample, []
         for record, document, is_change in sample:
@@ -300,18 +322,10 @@ class _Writer:
     def _storage_error(self, exc: BaseException) -> IndexWriteError:
         return IndexWriteError(storage_message(self.index.directory, exc, self._left_bytes()))
 
-    def _embed(self, texts: list[str]):
-        try:
-            return self.embedder.embed_documents(texts)
-        except Exception as exc:  # noqa: BLE001
-            if is_storage_failure(exc):
-                raise self._storage_error(exc) from exc
-            return None
-
-    def _store(self, record: FileRecord, chunks: list[Chunk], vectors, reading: dict) -> int | None:
+    def _store(self, record: FileRecord, chunks: list[Chunk], reading: dict) -> int | None:
         """Write one file's rows; None (and the file skipped) when this file alone fails."""
         try:
-            return self.index.add_file(record, chunks, vectors, reading)
+            return self.index.add_file(record, chunks, reading)
         except Exception as exc:  # noqa: BLE001 - one file's failure must not end the run
             if is_storage_failure(exc):
                 raise self._storage_error(exc) from exc
@@ -319,25 +333,6 @@ class _Writer:
                 record.path, f"could not be indexed ({type(exc).__name__}: {exc}); it will be tried again next run"
             )
             return None
-
-    def _flush(self) -> None:
-        if not self.pending:
-            return
-        texts = [embedding_text(c.heading, c.text) for _, chunks, _, _ in self.pending for c in chunks]
-        vectors = self._embed(texts)
-        at = 0
-        for record, chunks, is_change, reading in self.pending:
-            own = vectors[at : at + len(chunks)] if vectors is not None else self._embed(texts[at : at + len(chunks)])
-            at += len(chunks)
-            if own is None:  # the batch failed and so did this file alone
-                self.skip(record.path, "could not be embedded; it will be tried again next run")
-                continue
-            removed = self._store(record, chunks, own, reading)
-            if removed is not None:
-                self._count(record, chunks, removed, is_change)
-        self.embedded += len(texts)
-        self.progress("embed", self.embedded, self.embedded)
-        self.pending.clear()
 
     def _count(self, record: FileRecord, chunks: list[Chunk], removed: int, is_change: bool) -> None:
         self.written.add(record.path)
@@ -354,12 +349,89 @@ class _Writer:
             report.added += 1
 
 
-def repair_vectors(index: Index, embedder: Embedder, *, notes: list[str], batch: int = 128) -> int:
-    """Give every catalog chunk exactly one vector again, from the catalog's own texts (no file
-    is re-read): a deleted or damaged ``vectors/`` folder is rebuilt, vectors that lost their
-    chunk are deleted. Opens the store; cheap after that when nothing is wrong (the two counts
-    are compared first).
-    Returns how many vectors were written or deleted."""
+class _Vectors:
+    """Stage 2: vectors for the chunks that wait for them, a batch at a time, in the order they
+    were written (whatever run wrote them). A batch the embedder fails on is tried file by
+    file; a file that still fails keeps its chunks searchable by their words, and the next run
+    tries again."""
+
+    def __init__(self, index: Index, embedder: Embedder, batch: int, report: SyncReport, progress, storage_error):
+        self.index, self.embedder, self.batch = index, embedder, batch
+        self.report, self.progress, self.storage_error = report, progress, storage_error
+        self.after = 0
+        self.failed: set[str] = set()
+
+    def step(self) -> bool:
+        """Embed and store the next batch; False when no chunk is waiting past the last one done."""
+        started = time.perf_counter()
+        try:
+            return self._step()
+        finally:
+            self.report.vector_seconds += time.perf_counter() - started
+
+    def _step(self) -> bool:
+        rows = self.index.catalog.pending_chunks(self.after, self.batch)
+        if not rows:
+            return False
+        self.after = rows[-1][0]
+        rows = [row for row in rows if row[2] not in self.failed]
+        texts = [embedding_text(heading, text) for _, _, _, _, heading, text in rows]
+        vectors = self._embed(texts) if rows else None
+        if vectors is not None:
+            self._store(rows, vectors)
+        else:
+            for path in dict.fromkeys(row[2] for row in rows):
+                own = [at for at, row in enumerate(rows) if row[2] == path]
+                vectors = self._embed([texts[at] for at in own])
+                if vectors is None:
+                    self.failed.add(path)
+                    self.report.notes.append(
+                        f"{readable(path)}: could not be embedded; it is searchable by its words, and the next run tries again"
+                    )
+                else:
+                    self._store([rows[at] for at in own], vectors)
+        return True
+
+    def finish(self) -> None:
+        """Embed every chunk still waiting (from the first: a file changed during the run may
+        have written its chunks behind the point the interleaved batches had reached)."""
+        self.after = 0
+        while self.step():
+            pass
+
+    def _embed(self, texts: list[str]):
+        started = time.perf_counter()
+        try:
+            return self.embedder.embed_documents(texts)
+        except Exception as exc:  # noqa: BLE001
+            if is_storage_failure(exc):
+                raise self.storage_error(exc) from exc
+            return None
+        finally:
+            self.report.embed_seconds += time.perf_counter() - started
+
+    def _store(self, rows, vectors) -> None:
+        try:
+            self.index.store_vectors(
+                [(chunk_id, path, file_hash) for _, chunk_id, path, file_hash, _, _ in rows], vectors
+            )
+        except Exception as exc:
+            if is_storage_failure(exc):
+                raise self.storage_error(exc) from exc
+            raise
+        self.report.vectors_added += len(rows)
+        self.progress(
+            "embed", self.report.vectors_added, self.report.vectors_added + self.index.catalog.pending_count()
+        )
+
+
+def repair_vectors(index: Index, *, notes: list[str]) -> int:
+    """Make the vector store agree with the catalog again, from the catalog alone (no file is
+    re-read): a deleted or damaged ``vectors/`` folder is set aside and started anew, vectors
+    that lost their chunk are deleted, and chunks that lost their vector wait for it again
+    (stage 2 embeds them in the same run). Opens the store; cheap after that when nothing is
+    wrong (the two counts are compared first).
+    Returns how many vectors are to be written again or were deleted."""
     try:
         stored_count = index.store.count()
     except DamagedVectors as exc:
@@ -369,33 +441,26 @@ def repair_vectors(index: Index, embedder: Embedder, *, notes: list[str], batch:
             f"and rebuilt it from the catalog"
         )
         stored_count = index.store.count()
-    if stored_count == index.catalog.chunk_count() and not index.catalog.journal():
+    if stored_count == index.catalog.embedded_count() and not index.catalog.journal():
         _remember_vectors_file(index)
         return 0
     index.recover()
     check = index.verify()
     if check["orphan_vectors"]:
         index.store.delete(check["orphan_vectors"])
-    rows = index.catalog.chunk_versions(check["missing_vectors"])
-    for start in range(0, len(rows), batch):
-        part = rows[start : start + batch]
-        vectors = embedder.embed_documents([embedding_text(heading, text) for _, _, _, heading, text in part])
-        groups: dict[tuple[str, str], list[int]] = {}
-        for at, (_, path, file_hash, _, _) in enumerate(part):
-            groups.setdefault((path, file_hash), []).append(at)
-        for (path, file_hash), ats in groups.items():
-            index.store.upsert([part[a][0] for a in ats], vectors[ats], path, file_hash)
-    if rows and not stored_count:
+    missing = check["missing_vectors"]
+    index.catalog.mark_pending(missing)
+    if missing and not stored_count:
         notes.append(
-            f"index '{index.name}' had no vectors for its {len(rows)} chunks (vectors/ deleted?); rebuilt them from the catalog"
+            f"index '{index.name}' had no vectors for its {len(missing)} chunks (vectors/ deleted?); rebuilt them from the catalog"
         )
-    elif rows or check["orphan_vectors"]:
+    elif missing or check["orphan_vectors"]:
         notes.append(
-            f"index '{index.name}': re-embedded {len(rows)} chunks that had no vector and removed "
+            f"index '{index.name}': re-embedded {len(missing)} chunks that had no vector and removed "
             f"{len(check['orphan_vectors'])} vectors that had no chunk"
         )
     _remember_vectors_file(index)
-    return len(rows) + len(check["orphan_vectors"])
+    return len(missing) + len(check["orphan_vectors"])
 
 
 def _remember_vectors_file(index: Index) -> None:

@@ -61,13 +61,14 @@ class VectorStore:
         for start in range(0, len(ids), 1000):
             self._collection.delete(ids=list(ids[start : start + 1000]))
 
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, path: str, file_hash: str) -> None:
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, versions: Sequence[tuple[str, str]]) -> None:
+        """Store ``vectors`` under ``ids``; ``versions`` gives each one's (file path, file hash)."""
         for start in range(0, len(ids), 1000):
             part = slice(start, start + 1000)
             self._collection.upsert(
                 ids=list(ids[part]),
                 embeddings=np.asarray(vectors[part], dtype=np.float32),
-                metadatas=[{"path": stored(path), "file_hash": file_hash}] * len(ids[part]),
+                metadatas=[{"path": stored(path), "file_hash": file_hash} for path, file_hash in versions[part]],
             )
 
     def delete_version(self, path: str, file_hash: str) -> None:

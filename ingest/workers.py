@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,8 +115,12 @@ class ParsePool:
         worker.conn.close()
         self._workers.remove(worker)
 
-    def parse(self, jobs: Sequence[tuple[str, int]]) -> Iterator[tuple[int, Document | str]]:
-        """``jobs`` are (path, size in bytes)."""
+    def parse(
+        self, jobs: Sequence[tuple[str, int]], *, when_idle: Callable[[], bool] | None = None
+    ) -> Iterator[tuple[int, Document | str]]:
+        """``jobs`` are (path, size in bytes). ``when_idle`` is called whenever no file is ready
+        (it does a short piece of other work and says whether there was any), so the caller's
+        own work fills the time without delaying the next finished file by more than one piece."""
         waiting = deque(range(len(jobs)))
         from multiprocessing.connection import wait
 
@@ -144,7 +148,10 @@ class ParsePool:
             for worker in list(self._workers):
                 feed(worker)
             busy = [w for w in self._workers if w.queued]
-            for conn in wait([w.conn for w in busy], timeout=POLL_SECONDS):
+            ready = wait([w.conn for w in busy], timeout=0)
+            if not ready and not (when_idle and when_idle()):
+                ready = wait([w.conn for w in busy], timeout=POLL_SECONDS)
+            for conn in ready:
                 worker = next(w for w in busy if w.conn is conn)
                 try:
                     message = conn.recv()

@@ -255,6 +255,7 @@ def index_status(index: Index) -> dict:
         "dimension": index.dimension,
         "files": len(files),
         "chunks": index.catalog.chunk_count(),
+        "pending_vectors": index.catalog.pending_count(),
         "last_sync": datetime.datetime.fromtimestamp(float(last)).isoformat(timespec="seconds") if last else None,
         "skipped": [
             {"path": readable(p), "reason": phrase_skip(r)} for p, (_, _, r) in sorted(index.catalog.skipped().items())

@@ -131,8 +131,14 @@ def ingest(paths, index, index_dir, embedder, password, max_file_mb, rebuild, as
         _echo_err(
             f"index '{settings.index}': {report.added} new, {report.changed} changed, {report.deleted} deleted, "
             f"{report.renamed} renamed, {report.unchanged} unchanged, {len(report.skipped)} skipped; "
-            f"chunks +{report.chunks_added} -{report.chunks_removed}; {report.seconds:.1f} s"
+            f"chunks +{report.chunks_added} -{report.chunks_removed}; searchable after {report.searchable_seconds:.1f} s, "
+            f"vectors done after {report.seconds:.1f} s"
         )
+        if report.pending_vectors:
+            _echo_err(
+                f"note: {report.pending_vectors} chunks are still waiting for their vectors (searchable by their "
+                f"words); run the same command again to finish them"
+            )
 
     if watch:
         from rag.api import watch as watch_folders
@@ -178,9 +184,12 @@ def search(query, index, index_dir, top_k, where, as_json):
 
     settings = _settings(index=index, index_dir=index_dir, top_k=top_k)
     with opened_index(settings) as idx:
-        hits = open_retriever(settings, idx).search(query, settings.top_k, where=where)
+        retrieval = open_retriever(settings, idx).retrieve(query, settings.top_k, where=where)
+    hits = retrieval.hits
+    _note_pending(settings.index, retrieval.pending)
     if as_json:
-        click.echo(json.dumps(hit_rows(hits), ensure_ascii=False, indent=2))
+        data = {"index": settings.index, "hits": hit_rows(hits), "pending_vectors": retrieval.pending}
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     if not hits:
         _echo_err("no passage matches.")
@@ -217,6 +226,7 @@ def ask(question, index, index_dir, model, top_k, threads, where, show_passages,
     stream = None if as_json else (lambda text: (sys.stdout.write(text), sys.stdout.flush()))
     evidence = None if as_json else _print_evidence
     with opened_index(settings) as idx:
+        _note_pending(settings.index, idx.catalog.pending_count())
         answer = build_engine(settings, idx).ask(question, on_text=stream, on_evidence=evidence, where=where)
     if as_json:
         click.echo(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
@@ -224,6 +234,15 @@ def ask(question, index, index_dir, model, top_k, threads, where, show_passages,
     click.echo()
     if not answer.abstained:
         _print_sources(answer, show_passages)
+
+
+def _note_pending(index: str, pending: int) -> None:
+    """One line on stderr while an ingest's second stage (vectors) is not finished."""
+    if pending:
+        _echo_err(
+            f"note: {pending} chunks of index '{index}' are still waiting for their vectors; until `rag ingest` "
+            f"finishes they are found by their words only"
+        )
 
 
 def _print_evidence(evidence) -> None:
@@ -278,6 +297,7 @@ def chat(index, index_dir, model, threads, where, save_to):
     settings = _settings(index=index, index_dir=index_dir, model=model, threads=threads)
     stream = lambda text: (sys.stdout.write(text), sys.stdout.flush())  # noqa: E731
     with opened_index(settings) as idx:
+        _note_pending(settings.index, idx.catalog.pending_count())
         conversation = Conversation(build_engine(settings, idx))
         _echo_err(f"rag chat on index '{settings.index}'. {CHAT_HELP}")
         while True:
@@ -346,6 +366,7 @@ def status(index, index_dir, verify, as_json):
             "vectors": check["vectors"],
             "missing_vectors": len(check["missing_vectors"]),
             "orphan_vectors": len(check["orphan_vectors"]),
+            "pending_vectors": check["pending_vectors"],
             "fingerprint": check["fingerprint"],
         }
     if as_json:
@@ -364,6 +385,8 @@ def _print_status(info: dict) -> None:
 
     for key in ("index", "directory", "embedder", "files", "chunks", "last_sync"):
         click.echo(f"{key:<10} {info[key]}")
+    if info.get("pending_vectors"):
+        click.echo(f"{'pending':<10} {info['pending_vectors']} chunks waiting for vectors (run rag ingest to finish)")
     if "verify" in info:
         v = info["verify"]
         click.echo(f"{'vectors':<10} {v['vectors']} ({'consistent' if v['consistent'] else 'NOT consistent'})")

@@ -81,6 +81,8 @@ class Answer:
     evidence: Evidence | None = None
     draft: str | None = None
     """A retracted answer as the model wrote it."""
+    pending_vectors: int = 0
+    """Chunks of the index still waiting for their vectors when it was asked (found by their words only)."""
 
     def as_dict(self) -> dict:
         return {
@@ -108,6 +110,7 @@ class Answer:
             "supported_by": self.supported_by,
             "evidence": self.evidence.as_dict() if self.evidence else None,
             "draft": self.draft,
+            "pending_vectors": self.pending_vectors,
             "timings": self.timings,
         }
 
@@ -152,6 +155,7 @@ class Prepared:
     generator: Generator | None
     timings: dict
     started: float
+    pending: int = 0
 
 
 class Engine:
@@ -208,8 +212,11 @@ class Engine:
         started = time.perf_counter()
         retrieval = self.retriever.retrieve(question, self.top_k, where=where)
         timings = {"retrieve_ms": round((time.perf_counter() - started) * 1000, 1)}
-        if not retrieval.hits or retrieval.best_dense < self.min_relevance:
-            return Prepared(question, passages_from(retrieval.hits), None, None, None, timings, started)
+        # a passage still waiting for its vector has no similarity to judge by: no floor then
+        if not retrieval.hits or (retrieval.best_dense < self.min_relevance and not retrieval.waiting_hits):
+            return Prepared(
+                question, passages_from(retrieval.hits), None, None, None, timings, started, retrieval.pending
+            )
 
         passages = passages_from(self.retriever.with_neighbours(question, retrieval.hits))
         generator = self.generator_for(question)
@@ -230,7 +237,7 @@ class Engine:
             messages = build_messages(question, passages)
             prompt_tokens = generator.count_tokens(messages)
         timings["prompt_tokens"] = prompt_tokens
-        return Prepared(question, passages, evidence, messages, generator, timings, started)
+        return Prepared(question, passages, evidence, messages, generator, timings, started, retrieval.pending)
 
     def answerable(self, prepared: Prepared) -> float:
         """The model's probability that the passages answer the question (1.0 when the check is off)."""
@@ -264,6 +271,14 @@ class Engine:
         model starts, ``on_text`` the answer as it streams."""
         emit = on_text or (lambda text: None)
         prepared = self.prepare(question, where=where)
+        answer = self._answer(prepared, emit, on_evidence)
+        answer.pending_vectors = prepared.pending
+        return answer
+
+    def _answer(
+        self, prepared: Prepared, emit: Callable[[str], None], on_evidence: Callable[[Evidence], None] | None
+    ) -> Answer:
+        question = prepared.question
         passages, evidence, timings = prepared.passages, prepared.evidence, prepared.timings
         if prepared.messages is None:
             message = not_found_message(question)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import sys
 import time
 
-LABELS = {"hash": "checking", "parse": "parsing", "embed": "embedding", "queries": "searching", "answers": "answering"}
+LABELS = {
+    "hash": "checking",
+    "parse": "parsing",
+    "searchable": "searchable",
+    "embed": "embedding",
+    "queries": "searching",
+    "answers": "answering",
+}
 
 
 def _eta(seconds: float) -> str:
@@ -26,6 +33,15 @@ class ProgressPrinter:
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self.enabled:
             return
+        if stage == "searchable":
+            if done:  # once per run, never throttled, on a line of its own so that it stays on screen
+                clear = "\r\x1b[2K" if self.tty else ""
+                self.stream.write(
+                    f"{clear}searchable: the {done} new or changed files, by their words; their vectors follow\n"
+                )
+                self.stream.flush()
+                self._line = False
+            return
         now = time.monotonic()
         start = self._started.setdefault(stage, now)
         final = done >= total and stage != "embed"
@@ -35,7 +51,7 @@ class ProgressPrinter:
         elapsed = now - start
         rate = done / elapsed if elapsed > 0.5 else 0.0
         label = LABELS.get(stage, stage)
-        if stage == "embed":
+        if stage == "embed" and total <= done:
             text = f"{label:>9} {done} chunks" + (f"  {rate:.1f}/s" if rate else "")
         else:
             width = 24

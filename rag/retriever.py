@@ -126,8 +126,17 @@ def query_weights(
     return share * total, (1 - share) * total
 
 
-def fuse(dense: list[tuple[str, float]], lexical: list[tuple[str, float]], fusion: Fusion) -> list[tuple[str, float]]:
-    """Pure: combine two ranked (id, score) lists into one, best first."""
+def fuse(
+    dense: list[tuple[str, float]],
+    lexical: list[tuple[str, float]],
+    fusion: Fusion,
+    unembedded: frozenset[str] | set[str] = frozenset(),
+) -> list[tuple[str, float]]:
+    """Pure: combine two ranked (id, score) lists into one, best first.
+
+    ``unembedded``: chunks that have no vector yet (ingest's stage 2 has not reached them), so
+    the dense list cannot hold them; each takes its lexical value for the dense one too, so a
+    chunk is not ranked down for waiting (bench/pending.py)."""
     scores: dict[str, float] = {}
     weights = query_weights(dense, lexical, fusion)
     for weight, ranked in zip(weights, (dense, lexical)):
@@ -139,6 +148,13 @@ def fuse(dense: list[tuple[str, float]], lexical: list[tuple[str, float]], fusio
         else:
             for rank, (chunk_id, _) in enumerate(ranked):
                 scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (fusion.rrf_k + rank + 1)
+    if unembedded and dense and weights[0] > 0:
+        if fusion.method != "rrf":
+            stand_in = {i: weights[0] * v for i, v in _min_max(lexical, fusion.candidates).items()}
+        else:
+            stand_in = {i: weights[0] / (fusion.rrf_k + rank + 1) for rank, (i, _) in enumerate(lexical)}
+        for chunk_id in unembedded & stand_in.keys():
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + stand_in[chunk_id]
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
@@ -156,6 +172,10 @@ class Retrieval:
     """The highest cosine similarity among all dense candidates: how close anything came."""
     query_vector: object = None
     """The question's embedding (None without dense search), for scoring sentences later."""
+    pending: int = 0
+    """Chunks of the index still waiting for their vectors (searched by their words only)."""
+    waiting_hits: int = 0
+    """How many of ``hits`` are such chunks: their similarity to the question is not known."""
 
 
 class Retriever:
@@ -182,6 +202,10 @@ class Retriever:
         dense, lexical, _ = self._candidates(query, n)
         return dense, lexical
 
+    def pending(self) -> int:
+        """Chunks of the index still waiting for their vectors (ingest's stage 2)."""
+        return self.index.catalog.pending_count()
+
     def _candidates(self, query: str, n: int):
         lexical_job = None
         if self.fusion.lexical_weight > 0:  # SQLite works without the GIL: overlap it with the embedder
@@ -196,11 +220,14 @@ class Retriever:
     def retrieve(self, query: str, k: int = 5, *, where: str | None = None) -> Retrieval:
         n = max(self.fusion.candidates, k * 4) * (4 if where else 1)
         dense, lexical, vector = self._candidates(query, n)
+        pending = self.pending()
+        unembedded = self.index.catalog.pending_among([i for i, _ in lexical]) if pending else set()
         depth = max(k, self.rerank_depth) if self.reranker else k
-        hits = self.hits(fuse(dense, lexical, self.fusion), dense, lexical, depth, where=where)
+        hits = self.hits(fuse(dense, lexical, self.fusion, unembedded), dense, lexical, depth, where=where)
         if self.reranker:
             hits = self.reranker.rerank(query, hits)[:k]
-        return Retrieval(hits, max((score for _, score in dense), default=0.0), vector)
+        best = max((score for _, score in dense), default=0.0)
+        return Retrieval(hits, best, vector, pending, sum(h.id in unembedded for h in hits))
 
     def hits(self, fused, dense, lexical, k: int, *, where: str | None = None) -> list[Hit]:
         """The first ``k`` distinct passages of a fused ranking, read from the catalog."""

@@ -272,8 +272,8 @@ def create_app(settings: Settings, *, token: str | None = None):
             return error(404, explain(exc))
         async with searching:
             with service.searches.running():
-                hits = await in_thread(lambda: service.engine(name).retriever.search(query, k))
-        return JSONResponse({"index": name, "hits": hit_rows(hits)})
+                found = await in_thread(lambda: service.engine(name).retriever.retrieve(query, k))
+        return JSONResponse({"index": name, "hits": hit_rows(found.hits), "pending_vectors": found.pending})
 
     def run_answer(name: str, question: str, history: list, events: Callable[[str, object], None]):
         """Blocking: rewrite a follow-up, then answer; every step is told to ``events``."""

@@ -79,6 +79,30 @@ class Scripted:
         return self.yes
 
 
+def test_passages_waiting_for_vectors_are_not_abstained_on_by_the_similarity_floor(tmp_path, embedder, tiny_generator):
+    """An ingest killed between its stages: every chunk is searchable by its words only. The
+    relevance floor (on dense similarity) must not turn that into "the documents do not say"."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "radio.md").write_text("# Radio\n\nCheck-ins happen at 08:00 on channel 16.\n", encoding="utf-8")
+    index = Index.create(tmp_path / "idx", "p", embedder_name=embedder.name, dimension=embedder.dimension)
+    with index.writer():
+        sync([root], index, embedder)
+    ids = sorted(index.catalog.all_chunk_ids())
+    index.store.delete(ids)
+    index.catalog.mark_pending(ids)
+    engine = Engine(Retriever(index, embedder), tiny_generator, top_k=3, max_answer_tokens=8, min_answerable=0)
+    engine.min_relevance = 0.99  # no passage could pass it by similarity
+    answer = engine.ask("Which channel are the radio check-ins on?")
+    assert answer.abstain_reason != "no relevant passage" and answer.passages[0].source.endswith("radio.md")
+    assert answer.pending_vectors == len(ids) and answer.as_dict()["pending_vectors"] == len(ids)
+    index.store.upsert(ids, embedder.embed_documents(["x"] * len(ids)), [(str(root / "radio.md"), "h")] * len(ids))
+    index.catalog.mark_embedded(ids)
+    again = engine.ask("Which channel are the radio check-ins on?")
+    assert again.abstain_reason == "no relevant passage", "with its vector stored, the floor applies again"
+    index.close()
+
+
 def test_a_reply_that_declines_is_an_abstention(handbook, embedder):
     scripted = Scripted("The boiling ", "time is not ", "mentioned in the ", "context", ".")
     engine = Engine(Retriever(handbook, embedder), scripted, top_k=3, min_relevance=0.0)

@@ -51,9 +51,14 @@ def test_ingest_json_summary_and_rerun(runner, folder):
         "chunks_added",
         "chunks_removed",
         "vectors_repaired",
+        "vectors_added",
+        "pending_vectors",
+        "searchable_seconds",
         "seconds",
     }
     assert summary["added"] == 2 and summary["chunks_added"] >= 2
+    assert summary["vectors_added"] == summary["chunks_added"] and summary["pending_vectors"] == 0
+    assert 0 < summary["searchable_seconds"] <= summary["seconds"]
     assert [os.path.basename(s["path"]) for s in summary["skipped"]] == ["broken.pdf"]
     assert "skipped" in result.stderr and "broken.pdf: not a readable PDF" in result.stderr
     again = json.loads(runner.invoke(cli, ["ingest", str(folder), "--json", "-q"]).stdout)
@@ -64,7 +69,9 @@ def test_search_json_returns_file_and_page(runner, folder):
     runner.invoke(cli, ["ingest", str(folder), "-q"])
     result = runner.invoke(cli, ["search", "How often is the generator oil changed?", "--json", "-k", "3"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)
+    data = json.loads(result.stdout)
+    assert (data["index"], data["pending_vectors"]) == ("default", 0), "the shape of the server's /api/search"
+    rows = data["hits"]
     assert rows[0]["source"] == str(folder / "manual.pdf") and rows[0]["page"] == 3
     assert set(rows[0]) == {"rank", "score", "source", "file", "page", "heading", "text", "ocr"}
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))

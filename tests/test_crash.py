@@ -127,6 +127,36 @@ def test_sigkill_at_ten_points_then_rerun_matches_a_clean_run(tmp_path, clean_ru
     assert info["chunks"] == info["verify"]["vectors"] == clean_run["chunks"]
 
 
+def test_sigkill_between_the_stages_leaves_a_searchable_index_that_the_next_run_finishes(tmp_path, clean_run):
+    """Killed once every file is in the catalog (stage 1) but before all vectors are stored
+    (stage 2): search works and says how many chunks wait, status shows them, and the next run
+    embeds exactly those, reading no file again."""
+    docs, index_dir = tmp_path / "docs", tmp_path / "indexes"
+    _corpus(docs, FILES)
+    waiting = lambda: _count(index_dir, "SELECT count(*) FROM chunks WHERE embedded = 0")  # noqa: E731
+    stage_one_done = lambda: _count(index_dir, "SELECT count(*) FROM files") == FILES and waiting() > 0  # noqa: E731
+    assert _kill_when(_ingest(docs, index_dir), index_dir, stage_one_done), "the ingest finished before the kill"
+    pending = waiting()
+    assert 0 < pending <= clean_run["chunks"]
+
+    search = _rag(index_dir, "search", "Station 47 river level", "--json", "-k", "3")
+    assert search.returncode == 0, search.stderr
+    found = json.loads(search.stdout)
+    assert found["pending_vectors"] == pending and found["hits"][0]["source"].endswith("log-047.md")
+    assert f"{pending} chunks of index 'default' are still waiting for their vectors" in search.stderr
+    assert json.loads(_rag(index_dir, "status", "--json").stdout)["pending_vectors"] == pending
+
+    rerun = _ingest(docs, index_dir)
+    out, err = rerun.communicate(timeout=600)
+    assert rerun.returncode == 0, err
+    report = json.loads(out)
+    assert (report["added"], report["unchanged"], report["vectors_added"]) == (0, FILES, pending)
+    assert report["pending_vectors"] == 0
+    info = _verified(index_dir)
+    assert info["verify"]["consistent"] and info["verify"]["fingerprint"] == clean_run["verify"]["fingerprint"]
+    assert info["chunks"] == info["verify"]["vectors"] and info["verify"]["pending_vectors"] == 0
+
+
 def _limit_file_size(limit: int):
     def apply():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
@@ -225,7 +255,7 @@ def test_search_while_ingesting_never_fails_or_sees_half_a_file(tmp_path):
         assert result.returncode == 0, result.stderr
         searches += 1
         committed = {r[0]: r[1] for r in _catalog(index_dir).execute("SELECT path, chunks FROM files")}
-        for hit in json.loads(result.stdout):
+        for hit in json.loads(result.stdout)["hits"]:
             assert hit["source"] in committed, "a hit comes only from a file whose rows are all committed"
     process.communicate(timeout=600)
     assert process.returncode == 0 and searches >= 2

@@ -135,7 +135,7 @@ def test_fuzzed_names_ingest_resync_rename_delete_forget(tmp_path):
     assert len(listed) == NAMES - len(deleted) - 1
     assert all("\n" not in row["path"] for row in listed)
 
-    hits = _json(_rag("search", "pump serviced", "--json", "-k", "3", index_dir=index_dir))
+    hits = _json(_rag("search", "pump serviced", "--json", "-k", "3", index_dir=index_dir))["hits"]
     assert len(hits) == 3
     status = _rag("status", index_dir=index_dir)
     assert status.returncode == 0 and b"Traceback" not in status.stderr

@@ -33,7 +33,7 @@ def hebrew_index(tmp_path_factory):
 def test_hebrew_question_finds_the_hebrew_section(hebrew_index):
     docs, index_dir = hebrew_index
     result = CliRunner().invoke(cli, ["search", "איך מכבים מדורה?", "--index-dir", str(index_dir), "--json", "-k", "2"])
-    rows = json.loads(result.stdout)
+    rows = json.loads(result.stdout)["hits"]
     assert rows[0]["source"].endswith("בטיחות-אש.md") and rows[0]["heading"].endswith("כיבוי המדורה")
 
 

@@ -32,7 +32,7 @@ def test_common_terms_are_pruned_only_on_large_indexes(tmp_path, monkeypatch):
 
     catalog = Catalog(tmp_path / "c.sqlite")
     chunks = [Chunk(f"water report number {i}" + (" rare" if i == 3 else ""), i, 0, 10, None, ()) for i in range(50)]
-    catalog.replace_file(FileRecord("/d/a.md", 1, 1, "h" * 64), chunks, pending_add=None)
+    catalog.replace_file(FileRecord("/d/a.md", 1, 1, "h" * 64), chunks)
     assert set(catalog.query_terms("water rare report")) == {"water", "rare", "report"}, "small index: keep all"
     monkeypatch.setattr("ingest.catalog.COMMON_FLOOR", 10)  # as if the index were large
     fresh = Catalog(tmp_path / "c.sqlite")

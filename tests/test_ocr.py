@@ -229,7 +229,7 @@ def test_ocr_passages_are_marked_in_search_results(tmp_path):
             "1",
         ],
     )
-    (hit,) = json.loads(result.stdout)
+    (hit,) = json.loads(result.stdout)["hits"]
     assert hit["page"] == 2 and hit["ocr"] is True
     result = runner.invoke(
         cli, ["search", "Which valve is closed before opening the drain?", "--index-dir", str(index_dir), "-k", "1"]

@@ -152,7 +152,9 @@ def test_index_refuses_another_embedder_and_a_second_writer(tmp_path, docs, embe
 
 
 def test_crash_between_stores_is_repaired(tmp_path, docs, embedder, monkeypatch):
-    """A failure after vectors were written but before the catalog commit leaves no orphans."""
+    """A kill after a batch's vectors were written but before the catalog marked them leaves
+    journalled vectors; if the file then changes, the next run deletes them, embeds the new
+    version and leaves no orphans."""
     index = _index(tmp_path, embedder)
     _run(index, [docs], embedder)
     (docs / "notes.md").write_text("# Notes\n\nNew text about solar panels.\n", encoding="utf-8")
@@ -160,16 +162,39 @@ def test_crash_between_stores_is_repaired(tmp_path, docs, embedder, monkeypatch)
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("simulated kill")
 
-    monkeypatch.setattr(index.catalog, "replace_file", crash)
+    monkeypatch.setattr(index.catalog, "mark_embedded", crash)
     with pytest.raises(KeyboardInterrupt):
         _run(index, [docs], embedder)
     monkeypatch.undo()
-    assert index.catalog.journal(), "the interrupted write is journalled"
-    assert index.store.count() > index.catalog.chunk_count(), "orphan vectors exist until recovery"
+    assert index.catalog.journal(), "the interrupted vector write is journalled"
+    assert index.catalog.pending_count() > 0, "the new version is searchable by its words, its vectors unmarked"
+    assert index.store.count() > index.catalog.embedded_count()
+    (docs / "notes.md").write_text("# Notes\n\nWind turbines, changed again before the next run.\n", encoding="utf-8")
     report = _run(index, [docs], embedder)
-    assert report.changed == 1
-    assert index.catalog.chunk_count() == index.store.count()
-    assert not index.catalog.journal()
+    assert report.changed == 1 and report.pending_vectors == 0
+    assert index.catalog.chunk_count() == index.store.count() == index.catalog.embedded_count()
+    assert not index.catalog.journal() and index.verify()["consistent"]
+    index.close()
+
+
+def test_files_are_searchable_before_their_vectors_and_the_next_run_embeds_them(tmp_path, docs, embedder):
+    """Stage 1 alone (the run killed before stage 2): search finds the files by their words, a
+    search says how many chunks wait, and the next run embeds exactly those."""
+    index = _index(tmp_path, embedder)
+    _run(index, [docs], embedder)
+    ids = sorted(index.catalog.all_chunk_ids())
+    index.store.delete(ids)  # as if stage 2 never ran
+    index.catalog.mark_pending(ids)
+    from rag.retriever import Retriever
+
+    retrieval = Retriever(index, embedder).retrieve("What torque does the valve need?", 3)
+    assert retrieval.pending == len(ids) and retrieval.hits[0].source.endswith("pumps.pdf"), "found by BM25 alone"
+    assert retrieval.waiting_hits == len(retrieval.hits)
+    counting = CountingEmbedder(embedder)
+    report = _run(index, [docs], counting)
+    assert (report.added, report.changed, report.vectors_added, report.pending_vectors) == (0, 0, len(ids), 0)
+    assert counting.embedded == len(ids), "only the waiting chunks are embedded, no file is read again"
+    assert index.verify()["consistent"] and index.verify()["pending_vectors"] == 0
     index.close()
 
 
@@ -197,13 +222,16 @@ def test_a_file_that_fails_to_embed_or_store_costs_only_itself(tmp_path, docs, e
     report = _run(index, [docs], PoisonedEmbedder(embedder))
     skipped = {os.path.basename(s["path"]): s["reason"] for s in report.skipped}
     assert skipped == {
-        "bad.md": "could not be embedded; it will be tried again next run",
         "cursed.md": "could not be indexed (ValueError: constraint failed); it will be tried again next run",
     }
-    assert report.added == 4, "the other files of the same batch are indexed"
+    assert report.added == 5, "the other files are indexed, and bad.md is searchable by its words"
+    assert [n for n in report.notes if "bad.md: could not be embedded" in n]
+    bad_chunks = len(index.catalog.chunk_ids(str(docs / "bad.md")))
+    assert report.pending_vectors == bad_chunks > 0
     monkeypatch.undo()
     again = _run(index, [docs], embedder)
-    assert (again.added, again.unchanged, again.skipped) == (2, 4, []), "both are tried again and now indexed"
+    assert (again.added, again.unchanged, again.skipped) == (1, 5, []), "cursed.md is tried again and indexed"
+    assert again.pending_vectors == 0 and again.vectors_added == bad_chunks + again.chunks_added
     assert index.verify()["consistent"]
     index.close()
 

@@ -148,7 +148,7 @@ def test_openai_client_lists_indexes_and_answers_with_and_without_streaming(serv
 
 def test_search_answers_without_the_model_and_names_file_and_page(server):
     data = httpx.get(f"{server}api/search", params={"q": "boil water altitude", "k": 2}).json()
-    assert data["index"] == "field" and len(data["hits"]) == 2
+    assert data["index"] == "field" and len(data["hits"]) == 2 and data["pending_vectors"] == 0
     assert data["hits"][0]["source"].endswith("water.pdf") and data["hits"][0]["page"] == 2
     assert set(data["hits"][0]) == {"rank", "score", "source", "file", "page", "heading", "text", "ocr"}, (
         "the shape of rag search --json"
@@ -370,6 +370,8 @@ def test_uploaded_documents_are_saved_beside_the_index_ingested_and_searchable(s
         "folders in a name are dropped"
     )
     assert "progress" in kinds and kinds[-1] == "done"
+    stages = [d["stage"] for k, d in events if k == "progress"]
+    assert stages.index("searchable") < stages.index("embed"), "searchable by its words before its vectors"
     skipped = [d for k, d in events if k == "skipped"]
     assert (
         len(skipped) == 1

@@ -142,7 +142,7 @@ async function search(query) {
   turn.classList.add("done");
 }
 
-const STAGES = { hash: "checking", parse: "reading", embed: "indexing" };
+const STAGES = { hash: "checking", parse: "reading", searchable: "searchable now:", embed: "indexing" };
 
 async function upload(files) {
   if (!files.length) return;
