@@ -24,6 +24,7 @@ import numpy as np
 
 from ingest.catalog import Catalog, FileRecord, chunk_id
 from ingest.errors import IndexBusy, IndexMismatch, IngestError
+from ingest.store import EMBEDDED, StoreConfig, VectorStore
 from ingest.types import Chunk
 
 CATALOG = "catalog.sqlite"
@@ -56,31 +57,57 @@ def _open_catalog(directory: Path, name: str) -> Catalog:
 
 
 class Index:
-    def __init__(self, directory: Path, catalog: Catalog):
+    def __init__(self, directory: Path, catalog: Catalog, store: StoreConfig | None = None):
+        """``store``: where the vectors live (default: embedded, in ``<directory>/vectors``)."""
         self.directory = directory
         self.catalog = catalog
+        self.store_config = store or StoreConfig()
         self._store = None
 
     # --- opening ----------------------------------------------------------------------------
     @classmethod
-    def open(cls, index_dir: Path, name: str) -> Index:
+    def open(cls, index_dir: Path, name: str, *, store: StoreConfig | None = None) -> Index:
         directory = Path(index_dir).resolve() / name
         if not (directory / CATALOG).exists():
             raise IndexNotFound(Path(index_dir), name)
-        return cls(directory, _open_catalog(directory, name))
+        index = cls(directory, _open_catalog(directory, name), store)
+        index._check_store()
+        return index
 
     @classmethod
-    def create(cls, index_dir: Path, name: str, *, embedder_name: str | None, dimension: int = 0) -> Index:
+    def create(
+        cls,
+        index_dir: Path,
+        name: str,
+        *,
+        embedder_name: str | None,
+        dimension: int = 0,
+        store: StoreConfig | None = None,
+    ) -> Index:
         """Open the index, creating it for ``embedder_name`` if it does not exist yet (None: the
         first sync chooses, see ``SyncOptions.choose_embedder``)."""
         directory = Path(index_dir).resolve() / name
         directory.mkdir(parents=True, exist_ok=True)
-        index = cls(directory, _open_catalog(directory, name))
+        index = cls(directory, _open_catalog(directory, name), store)
         if index.catalog.get_meta("created") is None:
-            index.catalog.set_meta(created=str(time.time()), name=name)
+            index.catalog.set_meta(created=str(time.time()), name=name, vector_store=index.store_config.url)
+        index._check_store()
         if index.embedder_name is None and embedder_name is not None:
             index.catalog.set_meta(embedder=embedder_name, dimension=str(dimension))
         return index
+
+    def _check_store(self) -> None:
+        """An index is opened with the vector store it was built in (indexes from before the
+        setting are embedded)."""
+        built = self.catalog.get_meta("vector_store") or EMBEDDED
+        if built != self.store_config.url:
+            self.catalog.close()
+            raise IndexMismatch(
+                f"index '{self.name}' keeps its vectors in {built}, but vector_store is {self.store_config.url}. "
+                f'Set vector_store = "{built}" to use it, or rebuild it where you want it: '
+                f"rag ingest PATH --index {self.name} --rebuild",
+                index=self.name,
+            )
 
     def close(self) -> None:
         if self._store is not None:
@@ -113,12 +140,12 @@ class Index:
             )
 
     @property
-    def store(self):
+    def store(self) -> VectorStore:
         if self._store is None:
-            from ingest.store import DamagedStore, VectorStore
+            from ingest.store import DamagedStore
 
             try:
-                self._store = VectorStore(self.directory / VECTORS)
+                self._store = self.store_config.open(self.directory / VECTORS, self.name)
             except DamagedStore as exc:
                 raise DamagedVectors(
                     f"the vectors of index '{self.name}' ({self.directory / VECTORS}) cannot be read ({exc}).",
@@ -152,6 +179,8 @@ class Index:
         Damage deeper inside is found when the store is next opened."""
         if self.catalog.chunk_count() == 0:
             return True
+        if self.store_config.remote:  # no files to look at: ask the server (one quick call)
+            return self.store.count() >= self.catalog.embedded_count()
         identity = self.vectors_file_identity()
         if identity is None or identity != self.catalog.get_meta("vectors_file"):
             return False

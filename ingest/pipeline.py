@@ -19,7 +19,7 @@ from pathlib import Path
 from ingest.catalog import FileRecord
 from ingest.chunker import CHUNK_TOKENS, OVERLAP_TOKENS, chunk_document, embedding_text
 from ingest.embedder import Embedder
-from ingest.errors import IndexWriteError, is_storage_failure
+from ingest.errors import IndexWriteError, IngestError, is_storage_failure
 from ingest.files import sha256_file
 from ingest.index import DamagedVectors, Index
 from ingest.lexical import latin_letter_share
@@ -403,6 +403,8 @@ class _Vectors:
         started = time.perf_counter()
         try:
             return self.embedder.embed_documents(texts)
+        except IngestError:  # a configured embedding server that fails: the run stops with its line
+            raise
         except Exception as exc:  # noqa: BLE001
             if is_storage_failure(exc):
                 raise self.storage_error(exc) from exc
@@ -415,10 +417,15 @@ class _Vectors:
             self.index.store_vectors(
                 [(chunk_id, path, file_hash) for _, chunk_id, path, file_hash, _, _ in rows], vectors
             )
+        except IngestError:
+            raise
         except Exception as exc:
             if is_storage_failure(exc):
                 raise self.storage_error(exc) from exc
-            raise
+            raise IndexWriteError(
+                f"the vector store of index '{self.index.name}' refused {len(rows)} vectors ({type(exc).__name__}: "
+                f"{str(exc)[:300]}); what is indexed so far is kept and searchable by its words"
+            ) from exc
         self.report.vectors_added += len(rows)
         self.progress(
             "embed", self.report.vectors_added, self.report.vectors_added + self.index.catalog.pending_count()

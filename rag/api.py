@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from ingest.embedder import EMBEDDER_NAMES, LazyEmbedder
+from ingest.errors import IngestError
 from ingest.index import Index
 from ingest.ocr import OcrConfig
 from ingest.paths import file_id, readable
 from ingest.pipeline import SyncOptions, SyncReport, sync
+from ingest.remote_embedder import REMOTE_PREFIX
+from ingest.store import EMBEDDED, StoreConfig
 from ingest.workers import ParseLimits
 from rag.engine import Engine
 from rag.errors import phrase_skip
@@ -24,6 +28,21 @@ Arabic, …) is built with the multilingual embedder. Chosen from measured retri
 (docs/benchmarks.md): on Hebrew, MiniLM loses 0.24 of recall@5 (0.66 against 0.90 on HeQ);
 on English, the multilingual model loses about 0.025 (SciFact nDCG@10 0.706 against 0.731,
 XQuAD-en level), so it pays from about 0.025 / (0.24 + 0.025) ≈ 10% non-English text on."""
+
+
+def store_config(settings: Settings) -> StoreConfig:
+    """Where the vectors live: ``vector_store`` (embedded or a server URL), its token from the
+    environment only (RAG_CHROMA_TOKEN), so it is never written to rag.toml or shown."""
+    return StoreConfig(settings.vector_store or EMBEDDED, os.environ.get("RAG_CHROMA_TOKEN") or None)
+
+
+def remote_embedder(settings: Settings):
+    """The embedder behind ``embedder_url`` (None when it is not set)."""
+    if not settings.embedder_url:
+        return None
+    from ingest.remote_embedder import RemoteEmbedder
+
+    return RemoteEmbedder(settings.embedder_url, settings.embedder_model, api_key=os.environ.get("RAG_API_KEY"))
 
 
 def embedder_for(settings: Settings) -> str | None:
@@ -75,18 +94,27 @@ def run_ingest(
 
     resolve_roots(paths)  # fail on a missing path before touching the index
     directory = settings.index_path / settings.index
-    if rebuild and directory.exists():
-        shutil.rmtree(directory)
-    embedder_key = embedder_for(settings)
-    decide = embedder_key is None  # a new index: its first documents choose the embedder
+    store = store_config(settings)
+    if rebuild:
+        store.drop(settings.index)  # the server's collection too, not only the folder
+        if directory.exists():
+            shutil.rmtree(directory)
+    remote = remote_embedder(settings)
+    embedder_key = None if remote else embedder_for(settings)
+    if embedder_key and embedder_key.startswith(REMOTE_PREFIX):
+        raise needs_endpoint(settings.index, embedder_key)
+    decide = remote is None and embedder_key is None  # a new index: its first documents choose the embedder
     embedder_key = embedder_key or settings.embedder
-    if embedder is None or embedder.key != EMBEDDER_NAMES.get(embedder_key, embedder_key):
+    if remote is not None:
+        embedder = remote
+    elif embedder is None or embedder.key != EMBEDDER_NAMES.get(embedder_key, embedder_key):
         embedder = LazyEmbedder(embedder_key, settings.effective_threads(), settings.cache_path)
     index = Index.create(
         settings.index_path,
         settings.index,
         embedder_name=None if decide else embedder.name,
         dimension=embedder.dimension,
+        store=store,
     )
     try:
         index.check_embedder(embedder.name, embedder.dimension, action="extended")
@@ -143,10 +171,9 @@ def watch(
     while not stop():
         state = folder_state(settings, paths)
         if state != seen:
-            if embedder is None:
-                embedder = LazyEmbedder(
-                    embedder_for(settings) or settings.embedder, settings.effective_threads(), settings.cache_path
-                )
+            key = None if settings.embedder_url else embedder_for(settings) or settings.embedder
+            if embedder is None and key and not key.startswith(REMOTE_PREFIX):  # run_ingest makes a remote one
+                embedder = LazyEmbedder(key, settings.effective_threads(), settings.cache_path)
             on_report(run_ingest(settings, paths, embedder=embedder, **ingest_options))
             seen = folder_state(settings, paths)
         deadline = time.monotonic() + interval
@@ -172,7 +199,7 @@ def language_note(settings: Settings, report: SyncReport, paths: Sequence[str]) 
 
 
 def open_index(settings: Settings) -> Index:
-    return Index.open(settings.index_path, settings.index)
+    return Index.open(settings.index_path, settings.index, store=store_config(settings))
 
 
 @contextmanager
@@ -184,9 +211,24 @@ def opened_index(settings: Settings) -> Iterator[Index]:
         index.close()
 
 
+def needs_endpoint(index: str, embedder: str) -> IngestError:
+    """An index embedded at an endpoint, opened without that endpoint configured."""
+    return IngestError(
+        f"index '{index}' was embedded by {embedder} at an embedding endpoint; set embedder_url to that "
+        f'endpoint and embedder_model = "{embedder[len(REMOTE_PREFIX) :]}" to use it',
+        index=index,
+    )
+
+
 def open_retriever(settings: Settings, index: Index) -> Retriever:
-    embedder = LazyEmbedder(index.embedder_name or settings.embedder, settings.effective_threads(), settings.cache_path)
-    return Retriever(index, embedder)
+    """The retriever over ``index``, with the embedder that built it (never another one)."""
+    name = index.embedder_name or settings.embedder
+    if name.startswith(REMOTE_PREFIX):
+        remote = remote_embedder(settings)
+        if remote is None or remote.name != name:
+            raise needs_endpoint(index.name, name)
+        return Retriever(index, remote)
+    return Retriever(index, LazyEmbedder(name, settings.effective_threads(), settings.cache_path))
 
 
 def load_generator(settings: Settings, model: str | None = None):
@@ -196,12 +238,23 @@ def load_generator(settings: Settings, model: str | None = None):
     from rag.models import resolve_model
     from rag.prompt import SYSTEM_PROMPT, USER_PREFIX
 
+    if settings.model_url:  # answers from a server; the bundled model's vocabulary counts tokens
+        from rag.models import AUTO_STRONG
+        from rag.openai_generator import OpenAIGenerator
+
+        return OpenAIGenerator(
+            settings.model_url,
+            model or settings.model,
+            vocabulary=resolve_model(AUTO_STRONG, settings.cache_path),
+            api_key=os.environ.get("RAG_API_KEY"),
+        )
     path = resolve_model(model or settings.model, settings.cache_path)
     generator = LlamaCppGenerator(
         path,
         threads=settings.effective_threads(),
         context_tokens=settings.context_tokens,
         state_dir=settings.cache_path / "state",
+        n_gpu_layers=settings.n_gpu_layers,
     )
     generator.prime(SYSTEM_PROMPT, USER_PREFIX)
     return generator
@@ -213,7 +266,7 @@ def build_engine(settings: Settings, index: Index, *, models: dict | None = None
     from rag.models import model_roles
 
     retriever = open_retriever(settings, index)
-    fast, strong = model_roles(settings.model)
+    fast, strong = (settings.model, settings.model) if settings.model_url else model_roles(settings.model)
     loaded: dict[str, object] = {} if models is None else models
 
     def load(name: str):
@@ -256,6 +309,7 @@ def index_status(index: Index) -> dict:
         "files": len(files),
         "chunks": index.catalog.chunk_count(),
         "pending_vectors": index.catalog.pending_count(),
+        "vector_store": index.store_config.url,
         "last_sync": datetime.datetime.fromtimestamp(float(last)).isoformat(timespec="seconds") if last else None,
         "skipped": [
             {"path": readable(p), "reason": phrase_skip(r)} for p, (_, _, r) in sorted(index.catalog.skipped().items())

@@ -40,8 +40,18 @@ class LlamaCppGenerator:
       for the primed prompt) and its token buffer, which the file does not need.
     """
 
-    def __init__(self, model_path: Path, *, threads: int, context_tokens: int = 4096, state_dir: Path | None = None):
-        """``state_dir``: where the evaluated system prompt is kept between processes (see ``prime``)."""
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        threads: int,
+        context_tokens: int = 4096,
+        state_dir: Path | None = None,
+        n_gpu_layers: int = 0,
+    ):
+        """``state_dir``: where the evaluated system prompt is kept between processes (see ``prime``).
+        ``n_gpu_layers``: layers offloaded to the GPU when llama.cpp was built with a GPU backend
+        (-1: all); a CPU-only build ignores it."""
         try:
             from llama_cpp import Llama
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -55,6 +65,7 @@ class LlamaCppGenerator:
                 n_threads=threads,
                 n_threads_batch=threads,
                 n_batch=512,
+                n_gpu_layers=n_gpu_layers,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:

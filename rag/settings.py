@@ -39,6 +39,11 @@ class Settings:
     min_relevance: float = -1.0
     min_answerable: float = 0.56
     cache_dir: str = ""
+    vector_store: str = "embedded"
+    model_url: str = ""
+    embedder_url: str = ""
+    embedder_model: str = ""
+    n_gpu_layers: int = 0
     origins: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -79,6 +84,11 @@ HELP = {
     "min_relevance": "below this similarity, say the documents do not answer (-1 = the embedder's calibrated value)",
     "min_answerable": "below this probability (the model's own yes/no: do the passages state the answer?), say the documents do not answer (0 = no check)",
     "cache_dir": "where bundled models are assembled (default ~/.cache/rag)",
+    "vector_store": "embedded (in the index folder) or a Chroma server's URL, e.g. http://host:8000 (token: RAG_CHROMA_TOKEN)",
+    "model_url": "an OpenAI-compatible chat endpoint that answers instead of the in-process model, e.g. http://host:8080/v1; model then names the served model (key: RAG_API_KEY)",
+    "embedder_url": "an OpenAI-compatible /v1/embeddings endpoint that embeds new indexes, e.g. http://host:8080/v1 (key: RAG_API_KEY)",
+    "embedder_model": "the model name sent to embedder_url",
+    "n_gpu_layers": "model layers offloaded to the GPU when llama.cpp has a GPU backend (-1 = all, 0 = none)",
 }
 
 

@@ -170,7 +170,13 @@ def models_loaded_once(isolated_machine):
     loaded: dict[tuple, object] = {}
 
     def load_once(settings, model=None):
-        key = (model or settings.model, settings.effective_threads(), settings.context_tokens, str(settings.cache_path))
+        key = (
+            model or settings.model,
+            settings.model_url,
+            settings.effective_threads(),
+            settings.context_tokens,
+            str(settings.cache_path),
+        )
         if key not in loaded:
             loaded[key] = load(settings, model)
         return loaded[key]

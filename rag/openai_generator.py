@@ -1,0 +1,136 @@
+"""A Generator behind any OpenAI-compatible chat endpoint: llama.cpp's server, vLLM, Ollama,
+LM Studio (``model_url``), for when answers are made on another machine (a GPU box).
+
+Prompt tokens are counted locally, with a vocabulary-only load of the bundled model (no
+weights: about 0.5 s and a few MB), so the context budget works as in-process; a served model
+with another tokenizer makes the count an estimate. The answerability check reads the first
+token's log-probabilities where the server returns them, else the one-word reply itself.
+Only the address the user configured is ever contacted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+from rag.errors import ModelError
+from rag.generator import Message
+
+YES = {"yes", "כן"}
+NO = {"no", "לא"}
+
+
+def yes_share(top: list[dict]) -> float | None:
+    """Pure: P(yes) / (P(yes) + P(no)) from one token's top log-probabilities (OpenAI's
+    ``[{"token", "logprob"}, ...]``); None when neither word is among them."""
+    weight = {"yes": 0.0, "no": 0.0}
+    for entry in top:
+        word = str(entry.get("token", "")).strip().lower()
+        if word in YES:
+            weight["yes"] += math.exp(entry["logprob"])
+        elif word in NO:
+            weight["no"] += math.exp(entry["logprob"])
+    total = weight["yes"] + weight["no"]
+    return weight["yes"] / total if total > 0 else None
+
+
+def sse_deltas(lines: Iterator[str]) -> Iterator[str]:
+    """Pure: the text pieces of an OpenAI chat completion stream, from its SSE lines."""
+    for line in lines:
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            continue
+        for choice in chunk.get("choices") or []:
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                yield text
+
+
+class OpenAIGenerator:
+    def __init__(self, base_url: str, model: str, *, vocabulary: Path, api_key: str | None = None):
+        """``vocabulary``: a GGUF whose tokenizer counts the prompt's tokens (the bundled model)."""
+        import httpx
+
+        if not base_url.startswith(("http://", "https://")):
+            raise ModelError(f"model_url must be a URL such as http://host:8080/v1, not {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.model_path = vocabulary
+        self._vocabulary = vocabulary
+        self._tokenizer = None
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(timeout=httpx.Timeout(600, connect=10), headers=headers)
+
+    def _tokens(self, text: str) -> int:
+        if self._tokenizer is None:
+            from llama_cpp import Llama
+            from llama_cpp._utils import suppress_stdout_stderr
+
+            with suppress_stdout_stderr(disable=False):  # llama.cpp warns about the context of a vocabulary
+                self._tokenizer = Llama(model_path=str(self._vocabulary), vocab_only=True, verbose=False)
+        return len(self._tokenizer.tokenize(text.encode("utf-8"), add_bos=False))
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        return self._tokens("".join(m["content"] for m in messages)) + 8 * len(messages)
+
+    def _failure(self, exc: Exception) -> ModelError:
+        import httpx
+
+        if isinstance(exc, httpx.HTTPStatusError):
+            return ModelError(
+                f"the chat endpoint {self.base_url} (the model_url setting) refused the request: "
+                f"{exc.response.status_code} {exc.response.text[:200]}"
+            )
+        return ModelError(
+            f"cannot reach the chat endpoint {self.base_url} (the model_url setting): {type(exc).__name__}: {exc}. "
+            f"Start the server, or unset model_url to answer with the bundled model"
+        )
+
+    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+        import httpx
+
+        body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.0, "stream": True}
+        try:
+            with self._client.stream("POST", f"{self.base_url}/chat/completions", json=body) as response:
+                if response.is_error:
+                    response.read()
+                    response.raise_for_status()
+                yield from sse_deltas(response.iter_lines())
+        except httpx.HTTPError as exc:
+            raise self._failure(exc) from exc
+
+    def yes_probability(self, messages: list[Message]) -> float:
+        import httpx
+
+        body = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "logprobs": True,
+            "top_logprobs": 10,
+        }
+        try:
+            response = self._client.post(f"{self.base_url}/chat/completions", json=body)
+            response.raise_for_status()
+            choice = response.json()["choices"][0]
+        except httpx.HTTPError as exc:
+            raise self._failure(exc) from exc
+        content = ((choice.get("logprobs") or {}).get("content")) or []
+        share = yes_share(content[0].get("top_logprobs") or []) if content else None
+        if share is not None:
+            return share
+        words = str((choice.get("message") or {}).get("content") or "").lower().split()
+        first = words[0].strip(".,!:") if words else ""
+        return 1.0 if first in YES else 0.0 if first in NO else 0.5
+
+    def prime(self, system_prompt: str, user_prefix: str = "") -> None:
+        """Nothing to do: the server keeps its own prompt cache."""
