@@ -126,7 +126,7 @@ def search_hop(queries: list[str], scratch: Path) -> None:
         server.wait(30)
 
 
-def answer_hop(rounds: int) -> None:
+def answer_hop(rounds: int, logits_all: bool) -> None:
     settings = load_settings({"index": "demo"})
     run_ingest(settings, [str(ROOT / "corpora")])
     model = resolve_model(settings.model, settings.cache_path)
@@ -135,7 +135,7 @@ def answer_hop(rounds: int) -> None:
     threads = str(settings.effective_threads())
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--port", str(port)]
     command += ["--n_ctx", str(settings.context_tokens), "--n_threads", threads, "--n_threads_batch", threads]
-    command += ["--model_alias", "served"]
+    command += ["--model_alias", "served", "--logits_all", "true" if logits_all else "false"]
     server = start(command, f"{url}/models")
     try:
         remote_settings = load_settings({"index": "demo", "model_url": url, "model": "served"})
@@ -153,7 +153,10 @@ def answer_hop(rounds: int) -> None:
                         answer = engine.ask(question)
                         if "ttft_ms" in answer.timings:
                             ttft[name].append(answer.timings["ttft_ms"] / 1000)
-        print(f"\nanswers: {settings.model}, {threads} threads, demo index, {len(QUESTIONS)} questions x {rounds}")
+        print(
+            f"\nanswers: {settings.model}, {threads} threads, demo index, {len(QUESTIONS)} questions x {rounds}; "
+            f"server --logits_all {str(logits_all).lower()}"
+        )
         print("| model runs | first token, median | answers |\n|---|---|---|")
         for name, values in ttft.items():
             print(f"| {name} | {statistics.median(values):.2f} s | {len(values)} |")
@@ -170,13 +173,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="times each answer question is asked of each")
     parser.add_argument("--skip-search", action="store_true")
     parser.add_argument("--skip-answers", action="store_true")
+    parser.add_argument(
+        "--logits-all",
+        action="store_true",
+        help="start llama-cpp-python's server with --logits_all true (its default: log-probabilities for the "
+        "answerability check, at the cost of every prompt token's logits)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_search:
             data = load_beir(DATA, workspace(load_settings({}).cache_path, DATA))
             search_hop(list(data.queries.values())[: args.queries], Path(tmp))
         if not args.skip_answers:
-            answer_hop(args.rounds)
+            answer_hop(args.rounds, args.logits_all)
 
 
 if __name__ == "__main__":

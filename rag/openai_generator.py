@@ -4,7 +4,10 @@ LM Studio (``model_url``), for when answers are made on another machine (a GPU b
 Prompt tokens are counted locally, with a vocabulary-only load of the bundled model (no
 weights: about 0.5 s and a few MB), so the context budget works as in-process; a served model
 with another tokenizer makes the count an estimate. The answerability check reads the first
-token's log-probabilities where the server returns them, else the one-word reply itself.
+token's log-probabilities where the server returns them, else the one-word reply itself (so
+1, 0.5 or 0: llama-cpp-python's server gives log-probabilities only with ``--logits_all true``,
+its default, which computes every prompt token's logits and makes prompts about 1.8x slower
+to read: bench/scale.py).
 Only the address the user configured is ever contacted.
 """
 
@@ -66,6 +69,8 @@ class OpenAIGenerator:
         self.model_path = vocabulary
         self._vocabulary = vocabulary
         self._tokenizer = None
+        self._logprobs = True
+        """Ask for log-probabilities until the server refuses them once."""
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=httpx.Timeout(600, connect=10), headers=headers)
 
@@ -110,16 +115,14 @@ class OpenAIGenerator:
     def yes_probability(self, messages: list[Message]) -> float:
         import httpx
 
-        body = {
-            "model": self.model,
-            "messages": messages,
-            "max_tokens": 1,
-            "temperature": 0.0,
-            "logprobs": True,
-            "top_logprobs": 10,
-        }
+        body = {"model": self.model, "messages": messages, "max_tokens": 1, "temperature": 0.0}
+        if self._logprobs:
+            body |= {"logprobs": True, "top_logprobs": 10}
         try:
             response = self._client.post(f"{self.base_url}/chat/completions", json=body)
+            if response.is_error and self._logprobs and response.status_code in (400, 422, 500, 501):
+                self._logprobs = False  # a server that cannot give them (llama-cpp-python without logits_all)
+                return self.yes_probability(messages)
             response.raise_for_status()
             choice = response.json()["choices"][0]
         except httpx.HTTPError as exc:

@@ -237,6 +237,26 @@ def test_rag_ask_through_an_openai_compatible_server_streams_a_cited_answer(tmp_
     assert "cannot reach the chat endpoint http://127.0.0.1:9/v1 (the model_url setting)" in down.stderr
 
 
+def test_a_server_without_log_probabilities_still_gets_the_answerability_check(tmp_path, model_cache):
+    """llama-cpp-python's server refuses log-probabilities with --logits_all false (its fast
+    setting): the check falls back to the model's one-word reply."""
+    from rag.models import resolve_model
+
+    docs, index_dir = _docs(tmp_path / "docs"), tmp_path / "indexes"
+    assert _rag(index_dir, "ingest", str(docs), "-q").returncode == 0
+    process, url = _llama_server(resolve_model("qwen2.5-coder-1.5b", model_cache), "--logits_all", "false")
+    try:
+        remote = {"RAG_MODEL_URL": url, "RAG_MODEL": "served", "RAG_MAX_ANSWER_TOKENS": "32"}
+        result = _rag(index_dir, "ask", "Which channel are the radio check-ins on?", "--json", **remote)
+    finally:
+        process.terminate()
+        process.wait(30)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["timings"]["answerable"] in (0.0, 0.5, 1.0) and not answer["abstained"]
+    assert "16" in answer["answer"]
+
+
 def test_an_index_embedded_through_an_embeddings_endpoint_answers_searches(tmp_path, embedding_server):
     docs, index_dir = _docs(tmp_path / "docs"), tmp_path / "indexes"
     remote = {"RAG_EMBEDDER_URL": embedding_server, "RAG_EMBEDDER_MODEL": "served"}
