@@ -115,6 +115,11 @@ class Answer:
         }
 
 
+def file_name(source: str) -> str:
+    """The name of a passage's file, as a person would read it."""
+    return readable(source).rsplit("/", 1)[-1]
+
+
 def supporting_passages(answer: str, passages: list[Passage]) -> list[int]:
     """The passage that holds most of an uncited answer's words, if it holds at least half."""
     claim = set(terms(answer))
@@ -254,8 +259,8 @@ class Engine:
         0.75-0.91 for the answerable ones, right or wrong: no threshold separates them."""
         if not self.check_support:
             return ""
-        # all the model was shown, and the files' names, which answers may mention
-        seen = "\n".join(f"{p.label()}{p.heading}\n{p.text}\n{readable(p.source)}" for p in prepared.passages)
+        # all the model was shown, and the files' names (not their folders), which answers may mention
+        seen = "\n".join(f"{p.label()}{p.heading}\n{p.text}\n{file_name(p.source)}" for p in prepared.passages)
         check = check_answer(draft, seen, prepared.question)
         return "" if check.supported else check.reason
 

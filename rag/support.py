@@ -19,6 +19,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from ingest.chunker import sentence_spans
+from ingest.lexical import terms
+
 _SPECIFIC = re.compile(
     r"(?<![\w-])--?[A-Za-z][\w-]*"  # option flags: -p, --persist
     r"|\b\d+(?:[.,:]\d+)*\b"  # numbers, versions, times
@@ -64,6 +67,45 @@ class SupportCheck:
     unsupported: list[str] = field(default_factory=list)
 
 
+_ASKS_NUMBER = re.compile(
+    r"\b(?:how (?:many|much|long|big|large|often)|maximum|minimum|largest|smallest|most|least|limit|default"
+    r"|(?:which|what)(?: \w+)? (?:version|release|port)|in which(?: \w+)? (?:release|version))\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d[\d.,:]*|[A-Za-z]+-\d[\d.]*")
+ANCHOR_SHARE = 0.1
+"""A question word found in at most this share of the passages' sentences (or in two) is distinctive."""
+ANCHOR_WINDOW = 1
+"""A number counts as said about the question within this many sentences of a distinctive word."""
+
+
+def unanchored_numbers(answer: str, passages: str, question: str) -> list[str]:
+    """For a question that asks for a number, a version, a limit or a default: the numbers and
+    versions of ``answer`` that the passages hold, but never within ``ANCHOR_WINDOW`` sentences
+    of one of the question's distinctive words (in at most ``ANCHOR_SHARE`` of the passages'
+    sentences, or two). Such a number comes from elsewhere on the page (a page number in a table of
+    contents, another feature's version) and answers a question the passages do not."""
+    if not _ASKS_NUMBER.search(question):
+        return []
+    sentences = [passages[a:b] for a, b in sentence_spans(passages)]
+    words = [set(terms(sentence)) for sentence in sentences]
+    wanted = set(terms(question))
+    limit = max(2, ANCHOR_SHARE * len(words))
+    anchors = {w for w in wanted if sum(w in found for found in words) <= limit}
+    squashed = [_squash(sentence) for sentence in sentences]
+    found = []
+    for token in specifics(answer):
+        key = _squash(token)
+        if not _NUMBER.fullmatch(token) or key in _squash(question):
+            continue
+        places = [i for i, text in enumerate(squashed) if key in text]
+        near = (set().union(*words[max(0, i - ANCHOR_WINDOW) : i + ANCHOR_WINDOW + 1]) for i in places)
+        own = anchors - set(terms(token))  # "Bash-5.2" is not about bash because it says "Bash"
+        if places and not any(group & own for group in near):
+            found.append(token)
+    return found
+
+
 def check_answer(answer: str, passages: str, question: str) -> SupportCheck:
     """Is ``answer`` backed by ``passages``? (See the module docstring.)"""
     missing = unsupported_specifics(answer, passages, question)
@@ -71,4 +113,7 @@ def check_answer(answer: str, passages: str, question: str) -> SupportCheck:
         return SupportCheck(
             False, f"{', '.join(missing[:3])} appear{'s' if len(missing) == 1 else ''} in no passage", missing
         )
+    elsewhere = unanchored_numbers(answer, passages, question)
+    if elsewhere:
+        return SupportCheck(False, f"the passages give {', '.join(elsewhere[:3])} only about something else", elsewhere)
     return SupportCheck(True)

@@ -65,3 +65,38 @@ def test_hebrew_answers_are_checked_the_same_way():
     passages = "הוועדה התכנסה בשנת 1948 בירושלים ודנה בחוקה."
     assert check_answer("הוועדה התכנסה בירושלים [1].", passages, "איפה התכנסה הוועדה?").supported
     assert not check_answer("הוועדה התכנסה בשנת 1952 [1].", passages, "מתי התכנסה הוועדה?").supported
+
+
+CONTENTS = (
+    "Contents: Styles 112, Terminals 275, Fonts 301. Data files are read with the using modifier. "
+    "Bash-5.2 will unset an element with key '@'. "
+    "The plot command draws one or more curves; each curve is given its own title and style. "
+    "The R*Tree module supports from 1 to 15 dimensions. An R*Tree index with 15 dimensions is the largest."
+)
+
+
+def test_a_number_the_passages_give_only_about_something_else_is_unsupported():
+    """Asked for a number, the model took one from a table of contents or another feature's note."""
+    check = check_answer(
+        "The maximum number of curves in one plot command is 275 [1].",
+        CONTENTS,
+        "What is the maximum number of curves I can put in a single gnuplot plot command?",
+    )
+    assert not check.supported and check.unsupported == ["275"]
+    assert check.reason == "the passages give 275 only about something else"
+    version = check_answer(
+        "Bash-5.2 introduced them [1].", CONTENTS, "Which bash version introduced associative arrays?"
+    )
+    assert not version.supported and version.unsupported == ["Bash-5.2"]
+
+
+def test_a_number_stated_beside_the_question_words_is_supported():
+    check = check_answer(
+        "An R*Tree index supports up to 15 dimensions; 112 pages cover styles [1].",
+        CONTENTS,
+        "What is the largest number of dimensions an R*Tree index supports?",
+    )
+    assert check.unsupported == ["112"], "15 is stated beside 'dimensions'; the page number is not"
+    assert check_answer("Use the using modifier; see page 275 [1].", CONTENTS, "How are data files read?").supported, (
+        "a question that asks for no number is not checked this way"
+    )
