@@ -37,7 +37,7 @@ class Settings:
     context_budget: int = 450
     context_tokens: int = 4096
     min_relevance: float = -1.0
-    min_answerable: float = 0.56
+    min_answerable: float = 0.50
     cache_dir: str = ""
     vector_store: str = "embedded"
     model_url: str = ""
