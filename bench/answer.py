@@ -54,7 +54,10 @@ SETS = {
     "manuals": ("manuals-qa/qa.jsonl", None),
     "xquad": ("xquad-en/xquad.en.json", None),
     "heq": ("heq-val/val_v1.1.json", "multilingual"),
+    "hebrew-pdf": ("hebrew-pdf/qa.jsonl", "multilingual"),
 }
+FOLDERS = {"manuals": "corpus", "hebrew-pdf": "pdfs"}
+"""Sets that are a folder of documents with a qa.jsonl beside it (the rest are SQuAD files)."""
 NAIVE_CHARS = 1000
 NAIVE_PROMPT = "Answer the question using the context below.\n\nContext:\n{context}\n\nQuestion: {question}\nAnswer:"
 PASTE_WORDS = 25
@@ -168,8 +171,8 @@ def load_set(name: str, settings, limit: int | None):
     source = DATA / relative
     if not source.exists():
         sys.exit(f"{source} is missing: this benchmark reads the shared data sets (see ../shared/data/README.md)")
-    if name == "manuals":
-        folder, items = source.parent / "corpus", load_qa_jsonl(source)
+    if name in FOLDERS:
+        folder, items = source.parent / FOLDERS[name], load_qa_jsonl(source)
     else:
         folder, items = load_squad(source, workspace(settings.cache_path, source))
     answerable = [i for i in items if not i.impossible]

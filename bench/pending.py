@@ -7,7 +7,8 @@ question is searched through the real retriever: the dense list comes from the v
 remain, BM25 from every chunk. Two ways to fuse are scored on the same lists: a waiting chunk
 with no dense score (it can reach at most the lexical weight), and a waiting chunk whose
 lexical value stands in for its missing dense one (the default, ``rag.retriever.fuse``).
-SciFact: nDCG@10 over documents; manuals-qa: MRR@10 of the file and page the question names.
+SciFact: nDCG@10 over documents; manuals-qa and hebrew-pdf: MRR@10 of the file and page the
+question names.
 
     .venv/bin/python bench/pending.py
     .venv/bin/python bench/pending.py --sets manuals-qa --shares 0 0.5 0.9 1
@@ -60,11 +61,11 @@ def scifact() -> tuple[Settings, list[Question]]:
     return settings, [(query, ndcg(data.qrels[qid])) for qid, query in data.queries.items()]
 
 
-def manuals() -> tuple[Settings, list[Question]]:
-    file = DATA / "manuals-qa" / "qa.jsonl"
+def folder_set(name: str, documents: str) -> tuple[Settings, list[Question]]:
+    file = DATA / name / "qa.jsonl"
     settings = load_settings({})  # the embedder chosen from the documents, as `rag eval folder` does
     settings.index = eval_index_name(file, settings.embedder)
-    run_ingest(settings, [str(file.parent / "corpus")])
+    run_ingest(settings, [str(file.parent / documents)])
 
     def mrr(item):
         def score(index: Index, ranked: list[str]) -> float:
@@ -81,7 +82,11 @@ def manuals() -> tuple[Settings, list[Question]]:
     return settings, [(item.question, mrr(item)) for item in items]
 
 
-SETS = {"scifact": ("nDCG@10", scifact), "manuals-qa": ("MRR@10", manuals)}
+SETS = {
+    "scifact": ("nDCG@10", scifact),
+    "manuals-qa": ("MRR@10", lambda: folder_set("manuals-qa", "corpus")),
+    "hebrew-pdf": ("MRR@10", lambda: folder_set("hebrew-pdf", "pdfs")),
+}
 
 
 def withhold(index: Index, share: float, seed: int = 7) -> int:

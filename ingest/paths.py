@@ -51,6 +51,11 @@ def readable(path: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+def file_name(path: str) -> str:
+    """The last part of ``path``, for people (see ``readable``)."""
+    return readable(path.rsplit("/", 1)[-1])
+
+
 def file_id(path: str) -> str:
     """A short, stable name of an indexed file that says nothing of its place: what the server's
     links carry (``/files/{id}``) instead of a path."""

@@ -71,9 +71,16 @@ class StoreConfig:
         return ChromaStore.server(self.url, collection_name(index_name), self.token)
 
     def drop(self, index_name: str) -> None:
-        """Delete the index's collection on the server (``--rebuild``); nothing to do when embedded."""
-        if self.remote:
-            ChromaStore.server(self.url, collection_name(index_name), self.token).drop()
+        """Delete the index's collection on the server, if it has one (``--rebuild``); nothing to
+        do when embedded."""
+        if not self.remote:
+            return
+        client = _http_client(self.url, self.token)
+        try:
+            if collection_name(index_name) in {c.name for c in client.list_collections()}:
+                client.delete_collection(collection_name(index_name))
+        except Exception as exc:
+            raise server_failure(self.url, exc) from exc
 
 
 def collection_name(index_name: str) -> str:
@@ -94,7 +101,6 @@ class ChromaStore:
     def __init__(self, client, url: str = EMBEDDED, collection: str = COLLECTION):
         self._client = client
         self.url = url
-        self._name = collection
         self._collection = client.get_or_create_collection(
             collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
@@ -119,27 +125,11 @@ class ChromaStore:
 
     @classmethod
     def server(cls, url: str, collection: str, token: str | None = None) -> ChromaStore:
-        import chromadb
-        from chromadb.config import Settings
-
-        where = urlparse(url)
-        if where.scheme not in ("http", "https") or not where.hostname:
-            raise IngestError(f'vector_store must be "embedded" or a URL such as http://host:8000, not {url!r}')
-        headers = {"Authorization": f"Bearer {token}"} if token else None
+        client = _http_client(url, token)
         try:
-            client = chromadb.HttpClient(
-                host=where.hostname,
-                port=where.port or (443 if where.scheme == "https" else 8000),
-                ssl=where.scheme == "https",
-                headers=headers,
-                settings=Settings(anonymized_telemetry=False),
-            )
             return _Guarded(cls(client, url, collection))
         except Exception as exc:
-            raise (unreachable(url, exc) if _is_connection_failure(exc) else server_error(url, exc)) from exc
-
-    def drop(self) -> None:
-        self._client.delete_collection(self._name)
+            raise server_failure(url, exc) from exc
 
     def close(self) -> None:
         self._client.close()
@@ -191,7 +181,30 @@ class ChromaStore:
         return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0])]
 
 
-def server_error(url: str, exc: BaseException) -> StoreUnreachable:
+def _http_client(url: str, token: str | None):
+    """A client of the Chroma server at ``url`` (one line if it cannot be reached)."""
+    import chromadb
+    from chromadb.config import Settings
+
+    where = urlparse(url)
+    if where.scheme not in ("http", "https") or not where.hostname:
+        raise IngestError(f'vector_store must be "embedded" or a URL such as http://host:8000, not {url!r}')
+    try:
+        return chromadb.HttpClient(
+            host=where.hostname,
+            port=where.port or (443 if where.scheme == "https" else 8000),
+            ssl=where.scheme == "https",
+            headers={"Authorization": f"Bearer {token}"} if token else None,
+            settings=Settings(anonymized_telemetry=False),
+        )
+    except Exception as exc:
+        raise server_failure(url, exc) from exc
+
+
+def server_failure(url: str, exc: BaseException) -> StoreUnreachable:
+    """One line for a call to the server that failed: it could not be reached, or it refused."""
+    if _is_connection_failure(exc):
+        return unreachable(url, exc)
     return StoreUnreachable(
         f"the Chroma server at {url} (the vector_store setting) answered with an error: {type(exc).__name__}: {exc}"
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ingest.hebrew import has_hebrew
 from ingest.lexical import terms
-from ingest.paths import file_id, readable
+from ingest.paths import file_id, file_name, readable
 from rag.citations import KEEP_SUPPORT, CitationFilter, support
 from rag.context import fit_context, score_sentences
 from rag.generator import Generator
@@ -113,11 +113,6 @@ class Answer:
             "pending_vectors": self.pending_vectors,
             "timings": self.timings,
         }
-
-
-def file_name(source: str) -> str:
-    """The name of a passage's file, as a person would read it."""
-    return readable(source).rsplit("/", 1)[-1]
 
 
 def supporting_passages(answer: str, passages: list[Passage]) -> list[int]:

@@ -66,7 +66,6 @@ class OpenAIGenerator:
             raise ModelError(f"model_url must be a URL such as http://host:8080/v1, not {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self.model_path = vocabulary
         self._vocabulary = vocabulary
         self._tokenizer = None
         self._logprobs = True

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ingest.chunker import sentence_spans
 from ingest.hebrew import has_hebrew
-from ingest.paths import readable
+from ingest.paths import file_name
 
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered context passages the user gives. "
@@ -62,7 +62,7 @@ class Passage:
         """What the model sees above the passage: its innermost heading, else its file name."""
         if self.heading:
             return self.heading.rsplit(" > ", 1)[-1]
-        return readable(self.source.rsplit("/", 1)[-1])
+        return file_name(self.source)
 
     def label(self) -> str:
         """What the prompt puts before the passage's text: its number and topic."""
