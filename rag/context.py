@@ -207,17 +207,20 @@ def merge_same_place(passages: Sequence[Passage]) -> list[Passage]:
     """Passages that cite the same place (file, page and section) joined under one number.
 
     Their citations would read the same anyway, and each label costs the prompt several
-    tokens ("[3] Field First Aid > Snake bites: " is 11). The first passage's position is
-    kept; the numbers are 1..n again.
+    tokens ("[3] Field First Aid > Snake bites: " is 11). The place keeps the position of its
+    best-ranked passage; its parts are joined in document order, not rank order, so that a
+    list or a procedure split over two chunks reads in order ("1. … 2. … 3."). The numbers
+    are 1..n again.
     """
-    merged: dict[tuple, Passage] = {}
+    groups: dict[tuple, list[Passage]] = {}
     for passage in passages:
-        key = passage.place()
-        if key in merged:
-            merged[key] = replace(merged[key], text=merged[key].text.rstrip() + GAP + passage.text.strip())
-        else:
-            merged[key] = passage
-    return [replace(p, n=n) for n, p in enumerate(merged.values(), 1)]
+        groups.setdefault(passage.place(), []).append(passage)
+    merged = []
+    for parts in groups.values():
+        parts = sorted(parts, key=lambda p: p.ordinal)  # stable: equal ordinals keep rank order
+        text = GAP.join([parts[0].text.rstrip()] + [p.text.strip() for p in parts[1:]])
+        merged.append(replace(parts[0], text=text, ordinal=parts[0].ordinal))
+    return [replace(p, n=n) for n, p in enumerate(merged, 1)]
 
 
 def _assemble(passages: Sequence[Passage], pieces: Sequence[_Piece], chosen: set) -> list[Passage]:

@@ -140,7 +140,7 @@ def _loaded(generator):
 
 
 def passages_from(hits: list[Hit]) -> list[Passage]:
-    return [Passage(n, h.source, h.page, h.heading, h.text, h.origin) for n, h in enumerate(hits, 1)]
+    return [Passage(n, h.source, h.page, h.heading, h.text, h.origin, h.ordinal) for n, h in enumerate(hits, 1)]
 
 
 @dataclass

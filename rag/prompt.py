@@ -57,6 +57,9 @@ class Passage:
     text: str
     origin: str = ""
     """"ocr": read from a scan or photo, so a person checking it should expect OCR slips."""
+    ordinal: int = 0
+    """Where in its file the text starts (the first chunk's number): the passages of one place
+    are joined in this order, so that a list or a procedure keeps its steps in order."""
 
     def topic(self) -> str:
         """What the model sees above the passage: its innermost heading, else its file name."""

@@ -276,6 +276,6 @@ class Retriever:
             other = self.index.catalog.neighbour(chunk, side) if chunk else None
             if other is not None and other.page == chunk.page:
                 text = join_spans(chunk, other) if side > 0 else join_spans(other, chunk)
-                hit = dataclasses.replace(hit, text=text)
+                hit = dataclasses.replace(hit, text=text, ordinal=min(chunk.ordinal, other.ordinal))
             extended.append(hit)
         return extended

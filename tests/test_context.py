@@ -86,6 +86,16 @@ def test_passages_citing_the_same_place_share_one_number():
     assert merged[0].text == f"Flow is 40 litres a minute.{GAP}The pump weighs 12 kg."
 
 
+def test_parts_of_one_place_are_joined_in_document_order_not_rank_order():
+    # bash's manual: the better-ranked chunk holds step 3, the one before it steps 1 and 2
+    step3 = Passage(1, "bash.pdf", 33, "Command Search", "3. Bash searches each element of $PATH.", ordinal=41)
+    other = Passage(2, "bash.pdf", 93, "Startup Files", "Bash reads /etc/profile.", ordinal=160)
+    steps12 = Passage(3, "bash.pdf", 33, "Command Search", "1. A shell function. 2. A builtin.", ordinal=40)
+    merged = merge_same_place([step3, other, steps12])
+    assert [(p.n, p.page) for p in merged] == [(1, 33), (2, 93)]  # the place keeps its best rank
+    assert merged[0].text == f"1. A shell function. 2. A builtin.{GAP}3. Bash searches each element of $PATH."
+
+
 def test_a_hebrew_question_gets_a_larger_budget_for_the_same_text():
     assert budget_for("How long should water boil?", 90) == 90
     assert budget_for("כמה זמן להרתיח מים?", 90) == 150
