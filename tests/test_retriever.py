@@ -112,3 +112,22 @@ def test_adaptive_fusion_keeps_the_configured_mix_without_a_shape_to_read():
     sharp = [("s", 3000.0)] + [(f"s{i}", 1.0) for i in range(99)]  # one outlier: about 10
     dense_weight, lexical_weight = query_weights(sharp, even, Fusion())
     assert 0.65 < dense_weight < 0.75 and lexical_weight > 0.25
+
+
+def test_the_vector_store_answers_fewer_than_asked_and_nothing_when_empty(tmp_path):
+    """Searches ask for 100 candidates without counting first (one call fewer per search)."""
+    import numpy as np
+
+    from ingest.store import ChromaStore
+
+    store = ChromaStore.embedded(tmp_path / "vectors")
+    try:
+        query = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+        assert store.query(query, 100) == []
+        vectors = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.6, 0.8, 0.0]], dtype=np.float32)
+        store.upsert(["far", "same", "near"], vectors, [("a.md", "h")] * 3)
+        found = store.query(query, 100)
+        assert [i for i, _ in found] == ["same", "near", "far"]
+        assert abs(found[0][1] - 1.0) < 1e-5 and abs(found[1][1] - 0.6) < 1e-5
+    finally:
+        store.close()

@@ -160,6 +160,8 @@ def test_search_answers_without_the_model_and_names_file_and_page(server):
     missing = httpx.get(f"{server}api/search", params={"q": "x", "index": "nope"})
     assert missing.status_code == 404 and "rag ingest PATH --index nope" in missing.json()["error"]["message"]
     assert missing.json()["error"]["type"] == "not_found_error"
+    for name in ("..", "../field", "field/..", "."):  # only a folder of the index directory is an index
+        assert httpx.get(f"{server}api/search", params={"q": "x", "index": name}).status_code == 404, name
     assert not [h for h in missing.headers if h.lower().startswith("access-control-")], "no CORS headers"
     preflight = httpx.options(
         f"{server}api/search", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"}
