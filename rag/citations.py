@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 from ingest.lexical import terms
 
-_MARKER = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
+MARKER = re.compile(r"(?<!\w)\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
+"""A citation marker: [2], [1, 3]. Brackets glued to a word are an index, not a citation: the
+1.5B writes "NAME[0]" for bash's coprocess array, and that was stripped to "NAME"."""
 _OPEN_TAIL = re.compile(r"\[[\d\s,;]*$")
 _SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n+")
 KEEP_SUPPORT = 0.5
@@ -60,6 +62,7 @@ class CitationFilter:
     removed: int = 0
     corrected: int = 0
     _held: str = ""
+    _last: str = ""
     _since: str = ""
     _claim: str = ""
     _terms: dict[int, set[str]] = field(default_factory=dict)
@@ -70,14 +73,21 @@ class CitationFilter:
     def _rewrite(self, text: str) -> str:
         out: list[str] = []
         cursor = 0
-        for match in _MARKER.finditer(text):
-            out.append(text[cursor : match.start()])
-            self._since += text[cursor : match.start()]
+        # the character shown just before ``text`` decides whether a bracket there is glued to a word
+        lead = self._last[-1:]
+        for match in MARKER.finditer(lead + text):
+            start, end = match.start() - len(lead), match.end() - len(lead)
+            if start < 0:
+                continue
+            out.append(text[cursor:start])
+            self._since += text[cursor:start]
             out.append(self._check(match.group(1)))
-            cursor = match.end()
+            cursor = end
         out.append(text[cursor:])
         self._since += text[cursor:]
-        return "".join(out)
+        shown = "".join(out)
+        self._last = (self._last + shown)[-1:]
+        return shown
 
     def _check(self, marker: str) -> str:
         numbers = [int(n) for n in re.split(r"[,;]", marker)]

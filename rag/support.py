@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from ingest.chunker import sentence_spans
 from ingest.lexical import terms
+from rag.citations import MARKER
 
 _SPECIFIC = re.compile(
     r"(?<![\w-])--?[A-Za-z][\w-]*"  # option flags: -p, --persist
@@ -31,7 +32,6 @@ _SPECIFIC = re.compile(
     r"|\b[A-Z][A-Z0-9]*(?:[0-9][A-Z0-9]*|[A-Z]{5,})\b"  # constants: GNUTERM, SQLITE3 (not UTC, POSIX, ID: common words)
     r"|\b[a-z]+[A-Z]\w*\b"  # camelCase
 )
-_MARKER = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 _SQUASH = re.compile(r"[\W_]+", re.UNICODE)
 _SMALL_NUMBERS = {str(n) for n in range(0, 11)}
 
@@ -44,7 +44,7 @@ def _squash(text: str) -> str:
 def specifics(text: str) -> list[str]:
     """The specific tokens of ``text`` (numbers, flags, identifiers, acronyms, code), citation
     markers excluded; one-digit numbers are left out (they are mostly list positions)."""
-    text = _MARKER.sub(" ", text)
+    text = MARKER.sub(" ", text)
     found = []
     for match in _SPECIFIC.finditer(text):
         token = match.group().strip("`'\".,;:")

@@ -20,6 +20,16 @@ def test_plain_brackets_pass_through():
     assert f.feed("see [the map] and array[") + f.flush() == "see [the map] and array["
 
 
+def test_an_index_glued_to_a_name_is_text_not_a_citation():
+    f = CitationFilter({1, 2})
+    pieces = ["Its output is read from NAME[", "0] and its input goes to NAME[1", "] [2]."]
+    assert (
+        "".join(f.feed(p) for p in pieces) + f.flush()
+        == "Its output is read from NAME[0] and its input goes to NAME[1] [2]."
+    )
+    assert f.cited == [2] and f.removed == 0
+
+
 PASSAGES = {
     1: "Water Treatment in the Field. Untreated water can carry bacteria. This chapter describes boiling, chemicals and filters.",
     2: "Boiling. Bring the water to a rolling boil for one minute. At altitudes above 2,000 metres keep it at a rolling boil for three minutes.",
