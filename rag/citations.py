@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 
 from ingest.lexical import terms
 
-MARKER = re.compile(r"(?<!\w)\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
-"""A citation marker: [2], [1, 3]. Brackets glued to a word are an index, not a citation: the
-1.5B writes "NAME[0]" for bash's coprocess array, and that was stripped to "NAME"."""
+MARKER = re.compile(r"(?<!\w)\[(\s*[1-9]\d*(?:\s*[,;]\s*[1-9]\d*)*\s*)\]")
+"""A citation marker: [2], [1, 3]. Passages are numbered from 1, so [0] is text, and so are
+brackets glued to a word (an index: NAME[1], a[2]). Asked which element of bash's coprocess
+array holds its output, the 1.5B answered "the array element [0] holds ...", and the [0] was
+removed as a marker naming no passage."""
 _OPEN_TAIL = re.compile(r"\[[\d\s,;]*$")
 _SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n+")
 KEEP_SUPPORT = 0.5

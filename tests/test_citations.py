@@ -28,6 +28,8 @@ def test_an_index_glued_to_a_name_is_text_not_a_citation():
         == "Its output is read from NAME[0] and its input goes to NAME[1] [2]."
     )
     assert f.cited == [2] and f.removed == 0
+    text, cited, removed = clean_citations("Read the array element [0] of the coprocess [1].", {1})
+    assert text == "Read the array element [0] of the coprocess [1]." and cited == [1] and removed == 0
 
 
 PASSAGES = {
