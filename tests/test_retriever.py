@@ -131,3 +131,29 @@ def test_the_vector_store_answers_fewer_than_asked_and_nothing_when_empty(tmp_pa
         assert abs(found[0][1] - 1.0) < 1e-5 and abs(found[1][1] - 0.6) < 1e-5
     finally:
         store.close()
+
+
+def test_a_hit_extended_by_the_chunk_before_starts_where_that_chunk_starts(tmp_path, embedder):
+    """So that a place's passages can be put in document order (rag.context.merge_same_place)."""
+    import dataclasses
+
+    from ingest.index import Index
+    from ingest.pipeline import sync
+    from rag.retriever import Retriever
+
+    (tmp_path / "docs").mkdir()
+    steps = " ".join(f"Step {n}: open the valve marked gauge{n} and wait for it to settle." for n in range(1, 60))
+    (tmp_path / "docs" / "pump.md").write_text(f"# Pump\n\n{steps}\n")
+    index = Index.create(tmp_path / "idx", "r", embedder_name=embedder.name, dimension=embedder.dimension)
+    with index.writer():
+        sync([tmp_path / "docs"], index, embedder)
+    retriever = Retriever(index, embedder)
+    chunks = sorted(index.catalog.get_chunks(list(index.catalog.all_chunk_ids())).values(), key=lambda c: c.ordinal)
+    assert len(chunks) >= 2, "the file must span chunks for this test"
+    second = chunks[1]
+    hit = dataclasses.replace(retriever.search("pump valve", 1)[0], id=second.id, text=second.text, ordinal=1)
+    first_gauge = next(w for w in second.text.split() if w.startswith("gauge"))
+    query = first_gauge  # the match sits at the chunk's start: the chunk before is added
+    (extended,) = retriever.with_neighbours(query, [hit])
+    assert extended.ordinal == chunks[0].ordinal == 0
+    assert extended.text.startswith(chunks[0].text[:40]) and extended.text.endswith(second.text[-40:])
