@@ -3,8 +3,9 @@
 One real `rag serve` (default model) over the demo index (corpora/, built if missing), same run:
 
 1. search latency idle: ``--searches`` sequential GET /api/search, p50;
-2. search latency under load: answers stream one after another through /api/ask while
-   ``--clients`` threads search at once; p50 and p95 (target: p95 <= 2 x idle p50 + 50 ms);
+2. search latency under load: ``--clients`` threads search at once for ``--seconds`` (12 s,
+   a whole answer), first with no answer, then while answers stream one after another through
+   /api/ask; p50 and p95 (target: p95 <= 2 x idle p50 + 50 ms);
 3. time to first token: the same questions through POST /v1/chat/completions (streamed; the
    first non-empty content chunk, measured by the client) against `rag ask`'s engine in this
    process, warm (its own ttft_ms); ratio of the medians (target: within 10%).

@@ -219,7 +219,7 @@ def merge_same_place(passages: Sequence[Passage]) -> list[Passage]:
     for parts in groups.values():
         parts = sorted(parts, key=lambda p: p.ordinal)  # stable: equal ordinals keep rank order
         text = GAP.join([parts[0].text.rstrip()] + [p.text.strip() for p in parts[1:]])
-        merged.append(replace(parts[0], text=text, ordinal=parts[0].ordinal))
+        merged.append(replace(parts[0], text=text))
     return [replace(p, n=n) for n, p in enumerate(merged, 1)]
 
 

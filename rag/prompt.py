@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ingest.chunker import sentence_spans
 from ingest.hebrew import has_hebrew
 from ingest.paths import file_name
+from rag.citations import MARKER
 
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered context passages the user gives. "
@@ -152,5 +153,5 @@ def parse_rewrite(reply: str, fallback: str) -> str:
     """Pure: the rewritten question from the model's reply, or ``fallback`` if the reply is unusable."""
     line = next((text for text in reply.strip().splitlines() if text.strip()), "")
     line = re.sub(r"^(?:rewritten question|standalone question|question)\s*:\s*", "", line.strip(), flags=re.IGNORECASE)
-    line = re.sub(r"(?<!\w)\s*\[\d+\]", "", line).strip().strip("\"“”'")
+    line = re.sub(r"\s*" + MARKER.pattern, "", line).strip().strip("\"“”'")
     return line if 3 <= len(line) <= 400 else fallback
