@@ -32,6 +32,7 @@ def test_int8_embedder_is_quantised_locally_and_stays_close_to_fp32(embedder, mo
         "The jeep burns 45 litres of petrol a day.",
         "Radio check-ins are at 08:00 and 18:00 on channel 16.",
         "Myocardial infarction risk rose with elevated LDL cholesterol in the cohort.",
+        "Snake bites need a firm bandage over the whole limb.",
     ]
     quantised = int8.embed_documents(texts)
     assert (model_cache / "onnx" / "all-MiniLM-L6-v2-int8.v2.onnx").is_file()
@@ -46,5 +47,7 @@ def test_int8_embedder_is_quantised_locally_and_stays_close_to_fp32(embedder, mo
     assert similarity.min() > 0.97, similarity
     assert np.allclose(np.linalg.norm(quantised, axis=1), 1, atol=1e-5)
     assert float(int8.embed_query(texts[1]) @ quantised[1]) > 0.9999, "query and bulk paths agree"
-    assert (quantised @ quantised.T).argmax(1).tolist() == [0, 1, 2, 3]
+    assert (quantised @ quantised.T).argmax(1).tolist() == [0, 1, 2, 3, 4]
+    alone = np.vstack([int8.embed_documents([text]) for text in texts])
+    assert np.array_equal(quantised, alone), "texts shared out among threads come back in order, unchanged"
     assert int8.name != embedder.name, "an index records which vectors it holds"
