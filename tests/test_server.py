@@ -181,6 +181,37 @@ def test_ask_streams_evidence_then_text_then_the_answer(server):
     assert done["answer"] and done["sources"][0]["source"].endswith("water.pdf")
 
 
+def test_searches_finish_while_an_answer_streams(server):
+    """Searches never queue behind an answer: fired once the answer's text is streaming, every
+    one returns before the answer ends (its own total_ms, counted from before it was asked)."""
+    returned: list[float] = []
+
+    def search() -> None:
+        response = httpx.get(f"{server}api/search", params={"q": "radio check-in channel", "k": 3}, timeout=60)
+        assert response.status_code == 200 and response.json()["hits"]
+        returned.append(time.monotonic())
+
+    asked = time.monotonic()
+    searches: list[threading.Thread] = []
+    done, kind = None, "message"
+    with httpx.stream("POST", f"{server}api/ask", json={"question": QUESTION}, timeout=300) as response:
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                kind = line[6:].strip()
+            elif line.startswith("data:"):
+                if kind == "text" and not searches:
+                    searches = [threading.Thread(target=search) for _ in range(4)]
+                    for thread in searches:
+                        thread.start()
+                    for thread in searches:
+                        thread.join()
+                if kind == "done":
+                    done = json.loads(line[5:].strip())
+    assert done is not None and len(returned) == 4, "the answer streamed text and the searches were answered"
+    answer_ended = asked + done["timings"]["total_ms"] / 1000
+    assert max(returned) < answer_ended, (max(returned) - asked, done["timings"])
+
+
 def test_answers_take_turns_and_are_told_their_place(server):
     results: list[list[tuple[str, dict]]] = []
 
