@@ -244,7 +244,9 @@ def test_documents_are_served_only_when_indexed_by_their_id(server, index_dir):
     )
 
 
-def test_a_forgotten_file_and_a_link_put_in_a_files_place_are_not_served(index_dir, tiny_model, tmp_path):
+def test_while_serving_an_ingest_is_seen_and_forgotten_or_replaced_files_are_not_served(
+    index_dir, tiny_model, tmp_path
+):
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "keep.md").write_text("# Keep\n\nThe spare key is under the blue crate.\n", encoding="utf-8")
@@ -268,6 +270,20 @@ def test_a_forgotten_file_and_a_link_put_in_a_files_place_are_not_served(index_d
             == 0
         )
         assert httpx.get(f"{url}files/{ids['gone.md']}").status_code == 404, "a forgotten file is not served"
+        more = tmp_path / "more"
+        more.mkdir()
+        (more / "pump.md").write_text(
+            "# Pump\n\nThe bilge pump impeller is replaced every 400 hours.\n", encoding="utf-8"
+        )
+        assert (
+            httpx.get(f"{url}api/search", params={"q": "bilge pump impeller", "k": 1})
+            .json()["hits"][0]["source"]
+            .endswith("keep.md")
+        ), "before the ingest, only the kept file is there"
+        ingested = CliRunner().invoke(cli, ["ingest", str(more), "--index-dir", str(own), "--index", "field", "-q"])
+        assert ingested.exit_code == 0, ingested.output
+        hits = httpx.get(f"{url}api/search", params={"q": "bilge pump impeller", "k": 1}).json()["hits"]
+        assert hits[0]["source"].endswith("pump.md"), "an ingest while serving is seen by the next request"
         (docs / "keep.md").unlink()
         (docs / "keep.md").symlink_to(secret)
         assert httpx.get(f"{url}files/{ids['keep.md']}").status_code == 404, "a link put in an indexed file's place"
