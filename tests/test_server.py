@@ -406,6 +406,68 @@ def test_hebrew_messages_read_right_to_left_in_the_page(server, browser):
     assert browser.evaluate("getComputedStyle(document.getElementById('question')).unicodeBidi") == "plaintext"
 
 
+def _press_enter(browser, shift: bool = False) -> None:
+    """A real key press (the browser's own input, so Shift+Enter types its new line)."""
+    for kind in ("keyDown", "keyUp"):
+        browser.call(
+            "Input.dispatchKeyEvent",
+            type=kind,
+            key="Enter",
+            code="Enter",
+            windowsVirtualKeyCode=13,
+            modifiers=8 if shift else 0,
+            **({"text": "\r"} if kind == "keyDown" else {}),
+        )
+
+
+def test_the_page_keeps_the_conversation_takes_enter_and_adds_documents(server, browser):
+    browser.open(server)
+    browser.wait_for("document.querySelectorAll('#index option').length === 1")
+    browser.evaluate(  # note what the page asks the server
+        "window.asked = []; const send = window.fetch; window.fetch = (url, options) => {"
+        " if (String(url).startsWith('/api/ask')) window.asked.push(JSON.parse(options.body));"
+        " return send(url, options); }; true"
+    )
+    turns = "document.querySelectorAll('.turn.done').length"
+    browser.evaluate("document.getElementById('question').focus()")
+    browser.call("Input.insertText", text="How long should water be boiled")
+    _press_enter(browser, shift=True)
+    browser.call("Input.insertText", text="above 2000 metres?")
+    assert browser.evaluate("document.getElementById('question').value") == (
+        "How long should water be boiled\nabove 2000 metres?"
+    ), "Shift+Enter is a new line"
+    assert browser.evaluate("document.querySelectorAll('.turn').length") == 0, "and sends nothing"
+    _press_enter(browser)
+    browser.wait_for(f"{turns} === 1")
+    browser.call("Input.insertText", text="And below that?")
+    _press_enter(browser)
+    browser.wait_for(f"{turns} === 2")
+    asked = browser.evaluate("window.asked")
+    assert [a["question"] for a in asked] == ["How long should water be boiled\nabove 2000 metres?", "And below that?"]
+    assert asked[0]["history"] == [] and [q for q, _ in asked[1]["history"]] == [asked[0]["question"]], (
+        "a follow-up carries the conversation"
+    )
+    browser.evaluate("document.getElementById('new-conversation').click()")
+    assert browser.evaluate("document.querySelectorAll('.turn').length") == 0
+    browser.call("Input.insertText", text="When are the radio check-ins?")
+    _press_enter(browser)
+    browser.wait_for(f"{turns} === 1")
+    assert browser.evaluate("window.asked[2].history") == [], "a new conversation starts without it"
+
+    browser.evaluate(  # the file picker, as a person fills it
+        "const picked = new DataTransfer();"
+        " picked.items.add(new File(['# Tent\\n\\nThe tent pegs are in the red bag.\\n'], 'tent.md'));"
+        " picked.items.add(new File(['not a document'], 'notes.xyz'));"
+        " const input = document.getElementById('files'); input.files = picked.files;"
+        " input.dispatchEvent(new Event('change')); true"
+    )
+    browser.wait_for(f"{turns} === 2")
+    added = browser.evaluate("document.querySelectorAll('.turn')[1].textContent")
+    assert "Added 1" in added and "notes.xyz: unsupported file type" in added, added
+    hits = httpx.get(f"{server}api/search", params={"q": "tent pegs red bag", "k": 1}).json()["hits"]
+    assert hits[0]["source"].endswith("tent.md")
+
+
 def test_uploaded_documents_are_saved_beside_the_index_ingested_and_searchable(server, index_dir):
     files = [
         ("files", ("../../evil/fuel-log.md", b"# Fuel\n\nThe generator holds 40 litres of diesel.\n", "text/markdown")),
