@@ -328,6 +328,7 @@ def hit_rows(hits) -> list[dict]:
             "file": file_id(h.source),
             "page": h.page,
             "heading": h.heading,
+            "chunk": h.ordinal,
             "text": h.text,
             "ocr": h.origin == "ocr",
         }

@@ -52,6 +52,8 @@ class Evidence:
     page: int | None
     heading: str
     origin: str = ""
+    chunk: int = 0
+    """The number of the chunk its passage starts at (what the document's page marks)."""
 
     def as_dict(self) -> dict:
         return {
@@ -60,6 +62,7 @@ class Evidence:
             "file": file_id(self.source),
             "page": self.page,
             "heading": self.heading,
+            "chunk": self.chunk,
             "ocr": self.origin == "ocr",
         }
 
@@ -97,6 +100,7 @@ class Answer:
                     "file": file_id(p.source),
                     "page": p.page,
                     "heading": p.heading,
+                    "chunk": p.ordinal,
                     "text": p.text,
                     "cited": p.n in self.cited,
                     "ocr": p.origin == "ocr",
@@ -227,7 +231,7 @@ class Engine:
         evidence = None
         if best is not None:
             place = passages[best.passage]
-            evidence = Evidence(best.text, place.source, place.page, place.heading, place.origin)
+            evidence = Evidence(best.text, place.source, place.page, place.heading, place.origin, place.ordinal)
         timings["evidence_ms"] = round((time.perf_counter() - started) * 1000, 1)
         passages = fit_context(question, passages, count, self.context_budget, similarity, scored)
         messages = build_messages(question, passages)

@@ -191,12 +191,12 @@ def create_app(settings: Settings, *, token: str | None = None):
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.requests import Request
-    from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+    from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
     from ingest.errors import IngestError
-    from ingest.paths import file_id, readable
+    from ingest.paths import file_id, file_name, readable
     from rag.api import hit_rows
     from rag.errors import RagError, explain
 
@@ -386,7 +386,8 @@ def create_app(settings: Settings, *, token: str | None = None):
     async def document(request: Request) -> Response:
         """GET /files/{id}: an indexed file, found by its id among the index's files (never by a
         path from the request). A PDF or image is sent as it is (the browser's viewer opens a PDF
-        at #page=N); other formats as the text that was indexed."""
+        at #page=N); other formats as a page of the text that was indexed, with the passage that
+        starts at chunk ``?chunk=N`` marked (``#passage`` scrolls to it)."""
         try:
             name = service.check_index(request.query_params.get("index"))
         except IngestError as exc:
@@ -400,7 +401,9 @@ def create_app(settings: Settings, *, token: str | None = None):
         if kind:
             return FileResponse(path, media_type=kind, content_disposition_type="inline")
         chunks = await in_thread(lambda: service.engine(name).retriever.index.catalog.chunks_of(path))
-        return PlainTextResponse("\n\n".join(c.text for c in chunks))
+        marked = request.query_params.get("chunk", "")
+        page = document_page(file_name(path), chunks, int(marked) if marked.isdigit() else None)
+        return HTMLResponse(page, headers={"Content-Security-Policy": DOCUMENT_POLICY})
 
     async def status(request: Request) -> Response:
         from rag.api import index_status, source_list
@@ -599,12 +602,76 @@ def cited_sources(answer: dict, with_sources: bool = True) -> dict:
         {
             **{k: s[k] for k in ("n", "source", "page", "heading", "text")},
             "ocr": bool(s.get("ocr")),
-            "url": f"/files/{s['file']}" + (f"#page={s['page']}" if s.get("page") else ""),
+            "url": document_url(s),
         }
         for s in answer.get("sources", [])
         if s.get("cited")
     ]
     return {"sources": [] if answer.get("abstained") else sources, "abstained": bool(answer.get("abstained"))}
+
+
+def document_url(source: dict) -> str:
+    """Where a source opens: a PDF at its page, any other document as its text, the passage marked."""
+    if source["source"].lower().endswith(".pdf"):
+        return f"/files/{source['file']}" + (f"#page={source['page']}" if source.get("page") else "")
+    return f"/files/{source['file']}?chunk={source.get('chunk', 0)}#passage"
+
+
+DOCUMENT_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+"""A document's text page runs nothing and loads nothing: its words are the user's files, not ours."""
+
+
+def document_page(name: str, chunks, marked: int | None) -> str:
+    """Pure: a document's indexed text as one HTML page, each section under its page and heading,
+    the chunk numbered ``marked`` inside <mark id="passage">. Chunks overlap by a sentence or
+    two; each character is shown once."""
+    import html
+
+    marked_chunk = next((c for c in chunks if c.ordinal == marked), None)
+    lo, hi = (marked_chunk.start, marked_chunk.end) if marked_chunk else (-1, -1)
+    out: list[str] = []
+    cursor, place, first_mark = 0, None, True
+    for chunk in sorted(chunks, key=lambda c: c.start):
+        if chunk.end <= cursor:
+            continue
+        where = (chunk.page, chunk.headings)
+        if where != place:
+            if place is not None:
+                out.append("</p>")
+            title = " > ".join(chunk.headings)
+            label = ", ".join(filter(None, [f"p. {chunk.page}" if chunk.page is not None else "", title]))
+            out.append(f'<h2 dir="auto">{html.escape(label)}</h2>' if label else "")
+            out.append('<p dir="auto">')
+            place = where
+        elif chunk.start > cursor:
+            out.append(" ")
+        begin = max(chunk.start, cursor)
+        for start, end, inside in (
+            (begin, lo, False),
+            (max(begin, lo), min(chunk.end, hi), True),
+            (max(begin, hi), chunk.end, False),
+        ):
+            if end <= start:
+                continue
+            text = html.escape(chunk.text[start - chunk.start : end - chunk.start])
+            if inside:
+                text = ('<mark id="passage">' if first_mark else "<mark>") + text + "</mark>"
+                first_mark = False
+            out.append(text)
+        cursor = chunk.end
+    if place is not None:
+        out.append("</p>")
+    style = (
+        "body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:1rem auto;padding:0 1rem}"
+        "p{white-space:pre-wrap;unicode-bidi:plaintext}h2{font-size:.9rem;color:#555;margin:1.5rem 0 .3rem}"
+        "mark{background:#ffe58a;scroll-margin-top:30vh}"
+    )
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{html.escape(name)}</title><style>{style}</style></head><body><h1 dir='auto'>{html.escape(name)}</h1>"
+        + "".join(out).replace("</mark><mark>", "")  # one mark where overlapping chunks met
+        + "</body></html>"
+    )
 
 
 def sources_text_from(answer: dict) -> str:

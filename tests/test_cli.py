@@ -73,7 +73,7 @@ def test_search_json_returns_file_and_page(runner, folder):
     assert (data["index"], data["pending_vectors"]) == ("default", 0), "the shape of the server's /api/search"
     rows = data["hits"]
     assert rows[0]["source"] == str(folder / "manual.pdf") and rows[0]["page"] == 3
-    assert set(rows[0]) == {"rank", "score", "source", "file", "page", "heading", "text", "ocr"}
+    assert set(rows[0]) == {"rank", "score", "source", "file", "page", "heading", "chunk", "text", "ocr"}
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
 
 

@@ -123,9 +123,9 @@ def test_openai_client_lists_indexes_and_answers_with_and_without_streaming(serv
 
     message = completion.choices[0].message.model_extra
     assert message["abstained"] is rag["abstained"]
-    assert all(re.fullmatch(r"/files/[0-9a-f]{16}(#page=\d+)?", s["url"]) for s in message["sources"]), message[
-        "sources"
-    ]
+    assert all(
+        re.fullmatch(r"/files/[0-9a-f]{16}(#page=\d+|\?chunk=\d+#passage)?", s["url"]) for s in message["sources"]
+    ), message["sources"]
     assert [s["n"] for s in message["sources"]] == [s["n"] for s in rag["sources"] if s["cited"]]
 
     stream = client.chat.completions.create(
@@ -150,7 +150,7 @@ def test_search_answers_without_the_model_and_names_file_and_page(server):
     data = httpx.get(f"{server}api/search", params={"q": "boil water altitude", "k": 2}).json()
     assert data["index"] == "field" and len(data["hits"]) == 2 and data["pending_vectors"] == 0
     assert data["hits"][0]["source"].endswith("water.pdf") and data["hits"][0]["page"] == 2
-    assert set(data["hits"][0]) == {"rank", "score", "source", "file", "page", "heading", "text", "ocr"}, (
+    assert set(data["hits"][0]) == {"rank", "score", "source", "file", "page", "heading", "chunk", "text", "ocr"}, (
         "the shape of rag search --json"
     )
     posted = httpx.post(f"{server}api/search", json={"query": "boil water altitude", "k": 2}).json()
@@ -229,6 +229,24 @@ def test_answers_take_turns_and_are_told_their_place(server):
     assert places and places[-1] >= 1, "a request that waits is told its place"
 
 
+def test_a_documents_text_page_shows_each_character_once_and_marks_the_passage():
+    from ingest.types import Chunk
+    from rag.server import document_page
+
+    text = "Boil water. Above 2000 m boil it longer. Keep <lids> on. Radio at 08:00."
+    spans = [(0, 40), (12, 56), (41, 72)]  # overlapping by a sentence, as the chunker makes them
+    chunks = [Chunk(text[a:b], n, a, b, None, ("Water",)) for n, (a, b) in enumerate(spans)]
+    page = document_page("notes.md", chunks, 1)
+    body = re.sub(r"<[^>]+>", "", page.split("</h1>", 1)[1])
+    assert body.replace("&lt;", "<").replace("&gt;", ">") == "Water" + text, "every character once, in order"
+    assert (
+        re.search(r'<mark id="passage">(.*?)</mark>', page).group(1)
+        == "Above 2000 m boil it longer. Keep &lt;lids&gt; on."
+    )
+    assert "<lids>" not in page, "the document's text is escaped"
+    assert "<mark" not in document_page("notes.md", chunks, None)
+
+
 def test_documents_are_served_only_when_indexed_by_their_id(server, index_dir):
     from ingest.paths import file_id
 
@@ -236,7 +254,13 @@ def test_documents_are_served_only_when_indexed_by_their_id(server, index_dir):
     response = httpx.get(f"{server}files/{sources['water.pdf']}")
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
     assert response.content[:5] == b"%PDF-"
-    assert "channel 16" in httpx.get(f"{server}files/{sources['radio.md']}").text
+    hit = httpx.get(f"{server}api/search", params={"q": "radio check-ins channel", "k": 1}).json()["hits"][0]
+    assert hit["source"].endswith("radio.md")
+    shown = httpx.get(f"{server}files/{sources['radio.md']}", params={"chunk": hit["chunk"]})
+    assert shown.headers["content-type"].startswith("text/html")
+    assert shown.headers["content-security-policy"].startswith("default-src 'none'"), "a document's page runs nothing"
+    marked = re.search(r'<mark id="passage">(.*?)</mark>', shown.text, re.S)
+    assert marked and "Check-ins are at 08:00 and 18:00 on channel 16." in marked.group(1), shown.text
     for bad in (file_id("/etc/passwd"), "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "0" * 16):
         assert httpx.get(f"{server}files/{bad}").status_code == 404, bad
     assert httpx.get(f"{server}api/document", params={"path": "/etc/passwd"}).status_code == 404, (
@@ -395,6 +419,19 @@ def test_the_page_fits_a_phone_screen(server, browser, tmp_path):
         assert (tmp_path / "phone.png").stat().st_size > 10_000
     finally:
         browser.call("Emulation.clearDeviceMetricsOverride")
+
+
+def test_a_text_source_opens_at_its_passage_marked(server, browser):
+    browser.open(f"{server}?search=1&q=radio+check-ins+channel")
+    browser.wait_for("document.querySelectorAll('.sources li a').length > 0")
+    link = browser.evaluate(
+        "[...document.querySelectorAll('.sources li a')].find(a => a.textContent.includes('radio.md')).href"
+    )
+    assert "chunk=" in link and link.endswith("#passage"), link
+    browser.open(link)
+    assert "Check-ins are at 08:00" in browser.evaluate("document.getElementById('passage').textContent")
+    top = browser.evaluate("document.getElementById('passage').getBoundingClientRect().top")
+    assert 0 <= top < browser.evaluate("window.innerHeight"), "the page opens scrolled to the passage"
 
 
 def test_hebrew_messages_read_right_to_left_in_the_page(server, browser):

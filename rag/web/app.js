@@ -19,11 +19,13 @@ function element(tag, className, text) {
   return node;
 }
 
-function documentLink(file, source, page) {
+// A PDF opens in the browser's viewer at its page; any other document as its text, the passage marked.
+function documentLink(file, source, page, chunk) {
   const query = new URLSearchParams({ index: $("index").value });
   if (token) query.set("token", token);
-  const pdf = source.toLowerCase().endsWith(".pdf");
-  return `/files/${file}?${query}${pdf && page ? `#page=${page}` : ""}`;
+  if (source.toLowerCase().endsWith(".pdf")) return `/files/${file}?${query}${page ? `#page=${page}` : ""}`;
+  query.set("chunk", chunk ?? 0);
+  return `/files/${file}?${query}#passage`;
 }
 
 function place(source, page, heading, ocr) {
@@ -34,7 +36,7 @@ function place(source, page, heading, ocr) {
 function sourceItem(s, label) {
   const item = element("li");
   const link = element("a", "", (label ? `[${label}] ` : "") + place(s.source, s.page, s.heading, s.ocr));
-  link.href = documentLink(s.file, s.source, s.page);
+  link.href = documentLink(s.file, s.source, s.page, s.chunk);
   link.target = "_blank";
   link.rel = "noopener";
   item.append(link);
@@ -105,7 +107,7 @@ async function ask(question) {
       note.textContent = "";
       const box = element("blockquote", "evidence", data.text);
       const where = element("a", "where", place(data.source, data.page, data.heading, data.ocr));
-      where.href = documentLink(data.file, data.source, data.page);
+      where.href = documentLink(data.file, data.source, data.page, data.chunk);
       where.target = "_blank";
       where.rel = "noopener";
       box.append(where);
