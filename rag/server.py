@@ -630,7 +630,7 @@ def document_page(name: str, chunks, marked: int | None) -> str:
     marked_chunk = next((c for c in chunks if c.ordinal == marked), None)
     lo, hi = (marked_chunk.start, marked_chunk.end) if marked_chunk else (-1, -1)
     out: list[str] = []
-    cursor, place, first_mark = 0, None, True
+    cursor, place = 0, None
     for chunk in sorted(chunks, key=lambda c: c.start):
         if chunk.end <= cursor:
             continue
@@ -654,10 +654,7 @@ def document_page(name: str, chunks, marked: int | None) -> str:
             if end <= start:
                 continue
             text = html.escape(chunk.text[start - chunk.start : end - chunk.start])
-            if inside:
-                text = ('<mark id="passage">' if first_mark else "<mark>") + text + "</mark>"
-                first_mark = False
-            out.append(text)
+            out.append(f"<mark>{text}</mark>" if inside else text)
         cursor = chunk.end
     if place is not None:
         out.append("</p>")
@@ -669,7 +666,8 @@ def document_page(name: str, chunks, marked: int | None) -> str:
     return (
         f'<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{html.escape(name)}</title><style>{style}</style></head><body><h1 dir='auto'>{html.escape(name)}</h1>"
-        + "".join(out).replace("</mark><mark>", "")  # one mark where overlapping chunks met
+        # the marked chunk's parts are contiguous (its overlap with the chunk before, then the rest): one mark
+        + "".join(out).replace("</mark><mark>", "").replace("<mark>", '<mark id="passage">', 1)
         + "</body></html>"
     )
 
