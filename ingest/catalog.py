@@ -299,10 +299,30 @@ class Catalog:
         totals: dict[str, dict[str, int]] = {}
         for (value,) in self.db.execute("SELECT reading FROM files WHERE reading != '{}'"):
             for group, counts in json.loads(value).items():
+                if not isinstance(counts, dict):  # "lost": the parts of a partial file (partial_files)
+                    continue
                 into = totals.setdefault(group, {})
                 for name, n in counts.items():
                     into[name] = into.get(name, 0) + n
         return totals
+
+    def set_reading(self, path: str, reading: dict) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE files SET reading = ? WHERE path = ?", (json.dumps(reading), stored(path)))
+
+    def partial_files(self) -> dict[str, list[dict]]:
+        """Files indexed without some of their pages: path -> [{"page", "reason"}] of the parts lost."""
+        rows = self.db.execute("SELECT path, reading FROM files WHERE reading LIKE '%\"lost\"%'")
+        found = {from_stored(path): json.loads(value).get("lost") for path, value in rows}
+        return {path: lost for path, lost in sorted(found.items()) if lost}
+
+    def same_chunks(self, path: str, file_hash: str, chunks: Sequence[Chunk]) -> bool:
+        """Does the catalog hold exactly ``chunks`` for this version of ``path``?"""
+        row = self.db.execute("SELECT sha256 FROM files WHERE path = ?", (stored(path),)).fetchone()
+        if not row or row[0] != file_hash:
+            return False
+        shape = lambda c: (c.text, c.ordinal, c.start, c.end, c.page, c.heading, c.origin)  # noqa: E731
+        return [shape(c) for c in self.chunks_of(path)] == [shape(c) for c in chunks]
 
     def remove_file(self, path: str) -> tuple[int, str, str] | None:
         with self.transaction() as db:

@@ -160,6 +160,8 @@ class ScannedPages:
     text: dict[int, str] = field(default_factory=dict)
     with_images: int = 0
     error: str = ""
+    failures: dict[int, str] = field(default_factory=dict)
+    """Page number -> why reading it raised (the other pages are read all the same)."""
 
 
 def ocr_pdf_pages(
@@ -184,28 +186,35 @@ def ocr_pdf_pages(
         return result
     try:
         for number in numbers:
-            page = document[number - 1]
             try:
-                if number not in garbage and not any(
-                    True for _ in page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=3)
-                ):
-                    continue
-                result.with_images += 1
-                if config is None or tesseract() is None:
-                    continue
-                image = page.render(scale=config.dpi / 72, grayscale=True).to_pil()
-            finally:
-                page.close()
-            try:
-                text = read_image(image, config)
+                text = _scan_page(document, number, number in garbage, config, result, raw)
             except UnreadableFile as exc:
                 result.error = result.error or f"page {number}: {exc}"
+                result.failures[number] = f"OCR failed ({exc})"
+                continue
+            except Exception as exc:  # noqa: BLE001 - a page that cannot be rendered costs that page
+                result.failures[number] = f"OCR could not render it ({type(exc).__name__}: {str(exc)[:120]})"
                 continue
             if text:
                 result.text[number] = text
     finally:
         document.close()
     return result
+
+
+def _scan_page(document, number: int, garbage: bool, config: OcrConfig | None, result: ScannedPages, raw) -> str:
+    """One page's OCR text ("" when it shows no image, or OCR is off or missing)."""
+    page = document[number - 1]
+    try:
+        if not garbage and not any(True for _ in page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=3)):
+            return ""
+        result.with_images += 1
+        if config is None or tesseract() is None:
+            return ""
+        image = page.render(scale=config.dpi / 72, grayscale=True).to_pil()
+    finally:
+        page.close()
+    return read_image(image, config)
 
 
 def load_image(path: Path, *, ocr: OcrConfig | None = DEFAULT, **_: object) -> Document:

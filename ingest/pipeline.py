@@ -73,6 +73,8 @@ class SyncReport:
     renamed: int = 0
     unchanged: int = 0
     skipped: list[dict] = field(default_factory=list)
+    partial: list[dict] = field(default_factory=list)
+    """Files indexed without some of their pages: {"path", "lost": [{"page", "reason"}]}; the next run reads them again."""
     notes: list[str] = field(default_factory=list)
     """What the run repaired, one line each (a rebuilt vector store)."""
     vectors_repaired: int = 0
@@ -106,6 +108,7 @@ class SyncReport:
             "renamed": self.renamed,
             "unchanged": self.unchanged,
             "skipped": [{"path": readable(s["path"]), "reason": s["reason"]} for s in self.skipped],
+            "partial": [{"path": readable(p["path"]), "lost": p["lost"]} for p in self.partial],
             "chunks_added": self.chunks_added,
             "chunks_removed": self.chunks_removed,
             "vectors_repaired": self.vectors_repaired,
@@ -221,7 +224,9 @@ def _plan(paths: Sequence[str | Path], index: Index, options: SyncOptions, skip,
         progress("hash", hashed, to_hash)
         return sha256_of(file)
 
-    plan = plan_sync(walked.files, manifest, roots, hash_with_progress, index.catalog.skipped())
+    plan = plan_sync(
+        walked.files, manifest, roots, hash_with_progress, index.catalog.skipped(), index.catalog.partial_files()
+    )
     for path, reason in plan.unreadable:
         skip(path, reason)
     present = {f.path for f in walked.files}
@@ -276,22 +281,57 @@ class _Writer:
             if len(self.sample) >= SAMPLE_DOCUMENTS or characters >= SAMPLE_CHARACTERS:
                 self._decide()
             return
-        try:
-            chunks = chunk_document(
-                document,
-                self.embedder.count_tokens,
-                max_tokens=self.options.chunk_tokens,
-                overlap_tokens=self.options.overlap_tokens,
-            )
-        except Exception as exc:  # noqa: BLE001 - a chunker bug on one document costs that document
-            self.skip(record.path, f"could not be split into chunks ({type(exc).__name__}: {exc})", remember=record)
-            return
+        chunks, lost = self._chunks(document)
+        reading = dict(document.metadata.get("reading", {}))
+        if lost:
+            reading["lost"] = reading.get("lost", []) + lost
         if not chunks:
-            self.skip(record.path, "no text to index", remember=record)
+            reason = f"page {lost[0]['page']}: {lost[0]['reason']}" if lost and lost[0]["page"] else ""
+            self.skip(record.path, reason or (lost[0]["reason"] if lost else "no text to index"), remember=record)
             return
-        removed = self._store(record, chunks, document.metadata.get("reading", {}))
+        if is_change and self.index.catalog.same_chunks(record.path, record.sha256, chunks):
+            # a partial file read again (its lost pages retried) that reads the same: no new vectors
+            self.index.catalog.set_reading(record.path, reading)
+            self.written.add(record.path)
+            self.report.unchanged += 1
+            self._note_partial(record.path, reading)
+            return
+        removed = self._store(record, chunks, reading)
         if removed is not None:
             self._count(record, chunks, removed, is_change)
+            self._note_partial(record.path, reading)
+
+    def _chunks(self, document: Document) -> tuple[list[Chunk], list[dict]]:
+        """The document's chunks, and the parts lost: a block the chunker fails on costs that
+        block (its page), never the document."""
+        split = lambda d: chunk_document(  # noqa: E731
+            d,
+            self.embedder.count_tokens,
+            max_tokens=self.options.chunk_tokens,
+            overlap_tokens=self.options.overlap_tokens,
+        )
+        try:
+            return split(document), []
+        except Exception:  # noqa: BLE001 - find the block that fails, keep the others
+            pass
+        kept, lost = [], []
+        for block in document.blocks:
+            try:
+                split(Document(document.path, [block]))
+                kept.append(block)
+            except Exception as exc:  # noqa: BLE001
+                where = f" (section {block.headings[-1]})" if block.headings and block.page is None else ""
+                lost.append(
+                    {
+                        "page": block.page,
+                        "reason": f"could not be split into chunks{where} ({type(exc).__name__}: {exc})",
+                    }
+                )
+        return (split(Document(document.path, kept)) if kept else []), lost
+
+    def _note_partial(self, path: str, reading: dict) -> None:
+        if reading.get("lost"):
+            self.report.partial.append({"path": path, "lost": reading["lost"]})
 
     def vectors_step(self) -> bool:
         """One batch of stage 2 while the parsers work (none before the embedder is chosen)."""
@@ -351,9 +391,9 @@ class _Writer:
 
 class _Vectors:
     """Stage 2: vectors for the chunks that wait for them, a batch at a time, in the order they
-    were written (whatever run wrote them). A batch the embedder fails on is tried file by
-    file; a file that still fails keeps its chunks searchable by their words, and the next run
-    tries again."""
+    were written (whatever run wrote them). A batch the embedder fails on is tried chunk by
+    chunk; a chunk that still fails stays searchable by its words, is reported, and the next
+    run tries it again."""
 
     def __init__(self, index: Index, embedder: Embedder, batch: int, report: SyncReport, progress, storage_error):
         self.index, self.embedder, self.batch = index, embedder, batch
@@ -374,22 +414,25 @@ class _Vectors:
         if not rows:
             return False
         self.after = rows[-1][0]
-        rows = [row for row in rows if row[2] not in self.failed]
+        rows = [row for row in rows if row[1] not in self.failed]
         texts = [embedding_text(heading, text) for _, _, _, _, heading, text in rows]
-        vectors = self._embed(texts) if rows else None
+        vectors, _ = self._embed(texts) if rows else (None, "")
         if vectors is not None:
             self._store(rows, vectors)
-        else:
-            for path in dict.fromkeys(row[2] for row in rows):
-                own = [at for at, row in enumerate(rows) if row[2] == path]
-                vectors = self._embed([texts[at] for at in own])
-                if vectors is None:
-                    self.failed.add(path)
-                    self.report.notes.append(
-                        f"{readable(path)}: could not be embedded; it is searchable by its words, and the next run tries again"
-                    )
-                else:
-                    self._store([rows[at] for at in own], vectors)
+            return True
+        failed: dict[str, list[str]] = {}  # path -> why each of its chunks failed
+        for row, text in zip(rows, texts):
+            vector, why = self._embed([text])
+            if vector is None:
+                self.failed.add(row[1])
+                failed.setdefault(row[2], []).append(why)
+            else:
+                self._store([row], vector)
+        for path, reasons in failed.items():
+            self.report.notes.append(
+                f"{readable(path)}: {len(reasons)} chunk(s) could not be embedded ({reasons[0]}); they are searchable "
+                "by their words, and the next run tries again"
+            )
         return True
 
     def finish(self) -> None:
@@ -400,15 +443,16 @@ class _Vectors:
             pass
 
     def _embed(self, texts: list[str]):
+        """(vectors, "") or (None, why the embedder failed)."""
         started = time.perf_counter()
         try:
-            return self.embedder.embed_documents(texts)
+            return self.embedder.embed_documents(texts), ""
         except IngestError:  # a configured embedding server that fails: the run stops with its line
             raise
         except Exception as exc:  # noqa: BLE001
             if is_storage_failure(exc):
                 raise self.storage_error(exc) from exc
-            return None
+            return None, f"{type(exc).__name__}: {str(exc)[:120]}"
         finally:
             self.report.embed_seconds += time.perf_counter() - started
 

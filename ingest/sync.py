@@ -7,7 +7,7 @@ A new path with the hash of a vanished path is a rename: its vectors are reused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from ingest.catalog import FileRecord
@@ -31,6 +31,7 @@ def plan_sync(
     roots: Sequence[str],
     hash_file: Callable[[FoundFile], str],
     known_bad: dict[str, tuple[int, int, str]] | None = None,
+    partial: Collection[str] = (),
 ) -> Plan:
     """Compare what is on disk under ``roots`` with the manifest.
 
@@ -38,6 +39,8 @@ def plan_sync(
     Files of the manifest outside ``roots`` are left alone: ingesting one folder never
     deletes what another folder added to the same index. ``known_bad`` holds files that
     failed before (path -> size, mtime, reason); unchanged since, they are not tried again.
+    ``partial`` holds files indexed without some pages: unchanged, they are read again (as
+    changed), so their lost pages are retried.
     """
     known_bad = known_bad or {}
     plan = Plan()
@@ -51,7 +54,7 @@ def plan_sync(
             continue
         known = manifest.get(file.path)
         if known and (known.size, known.mtime_ns) == (file.size, file.mtime_ns):
-            plan.unchanged.append(known)
+            (plan.changed if file.path in partial else plan.unchanged).append(known)
             continue
         try:
             digest = hash_file(file)

@@ -314,6 +314,7 @@ def index_status(index: Index) -> dict:
         "skipped": [
             {"path": readable(p), "reason": phrase_skip(r)} for p, (_, _, r) in sorted(index.catalog.skipped().items())
         ],
+        "partial": [{"path": readable(p), "lost": lost} for p, lost in index.catalog.partial_files().items()],
         "reading": index.catalog.reading_totals(),
     }
 

@@ -121,6 +121,8 @@ def ingest(paths, index, index_dir, embedder, password, max_file_mb, rebuild, as
         progress.close()
         for line in report.notes:
             _echo_err(f"note: {line}")
+        for row in report.partial:
+            _echo_err(f"partial {isolate(display_path(row['path']))}: {lost_parts(row['lost'])}")
         note = language_note(settings, report, paths)
         if note:
             _echo_err(note)
@@ -401,6 +403,17 @@ def _print_status(info: dict) -> None:
     click.echo(f"{'skipped':<10} {len(info['skipped'])}")
     for row in info["skipped"]:
         click.echo(f"  {isolate(display_path(row['path']))}: {row['reason']}")
+    if info.get("partial"):
+        click.echo(
+            f"{'partial':<10} {len(info['partial'])} (indexed without the parts below; rag ingest tries them again)"
+        )
+        for row in info["partial"]:
+            click.echo(f"  {isolate(display_path(row['path']))}: {lost_parts(row['lost'])}")
+
+
+def lost_parts(lost: list[dict]) -> str:
+    """The parts of a partial file that were not indexed, in one line: "page 3: reason; page 7: reason"."""
+    return "; ".join(f"page {row['page']}: {row['reason']}" if row.get("page") else row["reason"] for row in lost)
 
 
 @cli.command()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ingest.hebrew import has_hebrew
 from ingest.lexical import terms
 from ingest.paths import file_id, file_name, readable
+from ingest.unicode import clean
 from rag.citations import KEEP_SUPPORT, CitationFilter, support
 from rag.context import fit_context, score_sentences
 from rag.generator import Generator
@@ -274,7 +275,7 @@ class Engine:
         """Answer ``question``; ``on_evidence`` gets the best supporting sentence before the
         model starts, ``on_text`` the answer as it streams."""
         emit = on_text or (lambda text: None)
-        prepared = self.prepare(question, where=where)
+        prepared = self.prepare(clean(question), where=where)
         answer = self._answer(prepared, emit, on_evidence)
         answer.pending_vectors = prepared.pending
         return answer

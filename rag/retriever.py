@@ -19,6 +19,7 @@ from ingest.catalog import StoredChunk
 from ingest.embedder import Embedder
 from ingest.index import Index
 from ingest.lexical import terms
+from ingest.unicode import clean
 
 EDGE = 0.2
 ADAPTATION = 0.5
@@ -207,6 +208,7 @@ class Retriever:
         return self.index.catalog.pending_count()
 
     def _candidates(self, query: str, n: int):
+        query = clean(query)  # a question typed in a terminal that is not UTF-8 holds lone surrogates
         lexical_job = None
         if self.fusion.lexical_weight > 0:  # SQLite works without the GIL: overlap it with the embedder
             lexical_job = _pool().submit(self.index.catalog.lexical_search, query, n)

@@ -191,3 +191,28 @@ def env_clean(monkeypatch, tmp_path):
     """Each test also works in a folder of its own (a rag.toml or ./indexes it makes stays there)."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+"""DejaVu Serif has the mathematical italic letters (𝑒 U+1D452) that DejaVu Sans lacks."""
+
+
+def make_unicode_pdf(path: Path, pages: list[str]) -> Path:
+    """A real PDF of lines in DejaVu Sans (Hebrew, emoji, mathematical sans-serif letters) with
+    DejaVu Serif for the mathematical italic ones; fpdf2 writes Hebrew lines in visual order, as
+    many producers do, so PDFium reads them backwards (and a character beyond U+FFFF as its two
+    UTF-16 halves, low half first)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_font("sans", "", FONT)
+    pdf.add_font("serif", "", SERIF)
+    pdf.set_font("sans", size=13)
+    pdf.set_fallback_fonts(["serif"])
+    for text in pages:
+        pdf.add_page()
+        for line in text.split("\n"):
+            pdf.cell(text=line)
+            pdf.ln(9)
+    pdf.output(str(path))
+    return path

@@ -48,6 +48,7 @@ def test_ingest_json_summary_and_rerun(runner, folder):
         "renamed",
         "unchanged",
         "skipped",
+        "partial",
         "chunks_added",
         "chunks_removed",
         "vectors_repaired",

@@ -125,3 +125,75 @@ def test_corrupt_docx_and_unsupported_types(tmp_path):
         load_document(tmp_path / "photo.png")
     with pytest.raises(UnreadableFile, match="unsupported file type '.stl'"):
         load_document(tmp_path / "model.stl")
+
+
+HEBREW_WITH_MATH = (
+    "המשוואה 𝑒 = 𝗆𝖼² מתארת את האנרגיה 😀 של הגוף כולם יודעים\n"
+    "הקבוע 𝜋 מופיע בכל מקום שבו יש מעגל ועוד חשבון ארוך\n"
+    "סוף הדף הראשון עם מילים רבות וסימנים שונים"
+)
+ENGLISH_WITH_MATH = "Energy 𝑒 equals mass times light squared 😀 everywhere.\nThe exponent 𝑥² grows."
+
+
+def test_pdf_characters_beyond_the_bmp_cost_nothing(tmp_path):
+    from conftest import make_unicode_pdf
+
+    path = make_unicode_pdf(tmp_path / "math.pdf", [HEBREW_WITH_MATH, ENGLISH_WITH_MATH, "Plain last page."])
+    document = load_document(path)
+    assert [b.page for b in document.blocks] == [1, 2, 3]
+    hebrew, english = document.blocks[0].text, document.blocks[1].text
+    assert "האנרגיה 😀 של הגוף" in hebrew, "the Hebrew page is turned into reading order around the emoji"
+    assert "𝑒" in hebrew and "𝗆" in hebrew
+    assert "Energy 𝑒 equals" in english and "😀" in english
+    for block in document.blocks:
+        block.text.encode("utf-8")
+    assert "lost" not in document.metadata["reading"]
+
+
+def test_a_page_whose_extractors_raise_costs_that_page_only(tmp_path, monkeypatch):
+    import ingest.loaders.pdf as pdf
+
+    path = make_pdf(tmp_path / "manual.pdf", ["Page one text here.", "Page two is cursed.", "Page three text here."])
+    real = pdf._page_text
+
+    def page_text(page, repairs):
+        text = real(page, repairs)
+        if "cursed" in text:
+            raise RuntimeError("FPDFText_LoadPage failed")
+        return text
+
+    def pypdf_text(page):
+        raise ValueError("broken content stream")
+
+    monkeypatch.setattr(pdf, "_page_text", page_text)
+    monkeypatch.setattr(pdf, "_pypdf_text", pypdf_text)
+    document = load_document(path)
+    assert [b.page for b in document.blocks] == [1, 3]
+    assert document.metadata["reading"]["lost"] == [
+        {"page": 2, "reason": "PDFium: FPDFText_LoadPage failed; pypdf: broken content stream"}
+    ]
+    monkeypatch.setattr(pdf, "_page_text", lambda page, repairs: (_ for _ in ()).throw(RuntimeError("no text")))
+    with pytest.raises(UnreadableFile, match=r"^no page could be read \(page 1: PDFium: no text; pypdf: broken"):
+        load_document(path)
+
+
+def test_a_page_ocr_cannot_render_costs_that_page_only(tmp_path, monkeypatch):
+    from conftest import make_scanned_pdf, text_image
+
+    import ingest.ocr as ocr
+
+    scan = text_image(["The pump is serviced every spring."])
+    path = make_scanned_pdf(tmp_path / "scan.pdf", ["A typed first page with enough words to count.", scan, scan])
+    real = ocr._scan_page
+
+    def scan_page(document, number, *args):
+        if number == 2:
+            raise MemoryError("render buffer")
+        return real(document, number, *args)
+
+    monkeypatch.setattr(ocr, "_scan_page", scan_page)
+    document = load_document(path)
+    assert [b.page for b in document.blocks] == [1, 3]
+    assert document.metadata["reading"]["lost"] == [
+        {"page": 2, "reason": "OCR could not render it (MemoryError: render buffer)"}
+    ]

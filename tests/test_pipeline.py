@@ -207,8 +207,11 @@ class PoisonedEmbedder(CountingEmbedder):
         return super().embed_documents(texts)
 
 
-def test_a_file_that_fails_to_embed_or_store_costs_only_itself(tmp_path, docs, embedder, monkeypatch):
-    (docs / "bad.md").write_text("# Bad\n\nPOISON in this file breaks the embedder.\n", encoding="utf-8")
+def test_a_chunk_that_fails_to_embed_or_a_file_to_store_costs_only_itself(tmp_path, docs, embedder, monkeypatch):
+    (docs / "bad.md").write_text(
+        "# Bad\n\nPOISON in this section breaks the embedder.\n\n# Fine\n\nThis section of bad.md embeds well.\n",
+        encoding="utf-8",
+    )
     (docs / "cursed.md").write_text("# Cursed\n\nThis file's rows cannot be written.\n", encoding="utf-8")
     index = _index(tmp_path, embedder)
     real_replace = index.catalog.replace_file
@@ -225,13 +228,13 @@ def test_a_file_that_fails_to_embed_or_store_costs_only_itself(tmp_path, docs, e
         "cursed.md": "could not be indexed (ValueError: constraint failed); it will be tried again next run",
     }
     assert report.added == 5, "the other files are indexed, and bad.md is searchable by its words"
-    assert [n for n in report.notes if "bad.md: could not be embedded" in n]
-    bad_chunks = len(index.catalog.chunk_ids(str(docs / "bad.md")))
-    assert report.pending_vectors == bad_chunks > 0
+    assert [n for n in report.notes if "bad.md: 1 chunk(s) could not be embedded (ValueError: the embedder" in n]
+    bad_chunks = index.catalog.chunk_ids(str(docs / "bad.md"))
+    assert len(bad_chunks) == 2 and report.pending_vectors == 1, "only the poisoned chunk waits; its neighbour is in"
     monkeypatch.undo()
     again = _run(index, [docs], embedder)
     assert (again.added, again.unchanged, again.skipped) == (1, 5, []), "cursed.md is tried again and indexed"
-    assert again.pending_vectors == 0 and again.vectors_added == bad_chunks + again.chunks_added
+    assert again.pending_vectors == 0 and again.vectors_added == 1 + again.chunks_added
     assert index.verify()["consistent"]
     index.close()
 
@@ -244,3 +247,97 @@ def test_an_unchanged_sync_does_not_open_the_vector_store(tmp_path, docs, embedd
     report = _run(again, [docs], embedder)
     assert report.unchanged == 4 and again._store is None, "opening Chroma costs most of an unchanged re-run"
     again.close()
+
+
+def test_a_lost_page_costs_that_page_and_the_next_run_retries_only_that_file(tmp_path, docs, embedder, monkeypatch):
+    """A page whose extractors raise (injected) is left out with its reason, the rest of the
+    file is indexed; status lists the partial file; the next run reads that file again (and
+    only it), without new vectors while it reads the same, and completes it once the page reads."""
+    import json
+
+    from click.testing import CliRunner
+
+    import ingest.loaders.pdf as pdf
+    from rag.cli import cli
+
+    real = pdf._page_text
+
+    def page_text(page, repairs):
+        text = real(page, repairs)
+        if "torque" in text:
+            raise RuntimeError("FPDF_LoadPage failed")
+        return text
+
+    def pypdf_text(page):
+        raise ValueError("broken content stream")
+
+    monkeypatch.setattr(pdf, "_page_text", page_text)
+    monkeypatch.setattr(pdf, "_pypdf_text", pypdf_text)
+    index = _index(tmp_path, embedder)
+    report = _run(index, [docs], embedder, workers=0)
+    lost = [{"page": 2, "reason": "PDFium: FPDF_LoadPage failed; pypdf: broken content stream"}]
+    assert report.skipped == [] and report.added == 4
+    assert report.partial == [{"path": str(docs / "pumps.pdf"), "lost": lost}]
+    pages = {c.page for c in index.catalog.chunks_of(str(docs / "pumps.pdf"))}
+    assert pages == {1, 3}
+    index.close()
+    status = CliRunner().invoke(cli, ["status", "--index", "t", "--index-dir", str(tmp_path / "indexes"), "--json"])
+    assert json.loads(status.output)["partial"] == [{"path": str(docs / "pumps.pdf"), "lost": lost}]
+    text = CliRunner().invoke(cli, ["status", "--index", "t", "--index-dir", str(tmp_path / "indexes")]).output
+    assert "pumps.pdf: page 2: PDFium: FPDF_LoadPage failed" in text
+
+    index = Index.open(tmp_path / "indexes", "t")
+    counting = CountingEmbedder(embedder)
+    still = _run(index, [docs], counting, workers=0)
+    assert (still.unchanged, still.changed, counting.embedded) == (4, 0, 0), "read again, the same: nothing re-embedded"
+    assert still.partial == [{"path": str(docs / "pumps.pdf"), "lost": lost}]
+    monkeypatch.undo()
+    fixed = _run(index, [docs], counting, workers=0)
+    assert (fixed.changed, fixed.unchanged, fixed.partial) == (1, 3, [])
+    assert {c.page for c in index.catalog.chunks_of(str(docs / "pumps.pdf"))} == {1, 2, 3}
+    assert index.catalog.partial_files() == {} and index.verify()["consistent"]
+    assert _run(index, [docs], counting, workers=0).unchanged == 4
+    index.close()
+
+
+def test_a_block_the_chunker_fails_on_costs_that_page_only(tmp_path, docs, embedder, monkeypatch):
+    import ingest.pipeline as pipeline
+
+    real = pipeline.chunk_document
+
+    def chunk_document(document, *args, **kwargs):
+        if any("torque" in block.text for block in document.blocks):
+            raise ValueError("chunker bug")
+        return real(document, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "chunk_document", chunk_document)
+    index = _index(tmp_path, embedder)
+    report = _run(index, [docs], embedder, workers=0)
+    assert report.skipped == [] and report.added == 4
+    assert report.partial == [
+        {
+            "path": str(docs / "pumps.pdf"),
+            "lost": [{"page": 2, "reason": "could not be split into chunks (ValueError: chunker bug)"}],
+        }
+    ]
+    assert {c.page for c in index.catalog.chunks_of(str(docs / "pumps.pdf"))} == {1, 3}
+    index.close()
+
+
+def test_a_pdf_with_math_letters_and_emoji_is_indexed_and_found(tmp_path, embedder):
+    from conftest import make_unicode_pdf
+    from test_loaders import ENGLISH_WITH_MATH, HEBREW_WITH_MATH
+
+    from rag.retriever import Retriever
+
+    root = tmp_path / "math"
+    root.mkdir()
+    make_unicode_pdf(root / "equations.pdf", [HEBREW_WITH_MATH, ENGLISH_WITH_MATH])
+    index = _index(tmp_path, embedder)
+    report = _run(index, [root], embedder)
+    assert (report.added, report.skipped, report.partial) == (1, [], [])
+    retriever = Retriever(index, embedder)
+    assert len(index.catalog.lexical_search("𝑒", 5)) == 2, "the math letter is a term of both pages (NFKC: e)"
+    assert retriever.search("mass times light squared", 1)[0].text.startswith("Energy 𝑒 equals")
+    assert retriever.search("האנרגיה של הגוף", 1)[0].page == 1
+    index.close()

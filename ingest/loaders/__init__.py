@@ -13,6 +13,7 @@ from pathlib import Path
 from ingest.errors import UnreadableFile
 from ingest.ocr import DEFAULT, IMAGE_TYPES, OcrConfig
 from ingest.types import Block, Document
+from ingest.unicode import clean
 
 _CODE = (
     ".py .pyi .js .mjs .jsx .ts .tsx .java .kt .scala .c .h .cc .cpp .cxx .hpp .cs .go .rs .rb .php .swift "
@@ -89,5 +90,17 @@ def load_document(
     except Exception as exc:  # a parser bug on one file must not end the run
         raise UnreadableFile(f"the {kind[1:]} parser failed ({type(exc).__name__}: {exc})") from exc
     if isinstance(loaded, Document):  # a loader with more to say than its blocks (how it read them)
-        return Document(path=str(path), blocks=loaded.blocks, metadata=loaded.metadata)
-    return Document(path=str(path), blocks=loaded)
+        return Document(path=str(path), blocks=clean_blocks(loaded.blocks), metadata=loaded.metadata)
+    return Document(path=str(path), blocks=clean_blocks(loaded))
+
+
+def clean_blocks(blocks: list[Block]) -> list[Block]:
+    """Every loader's text through the one border (``ingest.unicode.clean``): valid Unicode that
+    the chunker, the catalog and the embedders accept, whatever the extractor returned."""
+    out = []
+    for block in blocks:
+        text, headings = clean(block.text), tuple(clean(h) for h in block.headings)
+        if (text, headings) != (block.text, block.headings):
+            block = Block(text, block.page, headings, block.origin)
+        out.append(block)
+    return out

@@ -46,6 +46,8 @@ class PdfText:
     extractors: list[str]
     titles: list[tuple[int, tuple[str, ...]]]
     repairs: Counter = field(default_factory=Counter)
+    failures: dict[int, str] = field(default_factory=dict)
+    """Page number -> why no extractor could read it (an exception, not an empty page)."""
 
 
 def load_pdf(path: Path, *, password: str | None = None, ocr: OcrConfig | None = DEFAULT, **_: object) -> Document:
@@ -60,6 +62,7 @@ def load_pdf(path: Path, *, password: str | None = None, ocr: OcrConfig | None =
         garbage=frozenset(n for n, text in enumerate(read.pages, 1) if text and is_garbage(text)),
     )
     starts = [p for p, _ in read.titles]
+    lost = {**read.failures, **scanned.failures}
     blocks = []
     for number, text in enumerate(read.pages, 1):
         origin = ""
@@ -72,11 +75,18 @@ def load_pdf(path: Path, *, password: str | None = None, ocr: OcrConfig | None =
         at = bisect.bisect_right(starts, number) - 1
         headings = read.titles[at][1] if at >= 0 else ()
         blocks.append(Block(text, page=number, headings=headings, origin=origin))
+    lost = {n: why for n, why in sorted(lost.items()) if n not in scanned.text}
     if not blocks:
+        if lost:
+            first = next(iter(lost))
+            raise UnreadableFile(f"no page could be read (page {first}: {lost[first]})")
         raise UnreadableFile(scanned.error or no_text_reason(ocr, images=scanned.with_images > 0))
     pages = Counter(read.extractors[n - 1] for n, text in enumerate(read.pages, 1) if text and n not in scanned.text)
     pages.update({"ocr": len(scanned.text)} if scanned.text else {})
-    return Document(str(path), blocks, {"reading": {"pages": dict(pages), "repairs": dict(read.repairs)}})
+    reading: dict = {"pages": dict(pages), "repairs": dict(read.repairs)}
+    if lost:
+        reading["lost"] = [{"page": n, "reason": why} for n, why in lost.items()]
+    return Document(str(path), blocks, {"reading": reading})
 
 
 def read_pdf(path: Path, *, password: str | None = None) -> PdfText:
@@ -97,13 +107,14 @@ def read_pdf(path: Path, *, password: str | None = None) -> PdfText:
         for index in range(len(document)):
             try:
                 text, extractor = _tidy(_page_text(document[index], result.repairs)) or None, "pdfium"
-            except Exception:  # one page PDFium cannot read: try pypdf on it
+            except Exception as exc:  # one page PDFium cannot read (or repair): try pypdf on it
+                extractor = "pypdf"
                 try:
                     fallback = fallback or _open_with_pypdf(path, password)
                     text = _pypdf_text(fallback.pages[index])
-                except Exception:
+                except Exception as second:  # noqa: BLE001 - a page's failure costs that page only
                     text = None
-                extractor = "pypdf"
+                    result.failures[index + 1] = f"PDFium: {_short(exc)}; pypdf: {_short(second)}"
             result.pages.append(text)
             result.extractors.append(extractor)
         return result
@@ -136,14 +147,31 @@ def _rebuild(textpage, *, spaced: bool, repairs: Counter) -> str:
     import pypdfium2.raw as raw
 
     handle = textpage.raw
-    characters = []
+    characters: list[tuple[str, tuple, float]] = []
     for i in range(textpage.count_chars()):
         char = chr(raw.FPDFText_GetUnicode(handle, i) or 0xFFFD)
-        if char in "\r\n":
+        if characters and _halves(characters[-1][0], char):
+            # PDFium gives a character beyond U+FFFF (𝑒, an emoji) as its two UTF-16 halves, in
+            # visual order on a right-to-left line low half first: one character, one box
+            first, box, size = characters.pop()
+            characters.append((_joined(first, char), box, size))
+        elif char in "\r\n":
             characters.append((char, (0.0, 0.0, 0.0, 0.0), 0.0))
         else:
             characters.append((char, tuple(textpage.get_charbox(i)), raw.FPDFText_GetFontSize(handle, i) or 10.0))
     return join_characters(characters, spaced=spaced, repairs=repairs)
+
+
+def _halves(first: str, second: str) -> bool:
+    """Are ``first`` and ``second`` the two halves of one surrogate pair, in either order?"""
+    high = lambda c: len(c) == 1 and "\ud800" <= c <= "\udbff"  # noqa: E731
+    low = lambda c: len(c) == 1 and "\udc00" <= c <= "\udfff"  # noqa: E731
+    return (high(first) and low(second)) or (low(first) and high(second))
+
+
+def _joined(first: str, second: str) -> str:
+    high, low = (first, second) if first < second else (second, first)
+    return chr(0x10000 + ((ord(high) - 0xD800) << 10) + (ord(low) - 0xDC00))
 
 
 def join_characters(characters: list[tuple[str, tuple, float]], *, spaced: bool, repairs: Counter) -> str:
@@ -228,10 +256,8 @@ def _open_with_pypdf(path: Path, password: str | None):
 
 
 def _pypdf_text(page) -> str | None:
-    try:
-        return _tidy(page.extract_text() or "") or None
-    except Exception:  # one broken page must not cost the others
-        return None
+    """A page's text by pypdf (None: it has none); raises what pypdf raises."""
+    return _tidy(page.extract_text() or "") or None
 
 
 def _read_with_pypdf(path: Path, password: str | None, pdfium_error: str) -> PdfText:
@@ -242,8 +268,16 @@ def _read_with_pypdf(path: Path, password: str | None, pdfium_error: str) -> Pdf
         raise
     except Exception as exc:  # pypdf raises many types for damaged files
         raise UnreadableFile(f"not a readable PDF ({_short(pdfium_error)}; pypdf: {_short(exc)})") from exc
-    texts = [_pypdf_text(page) for page in pages]
-    return PdfText(texts, ["pypdf"] * len(texts), [])
+    result = PdfText([], [], [])
+    for number, page in enumerate(pages, 1):
+        try:
+            text = _pypdf_text(page)
+        except Exception as exc:  # noqa: BLE001 - one broken page must not cost the others
+            text = None
+            result.failures[number] = f"PDFium cannot open the file ({_short(pdfium_error)}); pypdf: {_short(exc)}"
+        result.pages.append(text)
+        result.extractors.append("pypdf")
+    return result
 
 
 def _tidy(text: str) -> str:
