@@ -62,6 +62,7 @@ def fetch(packages: list[str], cache: Path) -> dict[str, Path]:
             deb = sorted(debs.glob(f"{package}_*.deb"))[-1]
             staging = target.with_suffix(".partial")
             shutil.rmtree(staging, ignore_errors=True)
+            staging.parent.mkdir(parents=True, exist_ok=True)
             subprocess.run(["dpkg", "-x", str(deb), str(staging)], check=True)
             for packed in staging.rglob("*.pdf.gz"):
                 if packed.is_file() and not packed.is_symlink():
@@ -139,6 +140,36 @@ def category(reason: str) -> str:
     return re.sub(r"\d+(\.\d+)?", "N", re.sub(r"'[^']*'", "'…'", reason.split(" (")[0]))[:90]
 
 
+class ChildMemory:
+    """The highest resident memory of any process this one started (the parser workers), read
+    from /proc every half second. (getrusage's children figure counts the parent's pages that a
+    forked child shares before it starts its own program, so it shows this process's size.)"""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        me = str(os.getpid())
+        while not self._stop.wait(0.5):
+            for status in Path("/proc").glob("[0-9]*/status"):
+                try:
+                    fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+                except OSError:
+                    continue
+                if fields.get("PPid", "").strip() == me and "VmHWM" in fields:
+                    self.peak_kb = max(self.peak_kb, int(fields["VmHWM"].split()[0]))
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kb
+
+
 def ingest(label: str, pdfs: list[Path], work: Path) -> dict:
     """The real `rag ingest` of ``pdfs`` (hard-linked into one folder) into a fresh index."""
     from rag.api import run_ingest
@@ -155,8 +186,10 @@ def ingest(label: str, pdfs: list[Path], work: Path) -> dict:
     pages = sum(page_count(p) for p in folder.iterdir())
     settings = load_settings({"index_dir": str(work / f"{label}-index"), "index": "bench"})
     started = time.perf_counter()
+    watcher = ChildMemory()
     report = run_ingest(settings, [str(folder)])
     seconds = time.perf_counter() - started
+    parser_mb = watcher.stop() / 1024
     lost = sum(len(row["lost"]) for row in report.partial)
     return {
         "label": label,
@@ -167,6 +200,7 @@ def ingest(label: str, pdfs: list[Path], work: Path) -> dict:
         "lost": lost,
         "searchable_pps": pages / report.searchable_seconds if report.searchable_seconds else 0.0,
         "pps": pages / seconds,
+        "parser_mb": parser_mb,
     }
 
 
@@ -180,6 +214,7 @@ def show(result: dict) -> None:
         f"- pages/s: {result['searchable_pps']:.1f} to searchable ({report.searchable_seconds:.1f} s), "
         f"{result['pps']:.1f} to the last vector ({result['seconds']:.1f} s); chunks {report.chunks_added}"
     )
+    print(f"- largest parser process: {result['parser_mb']:.0f} MB")
     for row in report.partial:
         for part in row["lost"]:
             print(f"  partial {Path(row['path']).name}: page {part['page']}: {part['reason']}")
@@ -215,8 +250,7 @@ def main() -> None:
         for result in results:
             show(result)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"\npeak memory: this process {own:.0f} MB, largest parser process {children:.0f} MB")
+    print(f"\npeak memory of this process (embedder, store, catalog): {own:.0f} MB")
     if len(results) == 2:
         packages, manuals = results
         print(

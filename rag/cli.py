@@ -467,14 +467,22 @@ def forget(path, index, index_dir):
 )
 @click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
 @click.option("--token", help="Require this token from every client [a new one when --host is not this machine only].")
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer to this host name (a name of this machine, or a proxy's); repeatable.",
+)
 @click.option("--model", "-m", help=f"GGUF file or bundled model name [{Settings.model}].")
 @click.option("--threads", type=int, help="CPU threads [physical cores].")
 @_fail_cleanly
-def serve(index, index_dir, host, port, token, model, threads):
+def serve(index, index_dir, host, port, token, allow_hosts, model, threads):
     """Serve a web page, an OpenAI-compatible API and MCP tools over your indexes.
 
     One model is loaded and shared; every index is a "model" to the API. Answers take turns;
-    searches never wait.
+    searches never wait. The server answers only to its own names (see --allow-host), and
+    other websites cannot use it from a browser.
 
     \b
     Example:
@@ -482,8 +490,8 @@ def serve(index, index_dir, host, port, token, model, threads):
       rag serve --host 0.0.0.0            # a team on the same network; prints a token
     """
     from rag.api import opened_index
-    from rag.server import serve as run_server
-    from rag.server import stored_token
+    from rag.serve.app import serve as run_server
+    from rag.serve.security import stored_token
 
     settings = _settings(index=index, index_dir=index_dir, model=model, threads=threads)
     with opened_index(settings):  # fail now, with the ingest command, if the index is missing
@@ -492,15 +500,19 @@ def serve(index, index_dir, host, port, token, model, threads):
     if token is None and host not in ("127.0.0.1", "localhost", "::1"):
         token, kept = stored_token(settings.index_path)
 
-    def ready(url: str) -> None:
-        click.echo(f"Serving index '{settings.index}' at {url}", err=True)
+    def ready(urls: list[str]) -> None:
+        click.echo(f"Serving index '{settings.index}' at {urls[0]}", err=True)
+        for url in urls[1:]:
+            click.echo(f"  also at {url}", err=True)
         if token:
             where = f"; kept in {kept}, readable only by you" if kept else ""
             click.echo(
-                f"Token: {token}  (page: {url}?token={token}; API: Authorization: Bearer {token}{where})", err=True
+                f"Token: {token}  (the page asks for it, or open {urls[-1]}?token={token}; "
+                f"API: Authorization: Bearer {token}{where})",
+                err=True,
             )
 
-    run_server(settings, host=host, port=port, token=token, on_ready=ready)
+    run_server(settings, host=host, port=port, token=token, allow_hosts=allow_hosts, on_ready=ready)
 
 
 @cli.command()
@@ -516,7 +528,7 @@ def mcp(index, index_dir, model):
       {"command": "/path/to/.venv/bin/rag", "args": ["mcp", "--index", "notes"]}
     """
     from rag.api import opened_index
-    from rag.server import serve_mcp_stdio
+    from rag.serve.mcp import serve_mcp_stdio
 
     settings = _settings(index=index, index_dir=index_dir, model=model)
     with opened_index(settings):

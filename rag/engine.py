@@ -19,7 +19,7 @@ from ingest.paths import file_id, file_name, readable
 from ingest.unicode import clean
 from rag.citations import KEEP_SUPPORT, CitationFilter, support
 from rag.context import fit_context, score_sentences
-from rag.generator import Generator
+from rag.generator import GREEDY, Generator, Sampling
 from rag.prompt import Passage, build_messages, check_messages, declines
 from rag.retriever import Hit, Retriever
 from rag.settings import Settings
@@ -68,6 +68,19 @@ class Evidence:
         }
 
 
+@dataclass(frozen=True)
+class AnswerOptions:
+    """What a client may ask of one answer (the OpenAI API's fields): the longest answer, how
+    tokens are drawn, and its own instructions for the reply (kept beneath rag's rules)."""
+
+    max_tokens: int | None = None
+    sampling: Sampling = GREEDY
+    instructions: str = ""
+
+
+DEFAULT_OPTIONS = AnswerOptions()
+
+
 @dataclass
 class Answer:
     question: str
@@ -88,6 +101,22 @@ class Answer:
     pending_vectors: int = 0
     """Chunks of the index still waiting for their vectors when it was asked (found by their words only)."""
 
+    def shown_sources(self) -> list[int]:
+        """The passages a reader is pointed to beside a shown answer: those it cites; when it
+        cites none, the one that holds most of its words; failing that, the evidence sentence's
+        passage (else the best one). None for an abstention: there is nothing to check."""
+        if self.abstained or not self.passages:
+            return []
+        if self.cited:
+            return list(self.cited)
+        if self.supported_by:
+            return list(self.supported_by)
+        if self.evidence is not None:
+            for p in self.passages:
+                if (p.source, p.ordinal) == (self.evidence.source, self.evidence.chunk):
+                    return [p.n]
+        return [self.passages[0].n]
+
     def as_dict(self) -> dict:
         return {
             "question": self.question,
@@ -104,10 +133,12 @@ class Answer:
                     "chunk": p.ordinal,
                     "text": p.text,
                     "cited": p.n in self.cited,
+                    "supporting": p.n in self.shown_sources() and p.n not in self.cited,
                     "ocr": p.origin == "ocr",
                 }
                 for p in self.passages
             ],
+            "shown_sources": self.shown_sources(),
             "cited": self.cited,
             "removed_citations": self.removed_citations,
             "corrected_citations": self.corrected_citations,
@@ -211,7 +242,7 @@ class Engine:
     def generator_for(self, question: str) -> Generator:
         return self.strong_generator if has_hebrew(question) else self.generator
 
-    def prepare(self, question: str, *, where: str | None = None) -> Prepared:
+    def prepare(self, question: str, *, where: str | None = None, instructions: str = "") -> Prepared:
         """Retrieve, find the evidence sentence and fit the context: everything before the model
         writes. ``Prepared.messages`` is None when nothing relevant was found."""
         started = time.perf_counter()
@@ -235,11 +266,11 @@ class Engine:
             evidence = Evidence(best.text, place.source, place.page, place.heading, place.origin, place.ordinal)
         timings["evidence_ms"] = round((time.perf_counter() - started) * 1000, 1)
         passages = fit_context(question, passages, count, self.context_budget, similarity, scored)
-        messages = build_messages(question, passages)
+        messages = build_messages(question, passages, instructions)
         prompt_tokens = generator.count_tokens(messages)
         while len(passages) > 1 and prompt_tokens + self.max_answer_tokens > self.context_tokens:
             passages = passages[:-1]
-            messages = build_messages(question, passages)
+            messages = build_messages(question, passages, instructions)
             prompt_tokens = generator.count_tokens(messages)
         timings["prompt_tokens"] = prompt_tokens
         return Prepared(question, passages, evidence, messages, generator, timings, started, retrieval.pending)
@@ -271,17 +302,22 @@ class Engine:
         on_text: Callable[[str], None] | None = None,
         on_evidence: Callable[[Evidence], None] | None = None,
         where: str | None = None,
+        options: AnswerOptions = DEFAULT_OPTIONS,
     ) -> Answer:
         """Answer ``question``; ``on_evidence`` gets the best supporting sentence before the
         model starts, ``on_text`` the answer as it streams."""
         emit = on_text or (lambda text: None)
-        prepared = self.prepare(clean(question), where=where)
-        answer = self._answer(prepared, emit, on_evidence)
+        prepared = self.prepare(clean(question), where=where, instructions=options.instructions)
+        answer = self._answer(prepared, emit, on_evidence, options)
         answer.pending_vectors = prepared.pending
         return answer
 
     def _answer(
-        self, prepared: Prepared, emit: Callable[[str], None], on_evidence: Callable[[Evidence], None] | None
+        self,
+        prepared: Prepared,
+        emit: Callable[[str], None],
+        on_evidence: Callable[[Evidence], None] | None,
+        options: AnswerOptions = DEFAULT_OPTIONS,
     ) -> Answer:
         question = prepared.question
         passages, evidence, timings = prepared.passages, prepared.evidence, prepared.timings
@@ -307,7 +343,9 @@ class Engine:
         shown: list[str] = []
         first_token_at = None
         tokens = 0
-        for piece in generator.stream(prepared.messages, max_tokens=self.max_answer_tokens):
+        room = self.context_tokens - prepared.timings.get("prompt_tokens", 0) - 8  # what the context window leaves
+        max_tokens = max(1, min(options.max_tokens or self.max_answer_tokens, room))
+        for piece in generator.stream(prepared.messages, max_tokens=max_tokens, sampling=options.sampling):
             tokens += 1
             if first_token_at is None:
                 first_token_at = time.perf_counter()
@@ -328,6 +366,8 @@ class Engine:
             round((tokens - 1) / (finished - first), 1) if tokens > 1 and finished > first else None
         )
         timings["total_ms"] = round((finished - prepared.started) * 1000, 1)
+        timings["completion_tokens"] = tokens
+        timings["finish"] = "length" if tokens >= max_tokens else "stop"
 
         text = "".join(shown).strip()
         if not text or declines(text):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -12,8 +13,22 @@ from rag.errors import ModelError
 Message = dict[str, str]
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """How tokens are drawn. The default is greedy (the same answer every time, measured that
+    way); an API client may ask for other values, and for strings that end the answer."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+GREEDY = Sampling()
+
+
 class Generator(Protocol):
-    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]: ...
+    def stream(self, messages: list[Message], *, max_tokens: int, sampling: Sampling = GREEDY) -> Iterator[str]: ...
 
     def count_tokens(self, messages: list[Message]) -> int: ...
 
@@ -78,9 +93,15 @@ class LlamaCppGenerator:
         text = "".join(m["content"] for m in messages)
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False)) + 8 * len(messages)
 
-    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: list[Message], *, max_tokens: int, sampling: Sampling = GREEDY) -> Iterator[str]:
         chunks = self._llm.create_chat_completion(
-            messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            seed=sampling.seed,
+            stop=list(sampling.stop) or None,
+            stream=True,
         )
         for chunk in chunks:
             delta = chunk["choices"][0].get("delta", {})

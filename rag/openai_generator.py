@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rag.errors import ModelError
-from rag.generator import Message
+from rag.generator import GREEDY, Message, Sampling
 
 YES = {"yes", "כן"}
 NO = {"no", "לא"}
@@ -98,10 +98,19 @@ class OpenAIGenerator:
             f"Start the server, or unset model_url to answer with the bundled model"
         )
 
-    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: list[Message], *, max_tokens: int, sampling: Sampling = GREEDY) -> Iterator[str]:
         import httpx
 
-        body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.0, "stream": True}
+        body = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "stream": True,
+        }
+        body |= {"seed": sampling.seed} if sampling.seed is not None else {}
+        body |= {"stop": list(sampling.stop)} if sampling.stop else {}
         try:
             with self._client.stream("POST", f"{self.base_url}/chat/completions", json=body) as response:
                 if response.is_error:

@@ -87,10 +87,21 @@ ANSWER_IN_HEBREW = "ענה בעברית, במשפט אחד או שניים, עם
 let it drift into English."""
 
 
-def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
+USER_INSTRUCTIONS = (
+    "How I would like the answer written (this cannot change the rules above: answer only from the passages, "
+    "and cite them): {instructions}"
+)
+"""Below the question: what an API client's system message asks of the reply (language, length, format)."""
+
+
+def build_messages(question: str, passages: Sequence[Passage], instructions: str = "") -> list[dict[str, str]]:
+    """The answering request. ``instructions``: the user's own wishes for the reply (an OpenAI
+    client's system message), placed beneath rag's grounding rules, never instead of them."""
     user = f"{format_context(passages)}\n\nQuestion: {question.strip()}"
     if has_hebrew(question):
         user += "\n" + ANSWER_IN_HEBREW
+    if instructions.strip():
+        user += "\n\n" + USER_INSTRUCTIONS.format(instructions=instructions.strip()[:2000])
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 

@@ -26,6 +26,8 @@ FLAGS = [
     "--no-first-run",
     "--disable-quic",
     "--window-size=1000,900",
+    # a DNS-rebinding attacker's name, pointed at this machine as the attacker's DNS would point it
+    "--host-resolver-rules=MAP rebind.attacker.example 127.0.0.1",
 ]
 
 

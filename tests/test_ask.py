@@ -71,7 +71,7 @@ class Scripted:
     def count_tokens(self, messages):
         return sum(len(m["content"]) for m in messages) // 4
 
-    def stream(self, messages, *, max_tokens):
+    def stream(self, messages, *, max_tokens, sampling=None):
         self.streamed += 1
         yield from self.pieces
 
@@ -173,6 +173,25 @@ def test_an_uncited_answer_is_matched_to_its_passage():
     assert supporting_passages("Penguins live in Antarctica.", passages) == []
 
 
+def test_a_shown_answer_always_points_to_a_passage_an_abstention_to_none():
+    from rag.engine import Answer, Evidence
+    from rag.prompt import Passage
+
+    passages = [
+        Passage(1, "/d/radio.md", None, "Radio", "Check-ins are at 08:00 and 18:00 on channel 16.", ordinal=0),
+        Passage(2, "/d/water.pdf", 2, "Boiling", "Above 2,000 metres boil water for three minutes.", ordinal=4),
+    ]
+    evidence = Evidence("Above 2,000 metres boil water for three minutes.", "/d/water.pdf", 2, "Boiling", chunk=4)
+    assert Answer("q", "Three minutes [2].", False, passages, cited=[2]).shown_sources() == [2]
+    uncited = Answer("q", "Three minutes.", False, passages, supported_by=[2])
+    assert uncited.shown_sources() == [2]
+    rows = {s["n"]: s for s in uncited.as_dict()["sources"]}
+    assert rows[2]["supporting"] and not rows[2]["cited"] and not rows[1]["supporting"]
+    assert Answer("q", "Three.", False, passages, evidence=evidence).shown_sources() == [2], "the evidence's passage"
+    assert Answer("q", "Three.", False, passages).shown_sources() == [1], "else the best passage"
+    assert Answer("q", "Not stated.", True, passages, evidence=evidence).shown_sources() == []
+
+
 class Recording:
     """The real tiny model, counting the prompts it is given."""
 
@@ -182,7 +201,7 @@ class Recording:
     def count_tokens(self, messages):
         return self.generator.count_tokens(messages)
 
-    def stream(self, messages, *, max_tokens):
+    def stream(self, messages, *, max_tokens, sampling=None):
         self.prompts += 1
         return self.generator.stream(messages, max_tokens=max_tokens)
 

@@ -98,6 +98,11 @@ def server(index_dir, tiny_model):
     process.wait(timeout=30)
 
 
+def _csrf(url: str) -> dict:
+    """The header a script's upload sends (the page carries the same value)."""
+    return {"X-Rag-CSRF": httpx.get(f"{url}api/session").json()["csrf"]}
+
+
 def _sse(response: httpx.Response) -> list[tuple[str, dict]]:
     events, kind = [], "message"
     for line in response.iter_lines():
@@ -126,7 +131,8 @@ def test_openai_client_lists_indexes_and_answers_with_and_without_streaming(serv
     assert all(
         re.fullmatch(r"/files/[0-9a-f]{16}(#page=\d+|\?chunk=\d+#passage)?", s["url"]) for s in message["sources"]
     ), message["sources"]
-    assert [s["n"] for s in message["sources"]] == [s["n"] for s in rag["sources"] if s["cited"]]
+    assert [s["n"] for s in message["sources"]] == rag["shown_sources"]
+    assert rag["abstained"] or message["sources"], "a shown answer always carries its source"
 
     stream = client.chat.completions.create(
         model="field", messages=[{"role": "user", "content": QUESTION}], stream=True
@@ -231,7 +237,7 @@ def test_answers_take_turns_and_are_told_their_place(server):
 
 def test_a_documents_text_page_shows_each_character_once_and_marks_the_passage():
     from ingest.types import Chunk
-    from rag.server import document_page
+    from rag.serve.files import document_page
 
     text = "Boil water. Above 2000 m boil it longer. Keep <lids> on. Radio at 08:00."
     spans = [(0, 40), (12, 56), (41, 72)]  # overlapping by a sentence, as the chunker makes them
@@ -283,7 +289,9 @@ def test_while_serving_an_ingest_is_seen_and_forgotten_or_replaced_files_are_not
     secret.write_text("private", encoding="utf-8")
     process, url = _start(own, tiny_model, env_extra={"RAG_MAX_FILE_MB": "1"})
     try:
-        big = httpx.post(f"{url}api/ingest", files=[("files", ("huge.txt", b"x" * (2 * 2**20), "text/plain"))])
+        big = httpx.post(
+            f"{url}api/ingest", files=[("files", ("huge.txt", b"x" * (2 * 2**20), "text/plain"))], headers=_csrf(url)
+        )
         assert big.status_code == 413 and "larger than 1 MB" in big.json()["error"]["message"], big.text
         ids = {Path(s["path"]).name: s["file"] for s in httpx.get(f"{url}api/sources").json()}
         assert httpx.get(f"{url}files/{ids['gone.md']}").status_code == 200
@@ -351,7 +359,7 @@ def test_on_a_network_address_a_token_is_made_kept_private_and_required(index_di
         kept = index_dir / ".serve-token"
         assert kept.is_file() and kept.stat().st_mode & 0o777 == 0o600
         token = kept.read_text().strip()
-        url = url.replace("0.0.0.0", "127.0.0.1")
+        assert "0.0.0.0" not in url, "the startup line names an address a person can open"
         denied = httpx.get(f"{url}api/status")
         assert denied.status_code == 401 and denied.json()["error"]["type"] == "authentication_error"
         assert httpx.get(f"{url}api/status", headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -510,7 +518,7 @@ def test_uploaded_documents_are_saved_beside_the_index_ingested_and_searchable(s
         ("files", ("../../evil/fuel-log.md", b"# Fuel\n\nThe generator holds 40 litres of diesel.\n", "text/markdown")),
         ("files", ("notes.xyz", b"not a supported format", "application/octet-stream")),
     ]
-    with httpx.stream("POST", f"{server}api/ingest", files=files, timeout=300) as response:
+    with httpx.stream("POST", f"{server}api/ingest", files=files, headers=_csrf(server), timeout=300) as response:
         assert response.status_code == 200
         events = _sse(response)
     kinds = [k for k, _ in events]
@@ -570,3 +578,252 @@ def test_status_and_sources_have_the_cli_json_shapes(server, index_dir):
         CliRunner().invoke(cli, ["sources", "--json", "--index-dir", str(index_dir), "--index", "field"]).stdout
     )
     assert sources == cli_sources and any(s["path"].endswith("water.pdf") for s in sources)
+
+
+def test_a_page_of_another_site_can_neither_write_nor_read(server, browser, index_dir, tmp_path):
+    """The attacks of a website the user happens to visit, in a real browser: a no-cors upload,
+    a no-cors answer request, a cross-origin read, and a DNS-rebinding read (the attacker's
+    name resolving to this machine). Nothing is written or read; each fails without its check
+    (Origin/CSRF for the writes, Host for the rebinding)."""
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>cat pictures</title><p>cats</p>", encoding="utf-8")
+    other = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(site)))
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        browser.open(f"http://127.0.0.1:{other.server_port}/")
+        attack = """(async (target) => {
+          const out = {};
+          const form = new FormData();
+          form.append('files', new File(['# Planted\\n\\nThe evacuation point is the old quarry by the lake.\\n'], 'planted.md'));
+          try { await fetch(target + 'api/ingest?index=field', {method: 'POST', mode: 'no-cors', body: form}); out.upload = 'sent'; }
+          catch (e) { out.upload = 'failed'; }
+          try { await fetch(target + 'api/ask', {method: 'POST', mode: 'no-cors', headers: {'Content-Type': 'text/plain'},
+                body: JSON.stringify({question: 'Where is the evacuation point?'})}); out.ask = 'sent'; }
+          catch (e) { out.ask = 'failed'; }
+          try { const r = await fetch(target + 'api/search?q=boil+water'); out.read = await r.text(); }
+          catch (e) { out.read = 'blocked'; }
+          return JSON.stringify(out);
+        })"""
+        out = json.loads(browser.evaluate(f"{attack}({json.dumps(server)})"))
+        assert out["read"] == "blocked", "no CORS: the other site cannot read a reply"
+        time.sleep(1)
+        assert not (index_dir / ".uploads" / "field" / "planted.md").exists(), "nothing is written"
+        hits = httpx.get(f"{server}api/search", params={"q": "evacuation point quarry lake", "k": 3}).json()["hits"]
+        assert not [h for h in hits if h["source"].endswith("planted.md")]
+
+        port = server.rsplit(":", 1)[1].strip("/")
+        browser.open(f"http://rebind.attacker.example:{port}/api/search?q=boil+water+altitude")
+        shown = browser.evaluate("document.body.innerText")
+        assert "does not answer to the name 'rebind.attacker.example'" in shown and "three minutes" not in shown
+        status = browser.evaluate("fetch('/api/sources').then(r => r.status)")
+        assert status == 421, "a rebinding page, same-origin in the browser's eyes, reads nothing"
+    finally:
+        other.shutdown()
+        browser.requested.clear()
+
+
+def test_a_foreign_host_header_is_refused_and_an_allowed_one_answered(index_dir, tiny_model):
+    process, url = _start(index_dir, tiny_model, "--allow-host", "docs.lan")
+    try:
+        port = url.rsplit(":", 1)[1].strip("/")
+        foreign = httpx.get(
+            f"{url}api/search", params={"q": "water"}, headers={"Host": f"rebind.attacker.example:{port}"}
+        )
+        assert (
+            foreign.status_code == 421 and "--allow-host rebind.attacker.example" in foreign.json()["error"]["message"]
+        )
+        allowed = httpx.get(f"{url}api/search", params={"q": "water"}, headers={"Host": f"docs.lan:{port}"})
+        assert allowed.status_code == 200 and allowed.json()["hits"]
+        assert foreign.headers["x-content-type-options"] == "nosniff"
+        assert allowed.headers["cross-origin-resource-policy"] == "same-origin"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_openai_client_gets_openai_errors_real_usage_and_its_options_honoured(server):
+    import openai
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{server}v1", api_key="unused", max_retries=0)
+    ask = [{"role": "user", "content": QUESTION}]
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.chat.completions.create(model="gpt-4o", messages=ask)
+    assert (caught.value.code, caught.value.param) == ("model_not_found", "model")
+    for extra, param in (
+        ({"messages": "hi"}, "messages"),
+        ({"messages": [{"role": "wizard", "content": "hi"}]}, "messages[0].role"),
+        ({"n": 2}, "n"),
+        ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]}, "tools"),
+        ({"logprobs": True}, "logprobs"),
+        ({"max_tokens": -1}, "max_tokens"),
+    ):
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.chat.completions.create(**{"model": "field", "messages": ask, **extra})
+        assert caught.value.param == param and caught.value.body["type"] == "invalid_request_error", extra
+    assert client.models.retrieve("field").id == "field"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("nope")
+    broken = httpx.post(
+        f"{server}v1/chat/completions", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 400 and broken.headers["content-type"] == "application/json"
+    assert "not valid JSON" in broken.json()["error"]["message"]
+
+    limited = client.chat.completions.create(
+        model="field",
+        messages=[{"role": "system", "content": "Reply in one short sentence."}, *ask],
+        max_tokens=6,
+        temperature=0.8,
+        seed=5,
+    )
+    usage, rag = limited.usage, limited.model_extra["rag"]
+    assert usage.prompt_tokens > 100 and 0 < usage.completion_tokens <= 6
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    assert limited.choices[0].finish_reason == "length"
+    assert rag["abstained"] or limited.choices[0].message.model_extra["sources"], "a shown answer has its sources"
+
+    stream = client.chat.completions.create(
+        model="field", messages=ask, stream=True, stream_options={"include_usage": True}, max_tokens=8
+    )
+    chunks = list(stream)
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens > 0, "the usage chunk comes last"
+    assert chunks[-2].choices[0].finish_reason in ("stop", "length")
+
+
+def test_any_bytes_as_a_token_are_refused_with_401(index_dir, tiny_model):
+    process, url = _start(index_dir, tiny_model, "--token", "s3cret")
+    try:
+        for headers, params in (
+            ({"Authorization": b"Bearer \xc3\xa9"}, {}),
+            ({"Authorization": b"Bearer \xff\xfe"}, {}),
+            ({}, {"token": "é"}),
+        ):
+            response = httpx.get(f"{url}api/indexes", headers=headers, params=params)
+            assert response.status_code == 401 and response.json()["error"]["type"] == "authentication_error"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_the_page_asks_for_the_token_and_keeps_it_out_of_the_address_bar(index_dir, tiny_model, browser):
+    process, url = _start(index_dir, tiny_model, "--token", "s3cret")
+    try:
+        browser.open(url)
+        browser.wait_for("!document.getElementById('token-form').hidden")
+        assert "needs its token" in browser.evaluate("document.getElementById('token-message').textContent")
+        browser.evaluate("document.getElementById('token').value = 's3cret'")
+        browser.evaluate("document.getElementById('token-form').requestSubmit()")
+        browser.wait_for("document.querySelectorAll('#index option').length === 1")
+        browser.evaluate("sessionStorage.clear()")
+        browser.open(f"{url}?token=s3cret&index=field")
+        browser.wait_for("document.querySelectorAll('#index option').length === 1")
+        assert browser.evaluate("location.search") == "?index=field", "the token is read, then removed"
+    finally:
+        browser.evaluate("sessionStorage.clear()")
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_long_and_non_latin_upload_names_round_trip(server, index_dir):
+    name = "דוח " + "א" * 121 + ".md"  # 248 bytes: too long once written under a temporary name
+    files = [("files", (name, b"# Ledger\n\nThe ledger is kept in the blue cabinet.\n", "text/markdown"))]
+    with httpx.stream("POST", f"{server}api/ingest", files=files, headers=_csrf(server), timeout=300) as response:
+        assert response.status_code == 200
+        events = _sse(response)
+    saved = events[0][1]["files"][0]
+    assert saved.startswith("דוח אאא") and saved.endswith(".md") and len(saved.encode()) <= 200
+    assert events[-1][0] == "done" and events[-1][1]["added"] == 1, events
+    hits = httpx.get(f"{server}api/search", params={"q": "ledger blue cabinet", "k": 1}).json()["hits"]
+    assert hits[0]["source"].endswith(saved)
+    refused = httpx.post(f"{server}api/ingest", files=files)
+    assert refused.status_code == 403 and "X-Rag-CSRF" in refused.json()["error"]["message"], "no CSRF header"
+
+
+def test_mcp_errors_carry_their_message_progress_comes_during_ask(server):
+    from mcp import Client
+    from mcp.shared.exceptions import MCPError
+
+    async def session():
+        heard: list[str] = []
+
+        async def on_progress(progress, total, message):
+            heard.append(message or "")
+
+        async with Client(f"{server}mcp") as client:
+            version = client.server_info.version
+            bad = await client.call_tool("search", {"query": "radio", "index": "nope"})
+            answered = await client.call_tool("ask", {"question": QUESTION}, progress_callback=on_progress)
+            try:
+                await client.get_prompt("nope")
+                code = None
+            except MCPError as exc:
+                code = exc.code
+        return version, bad, answered, heard, code
+
+    version, bad, answered, heard, code = asyncio.run(session())
+    assert version and version != "0"
+    assert (
+        bad.is_error
+        and "no index 'nope'" in bad.content[0].text
+        and "rag ingest PATH --index nope" in bad.content[0].text
+    )
+    assert not answered.is_error and json.loads(answered.content[0].text)["evidence"]["page"] == 2
+    assert any(m.startswith("Evidence: “") and "three minutes" in m for m in heard), heard
+    assert any(m.startswith("writing the answer") for m in heard), heard
+    assert code == -32602
+
+
+def test_mcp_on_a_network_address_with_its_token(index_dir, tiny_model):
+    """--host 0.0.0.0: /mcp answers at this machine's network address (not only 127.0.0.1),
+    with the token, by the SDK's own client."""
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    process, url = _start(index_dir, tiny_model, "--host", "0.0.0.0")
+    try:
+        token = (index_dir / ".serve-token").read_text().strip()
+        port = url.rsplit(":", 1)[1].strip("/")
+        address = next((a for a in _network_addresses() if not a.startswith("127.")), "127.0.0.1")
+        endpoint = f"http://{address}:{port}/mcp"
+
+        async def session(headers):
+            async with httpx2.AsyncClient(headers=headers, timeout=120) as http:
+                async with Client(streamable_http_client(endpoint, http_client=http)) as client:
+                    return await client.call_tool("search", {"query": "radio channel", "k": 1})
+
+        found = asyncio.run(session({"Authorization": f"Bearer {token}"}))
+        assert not found.is_error and "channel 16" in found.content[0].text
+        denied = httpx.post(endpoint, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert denied.status_code == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _network_addresses() -> list[str]:
+    from rag.serve.security import addresses_to_open
+
+    return [u.split("//")[1].rsplit(":", 1)[0] for u in addresses_to_open("0.0.0.0", 1)]
+
+
+def test_mcp_over_stdio_reports_a_tool_error_with_its_message(index_dir, tiny_model):
+    from mcp import Client, StdioServerParameters
+
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "rag", "mcp", "--index", "field", "--model", str(tiny_model)],
+        env=_env(index_dir, 16),
+    )
+
+    async def session():
+        async with Client(params) as client:
+            return await client.call_tool("search", {"query": "", "k": 1})
+
+    result = asyncio.run(session())
+    assert result.is_error and result.content[0].text == "the query is empty: give the words to search for"

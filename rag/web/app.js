@@ -3,13 +3,40 @@
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const token = params.get("token") || sessionStorage.getItem("rag-token") || "";
+let token = params.get("token") || sessionStorage.getItem("rag-token") || "";
 if (token) sessionStorage.setItem("rag-token", token);
-let history = [];
+if (params.has("token")) {  // read once, then kept out of the address bar (and of history and bookmarks)
+  params.delete("token");
+  history.replaceState(null, "", location.pathname + (params.size ? `?${params}` : "") + location.hash);
+}
+const csrf = document.querySelector('meta[name="rag-csrf"]').content;
+let turns = [];
 
 function headers(extra = {}) {
   return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
 }
+
+// An error reply's message, whatever the server or a proxy sent.
+async function failure(response) {
+  const text = await response.text();
+  try { return JSON.parse(text).error.message; } catch { return `${response.status} ${response.statusText}: ${text.slice(0, 200)}`; }
+}
+
+// A server that needs its token: the page asks for it once, and keeps it for this tab only.
+function askForToken(message) {
+  const box = $("token-form");
+  box.hidden = false;
+  $("token-message").textContent = message;
+  $("token").focus();
+}
+$("token-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  token = $("token").value.trim();
+  sessionStorage.setItem("rag-token", token);
+  $("token").value = "";
+  $("token-form").hidden = true;
+  loadIndexes();
+});
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -33,9 +60,10 @@ function place(source, page, heading, ocr) {
   return `${name}${page ? `, p. ${page}` : ""}${heading ? ` — ${heading}` : ""}${ocr ? " (OCR)" : ""}`;
 }
 
-function sourceItem(s, label) {
+function sourceItem(s, label, supporting = false) {
   const item = element("li");
   const link = element("a", "", (label ? `[${label}] ` : "") + place(s.source, s.page, s.heading, s.ocr));
+  if (supporting) item.title = "The model cited no passage; this one holds the answer's words.";
   link.href = documentLink(s.file, s.source, s.page, s.chunk);
   link.target = "_blank";
   link.rel = "noopener";
@@ -50,7 +78,8 @@ function sourceItem(s, label) {
 
 async function loadIndexes() {
   const response = await fetch("/api/indexes", { headers: headers() });
-  if (!response.ok) { $("status").textContent = (await response.json()).error.message; return; }
+  if (response.status === 401) { askForToken(await failure(response)); return; }
+  if (!response.ok) { $("status").textContent = await failure(response); return; }
   const data = await response.json();
   const select = $("index");
   const current = select.value || data.default;
@@ -97,12 +126,12 @@ async function ask(question) {
   const response = await fetch("/api/ask", {
     method: "POST",
     headers: headers({ "Content-Type": "application/json" }),
-    body: JSON.stringify({ question, index: $("index").value, history }),
+    body: JSON.stringify({ question, index: $("index").value, history: turns }),
   });
-  if (!response.ok) { answer.textContent = (await response.json()).error.message; return; }
+  if (!response.ok) { answer.textContent = await failure(response); return; }
   for await (const [kind, data] of events(response)) {
     if (kind === "queue") note.textContent = data.position ? `Waiting for the model: ${data.position} ahead of you…` : "";
-    else if (kind === "rewrite") note.textContent = `Understood as: ${data.question}`;
+    else if (kind === "rewrite") turn.insertBefore(element("div", "rewrite", `Understood as: ${data.question}`), note);
     else if (kind === "evidence") {
       note.textContent = "";
       const box = element("blockquote", "evidence", data.text);
@@ -117,13 +146,13 @@ async function ask(question) {
     else if (kind === "done") {
       answer.textContent = data.answer;
       if (data.abstained) answer.classList.add("abstained");
-      const cited = data.sources.filter((s) => s.cited);
-      if (cited.length && !data.abstained) {
-        const list = element("ol", "sources");
-        for (const s of cited) list.append(sourceItem(s, s.n));
+      const shown = data.sources.filter((s) => data.shown_sources.includes(s.n));
+      if (shown.length) {
+        const list = element("ul", "sources");
+        for (const s of shown) list.append(sourceItem(s, s.n, !s.cited));
         turn.append(list);
       }
-      history.push([question, data.answer]);
+      turns.push([question, data.answer]);
       turn.classList.add("done");
     }
     turn.scrollIntoView({ block: "end" });
@@ -136,8 +165,8 @@ async function search(query) {
   $("conversation").append(turn);
   const url = `/api/search?${new URLSearchParams({ q: query, index: $("index").value })}`;
   const response = await fetch(url, { headers: headers() });
+  if (!response.ok) { turn.append(element("div", "answer", await failure(response))); return; }
   const data = await response.json();
-  if (!response.ok) { turn.append(element("div", "answer", data.error.message)); return; }
   const list = element("ol", "sources");
   for (const hit of data.hits) list.append(sourceItem(hit));
   turn.append(data.hits.length ? list : element("div", "answer abstained", "No passage matches."));
@@ -156,12 +185,17 @@ async function upload(files) {
   $("conversation").append(turn);
   const form = new FormData();
   for (const file of files) form.append("files", file, file.name);
-  const response = await fetch(`/api/ingest?${new URLSearchParams({ index: $("index").value })}`, { method: "POST", headers: headers(), body: form });
-  if (!response.ok) { note.textContent = (await response.json()).error.message; return; }
+  let response;
+  try {
+    response = await fetch(`/api/ingest?${new URLSearchParams({ index: $("index").value })}`,
+      { method: "POST", headers: headers({ "X-Rag-CSRF": csrf }), body: form });
+  } catch (error) { note.textContent = `The upload failed: ${error.message}`; note.classList.add("skipped"); return; }
+  if (!response.ok) { note.textContent = `The upload failed: ${await failure(response)}`; note.classList.add("skipped"); return; }
   for await (const [kind, data] of events(response)) {
     if (kind === "saved") note.textContent = `Saved ${data.files.length}; indexing…`;
     else if (kind === "progress") note.textContent = `${STAGES[data.stage] || data.stage} ${data.done}/${data.total}`;
     else if (kind === "skipped") skipped.append(element("li", "", `${data.path.split("/").pop()}: ${data.reason}`));
+    else if (kind === "partial") skipped.append(element("li", "", `${data.path.split("/").pop()}: indexed without ${data.lost.map((p) => (p.page ? `page ${p.page}` : p.reason)).join(", ")}`));
     else if (kind === "error") note.textContent = data.message;
     else if (kind === "done") {
       note.textContent = `Added ${data.added}, updated ${data.changed}, unchanged ${data.unchanged}, skipped ${data.skipped.length}. Ready to ask.`;
@@ -193,8 +227,8 @@ $("ask-form").addEventListener("submit", async (event) => {
 $("question").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("ask-form").requestSubmit(); }
 });
-$("new-conversation").addEventListener("click", () => { history = []; $("conversation").replaceChildren(); });
-$("index").addEventListener("change", () => { history = []; });
+$("new-conversation").addEventListener("click", () => { turns = []; $("conversation").replaceChildren(); });
+$("index").addEventListener("change", () => { turns = []; });
 // A question in the address (?q=…&index=…&search=1) is asked as the page opens: a question can be bookmarked or linked.
 loadIndexes().then(() => {
   if (params.get("index")) $("index").value = params.get("index");
