@@ -212,7 +212,7 @@ def main() -> None:
     parser.add_argument(
         "--min-answerable", type=float, default=None, help="answerability threshold (default: the setting)"
     )
-    parser.add_argument("--no-support-check", action="store_true", help="keep drafts the support check would retract")
+    parser.add_argument("--no-verifier", action="store_true", help="show every drafted sentence (rag.verify.SHOW_ALL)")
     parser.add_argument(
         "--max-tokens",
         type=int,
@@ -245,7 +245,10 @@ def main() -> None:
     live = open(f"{args.json_out}.rows.jsonl", "w", encoding="utf-8") if args.json_out else None
     with opened_index(settings) as index:
         engine = build_engine(settings, index)
-        engine.check_support = not args.no_support_check
+        if args.no_verifier:
+            from rag.verify import SHOW_ALL
+
+            engine.verifier = SHOW_ALL
         engine.max_answer_tokens = args.max_tokens
         for name, run in systems.items():  # one system at a time: each keeps its fixed prefix cached
             run(engine, warm)  # untimed: loads the model, caches the prefix

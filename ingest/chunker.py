@@ -108,18 +108,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     pieces: list[tuple[int, int]] = []
     cursor = start
     for match in _SENTENCE_END.finditer(text, start, end):
-        if (
-            text[match.start() - 1] == "."
-            and match.group()[0] != "\n"
-            and (
-                _NOT_AN_END.search(text, max(cursor, match.start() - 20), match.start())
-                or _LOWER_START.match(text, match.end())
-                or (
-                    _INITIAL.search(text, max(cursor, match.start() - 3), match.start())
-                    and _NEXT_INITIAL.match(text, match.end())
-                )
-            )
-        ):
+        if match.group()[0] != "\n" and full_stop_continues(text, match.start(), match.end(), cursor):
             continue  # "St. Johns", "John C. Messenger", "J. R. R.", "e.g. rain": the sentence goes on
         if match.start() > cursor:
             pieces.append((cursor, match.start()))
@@ -127,6 +116,16 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     if cursor < end:
         pieces.append((cursor, end))
     return pieces
+
+
+def full_stop_continues(text: str, stop: int, after: int, since: int = 0) -> bool:
+    """Pure: does the sentence go on past the full stop that ends at ``stop`` (the next text starts
+    at ``after``; the sentence began at ``since``): an abbreviation, an initial, a lower-case word next?"""
+    return text[stop - 1] == "." and bool(
+        _NOT_AN_END.search(text, max(since, stop - 20), stop)
+        or _LOWER_START.match(text, after)
+        or (_INITIAL.search(text, max(since, stop - 3), stop) and _NEXT_INITIAL.match(text, after))
+    )
 
 
 def _units(text: str, spans, count_tokens: CountTokens, budget: int) -> list[_Unit]:

@@ -43,6 +43,13 @@ class IndexNotFound(IngestError):
         super().__init__(f"no index '{name}' in {index_dir}.", remedy="ingest", index=name)
 
 
+def index_folder(index_dir: Path, name: str) -> Path:
+    """The folder of index ``name``: a plain name inside ``index_dir``, never a path out of it."""
+    if name in ("", ".", "..") or name != Path(name).name or "\\" in name:
+        raise IngestError(f"'{name}' is not an index name: use a plain name such as notes or field-2026 (no folders)")
+    return Path(index_dir).resolve() / name
+
+
 def _open_catalog(directory: Path, name: str) -> Catalog:
     import sqlite3
 
@@ -67,7 +74,7 @@ class Index:
     # --- opening ----------------------------------------------------------------------------
     @classmethod
     def open(cls, index_dir: Path, name: str, *, store: StoreConfig | None = None) -> Index:
-        directory = Path(index_dir).resolve() / name
+        directory = index_folder(index_dir, name)
         if not (directory / CATALOG).exists():
             raise IndexNotFound(Path(index_dir), name)
         index = cls(directory, _open_catalog(directory, name), store)
@@ -86,7 +93,7 @@ class Index:
     ) -> Index:
         """Open the index, creating it for ``embedder_name`` if it does not exist yet (None: the
         first sync chooses, see ``SyncOptions.choose_embedder``)."""
-        directory = Path(index_dir).resolve() / name
+        directory = index_folder(index_dir, name)
         directory.mkdir(parents=True, exist_ok=True)
         index = cls(directory, _open_catalog(directory, name), store)
         if index.catalog.get_meta("created") is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ingest.embedder import EMBEDDER_NAMES, LazyEmbedder
 from ingest.errors import IngestError
-from ingest.index import Index
+from ingest.index import Index, index_folder
 from ingest.ocr import OcrConfig
 from ingest.paths import file_id, readable
 from ingest.pipeline import SyncOptions, SyncReport, sync
@@ -50,7 +50,7 @@ def embedder_for(settings: Settings) -> str | None:
     None for a new index, whose documents decide (``choose_embedder``)."""
     if settings.origins.get("embedder", "default") != "default":
         return settings.embedder
-    if (settings.index_path / settings.index / "catalog.sqlite").exists():
+    if (index_folder(settings.index_path, settings.index) / "catalog.sqlite").exists():
         with opened_index(settings) as index:
             if index.embedder_name:
                 return index.embedder_name
@@ -93,7 +93,7 @@ def run_ingest(
     from ingest.walk import resolve_roots
 
     resolve_roots(paths)  # fail on a missing path before touching the index
-    directory = settings.index_path / settings.index
+    directory = index_folder(settings.index_path, settings.index)
     store = store_config(settings)
     if rebuild:
         store.drop(settings.index)  # the server's collection too, not only the folder
@@ -196,6 +196,14 @@ def language_note(settings: Settings, report: SyncReport, paths: Sequence[str]) 
         f"uses {embedder.name}, which reads English only. For better results rebuild it: "
         f"rag ingest {' '.join(paths)} --index {settings.index} --embedder multilingual --rebuild"
     )
+
+
+def index_names(index_dir: Path) -> list[str]:
+    """The indexes in ``index_dir`` (folders with a catalog), sorted."""
+    root = Path(index_dir).expanduser()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "catalog.sqlite").is_file())
 
 
 def open_index(settings: Settings) -> Index:

@@ -234,8 +234,7 @@ def ask(question, index, index_dir, model, top_k, threads, where, show_passages,
         click.echo(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2))
         return
     click.echo()
-    if not answer.abstained:
-        _print_sources(answer, show_passages)
+    _print_sources(answer, show_passages)
 
 
 def _note_pending(index: str, pending: int) -> None:
@@ -254,15 +253,20 @@ def _print_evidence(evidence) -> None:
 
 
 def _print_sources(answer, show_passages: bool) -> None:
-    listed = [p for p in answer.passages if p.n in answer.cited]
-    if listed:
+    """Under a shown answer, the passages it rests on (``Answer.shown_sources``); under an
+    abstention, the closest passage, labelled as not stating the answer."""
+    shown = answer.shown_sources()
+    if answer.abstained:
+        if answer.evidence is not None:
+            e = answer.evidence
+            where = _source_line(None, e.source, e.page, e.heading, e.origin).strip()
+            _echo_err(f"\nClosest passage (it does not state the answer): {where}")
+        return
+    listed = [p for p in answer.passages if p.n in shown]
+    if answer.cited:
         _echo_err("\nSources:")
-    elif answer.supported_by:
-        listed = [p for p in answer.passages if p.n in answer.supported_by]
-        _echo_err("\nSources (the model cited none; this passage holds most of the answer's words):")
     else:
-        _echo_err("\nwarning: the answer cites no source and matches no passage well; check it against these:")
-        listed = answer.passages
+        _echo_err("\nSources (the model cited none; this passage holds the answer's words):")
     for passage in listed:
         _echo_err(_source_line(passage.n, passage.source, passage.page, passage.heading, passage.origin))
         if show_passages:
@@ -332,10 +336,7 @@ def _chat_turn(conversation, line: str, stream, where):
     understood = lambda standalone: _echo_err(f"(understood as: {isolate(standalone)})")  # noqa: E731
     turn = conversation.ask(line, on_text=stream, where=where, on_rewrite=understood)
     click.echo()
-    if not turn.answer.abstained:
-        for passage in turn.answer.passages:
-            if passage.n in turn.answer.cited or passage.n in turn.answer.supported_by:
-                _echo_err(_source_line(passage.n, passage.source, passage.page, passage.heading, passage.origin))
+    _print_sources(turn.answer, show_passages=False)
     return turn
 
 
@@ -489,12 +490,18 @@ def serve(index, index_dir, host, port, token, allow_hosts, model, threads):
       rag serve --index notes
       rag serve --host 0.0.0.0            # a team on the same network; prints a token
     """
-    from rag.api import opened_index
+    from rag.api import index_names, opened_index
     from rag.serve.app import serve as run_server
     from rag.serve.security import stored_token
 
     settings = _settings(index=index, index_dir=index_dir, model=model, threads=threads)
-    with opened_index(settings):  # fail now, with the ingest command, if the index is missing
+    others = index_names(settings.index_path)
+    if settings.origins.get("index") == "default" and settings.index not in others and others:
+        _echo_err(
+            f"no index '{settings.index}' in {settings.index_path}; serving '{others[0]}' (all: {', '.join(others)})"
+        )
+        settings.index = others[0]
+    with opened_index(settings):  # fail now, with the ingest command, if no index is there at all
         pass
     kept = None
     if token is None and host not in ("127.0.0.1", "localhost", "::1"):

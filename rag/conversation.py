@@ -18,13 +18,20 @@ KEEP_TURNS = 3
 REWRITE_TOKENS = 64
 
 
-def standalone_question(engine: Engine, history: list[tuple[str, str]], question: str) -> str:
+def standalone_question(
+    engine: Engine, history: list[tuple[str, str]], question: str, *, stopped: Callable[[], bool] | None = None
+) -> str:
     """``question`` rewritten to stand alone when it leans on ``history`` (question, answer pairs,
-    oldest first); unchanged otherwise."""
+    oldest first); unchanged otherwise. ``stopped``: as ``Engine.ask`` takes it."""
+    import contextlib
+
     if not history or not is_follow_up(question):
         return question
     messages = rewrite_messages(history[-KEEP_TURNS:], question)
-    reply = "".join(engine.strong_generator.stream(messages, max_tokens=REWRITE_TOKENS))
+    generator = engine.strong_generator
+    stop_model = getattr(generator, "stop_when", None)
+    with stop_model(stopped) if stop_model and stopped else contextlib.nullcontext():
+        reply = "".join(generator.stream(messages, max_tokens=REWRITE_TOKENS))
     return parse_rewrite(reply, question)
 
 

@@ -9,6 +9,7 @@ passages do not back (``rag.support``) is retracted, keeping the evidence.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,11 +20,22 @@ from ingest.paths import file_id, file_name, readable
 from ingest.unicode import clean
 from rag.citations import KEEP_SUPPORT, CitationFilter, support
 from rag.context import fit_context, score_sentences
+from rag.errors import Cancelled
 from rag.generator import GREEDY, Generator, Sampling
-from rag.prompt import Passage, build_messages, check_messages, declines
+from rag.prompt import Passage, build_messages, check_messages, declines, statement_messages
 from rag.retriever import Hit, Retriever
 from rag.settings import Settings
 from rag.support import check_answer
+from rag.verify import (
+    DEFAULT_VERIFIER,
+    SentenceSplitter,
+    Verifier,
+    cited_in,
+    evidence_signals,
+    plain,
+    sentence_signals,
+    supporting_passage,
+)
 
 NO_RELEVANT_PASSAGE = "no relevant passage"
 MODEL_DECLINED = "the model found no answer in the passages"
@@ -37,11 +49,21 @@ def not_found_message(question: str) -> str:
     return "The documents do not contain an answer to this question."
 
 
-def retraction_message(question: str, reason: str) -> str:
-    """What replaces a drafted answer that the passages do not support."""
+def extractive_answer(question: str, sentence: str, n: int) -> str:
+    """The documents' own sentence as the answer, quoted and cited (no drafted sentence passed)."""
     if has_hebrew(question):
-        return f"(התשובה שנוסחה נמחקה: אין לה תימוכין בקטעים — {reason}.) {not_found_message(question)}"
-    return f"(Retracted: the drafted answer is not supported by the passages — {reason}.) {not_found_message(question)}"
+        return f"במסמכים כתוב: „{sentence}” [{n}]"
+    return f"Your documents say: “{sentence}” [{n}]"
+
+
+def evidence_passage(evidence: Evidence | None, passages: list[Passage]) -> int | None:
+    """The number of the passage that holds the evidence sentence."""
+    if evidence is None:
+        return None
+    for p in passages:
+        if p.source == evidence.source and evidence.text in " ".join(p.text.split()):
+            return p.n
+    return next((p.n for p in passages if (p.source, p.ordinal) == (evidence.source, evidence.chunk)), None)
 
 
 @dataclass(frozen=True)
@@ -97,7 +119,11 @@ class Answer:
     timings: dict = field(default_factory=dict)
     evidence: Evidence | None = None
     draft: str | None = None
-    """A retracted answer as the model wrote it."""
+    """What the model wrote, when some of it was withheld (never shown)."""
+    extractive: bool = False
+    """The answer is the evidence sentence, quoted: no drafted sentence passed the verifier."""
+    sentences: list[dict] = field(default_factory=list)
+    """Each drafted sentence the verifier judged: text, P(right), shown, and why when withheld."""
     pending_vectors: int = 0
     """Chunks of the index still waiting for their vectors when it was asked (found by their words only)."""
 
@@ -146,6 +172,8 @@ class Answer:
             "supported_by": self.supported_by,
             "evidence": self.evidence.as_dict() if self.evidence else None,
             "draft": self.draft,
+            "extractive": self.extractive,
+            "sentences": self.sentences,
             "pending_vectors": self.pending_vectors,
             "timings": self.timings,
         }
@@ -192,6 +220,10 @@ class Prepared:
     timings: dict
     started: float
     pending: int = 0
+    evidence_similarity: float = 0.0
+    """Cosine of the evidence sentence and the question, by the index's embedder."""
+    stopped: Callable[[], bool] = lambda: False
+    """True once the answer is no longer wanted (see ``Engine.ask``)."""
 
 
 class Engine:
@@ -207,7 +239,7 @@ class Engine:
         context_budget: int = Settings.context_budget,
         context_tokens: int = Settings.context_tokens,
         min_answerable: float = Settings.min_answerable,
-        check_support: bool = True,
+        verifier: Verifier = DEFAULT_VERIFIER,
     ):
         self.retriever = retriever
         self._generator = generator
@@ -221,9 +253,9 @@ class Engine:
         self.context_budget = context_budget
         self.context_tokens = context_tokens
         self.min_answerable = min_answerable
-        """Below this probability that the passages answer (the model's own yes/no), abstain; 0: no check."""
-        self.check_support = check_support
-        """Retract a drafted answer that the passages do not back (``rag.support``)."""
+        """Below this probability that the passages answer (the model's own yes/no), nothing is drafted."""
+        self.verifier = verifier
+        """Judges each drafted sentence before it is shown (rag.verify)."""
 
     @property
     def generator(self) -> Generator:
@@ -260,10 +292,11 @@ class Engine:
         similarity = sentence_similarity(self.retriever.embedder, retrieval.query_vector)
         scored = score_sentences(question, passages, count, similarity)
         best = scored.best()
-        evidence = None
+        evidence, evidence_similarity = None, 0.0
         if best is not None:
             place = passages[best.passage]
             evidence = Evidence(best.text, place.source, place.page, place.heading, place.origin, place.ordinal)
+            evidence_similarity = float(similarity([best.text])[0]) if similarity else 0.0
         timings["evidence_ms"] = round((time.perf_counter() - started) * 1000, 1)
         passages = fit_context(question, passages, count, self.context_budget, similarity, scored)
         messages = build_messages(question, passages, instructions)
@@ -273,27 +306,15 @@ class Engine:
             messages = build_messages(question, passages, instructions)
             prompt_tokens = generator.count_tokens(messages)
         timings["prompt_tokens"] = prompt_tokens
-        return Prepared(question, passages, evidence, messages, generator, timings, started, retrieval.pending)
+        return Prepared(
+            question, passages, evidence, messages, generator, timings, started, retrieval.pending, evidence_similarity
+        )
 
     def answerable(self, prepared: Prepared) -> float:
-        """The model's probability that the passages answer the question (1.0 when the check is off)."""
-        if self.min_answerable <= 0 or prepared.messages is None:
-            return 1.0
+        """The model's probability that the passages answer the question."""
+        if prepared.messages is None:
+            return 0.0
         return prepared.generator.yes_probability(check_messages(prepared.question, prepared.passages))
-
-    def unsupported(self, prepared: Prepared, draft: str) -> str:
-        """Why the passages do not back ``draft`` ("" when they do): a specific token that no
-        passage holds (``rag.support``).
-
-        Measured and dropped (manuals-qa, bench/answer.py): asking the model whether the passages
-        state its own draft. P(yes) was 0.82-0.85 for the unanswerable questions' drafts and
-        0.75-0.91 for the answerable ones, right or wrong: no threshold separates them."""
-        if not self.check_support:
-            return ""
-        # all the model was shown, and the files' names (not their folders), which answers may mention
-        seen = "\n".join(f"{p.label()}{p.heading}\n{p.text}\n{file_name(p.source)}" for p in prepared.passages)
-        check = check_answer(draft, seen, prepared.question)
-        return "" if check.supported else check.reason
 
     def ask(
         self,
@@ -303,12 +324,26 @@ class Engine:
         on_evidence: Callable[[Evidence], None] | None = None,
         where: str | None = None,
         options: AnswerOptions = DEFAULT_OPTIONS,
+        stopped: Callable[[], bool] | None = None,
     ) -> Answer:
         """Answer ``question``; ``on_evidence`` gets the best supporting sentence before the
-        model starts, ``on_text`` the answer as it streams."""
-        emit = on_text or (lambda text: None)
+        model starts, ``on_text`` the answer as it streams. When ``stopped()`` turns true (the
+        reader pressed Stop, the client left), the model stops at once and ``Cancelled`` is raised."""
+        stopped = stopped or (lambda: False)
+
+        def emit(text: str) -> None:
+            if stopped():
+                raise Cancelled()
+            if on_text:
+                on_text(text)
+
         prepared = self.prepare(clean(question), where=where, instructions=options.instructions)
-        answer = self._answer(prepared, emit, on_evidence, options)
+        prepared.stopped = stopped
+        if stopped():
+            raise Cancelled()
+        stop_model = getattr(prepared.generator, "stop_when", None)
+        with stop_model(stopped) if stop_model else contextlib.nullcontext():
+            answer = self._answer(prepared, emit, on_evidence, options)
         answer.pending_vectors = prepared.pending
         return answer
 
@@ -319,6 +354,10 @@ class Engine:
         on_evidence: Callable[[Evidence], None] | None,
         options: AnswerOptions = DEFAULT_OPTIONS,
     ) -> Answer:
+        """Evidence first; then the draft a sentence at a time, each shown only once it passes the
+        verifier (rag.verify); the first that fails ends the draft. Nothing shown is taken back.
+        When no sentence passes, the evidence itself, quoted and cited, if the verifier trusts it;
+        else a plain statement that the documents do not say, beside the closest passage."""
         question = prepared.question
         passages, evidence, timings = prepared.passages, prepared.evidence, prepared.timings
         if prepared.messages is None:
@@ -327,85 +366,205 @@ class Engine:
             return Answer(question, message, True, passages, abstain_reason=NO_RELEVANT_PASSAGE, timings=timings)
         if evidence is not None and on_evidence:
             on_evidence(evidence)
-
         p_yes = self.answerable(prepared)
         timings["answerable"] = round(p_yes, 4)
-        if p_yes < self.min_answerable:
-            message = not_found_message(question)
-            emit(message)
-            timings["total_ms"] = round((time.perf_counter() - prepared.started) * 1000, 1)
-            return Answer(
-                question, message, True, passages, abstain_reason=NOT_STATED, timings=timings, evidence=evidence
+        draft = Draft(self, prepared, options, p_yes) if p_yes >= self.min_answerable else None
+        shown = draft.run(emit) if draft else []
+        timings.update(draft.timings() if draft else {"completion_tokens": 0})
+        if shown:
+            text = "".join(shown).strip()
+            cited = [n for n in dict.fromkeys(n for s in shown for n in cited_in(s)) if n in {p.n for p in passages}]
+            answer = Answer(
+                question,
+                text,
+                False,
+                passages,
+                cited=cited,
+                removed_citations=draft.citations.removed,
+                corrected_citations=draft.citations.corrected,
+                uncited=not cited,
+                supported_by=[] if cited else supporting_passages(text, passages),
             )
+        else:
+            answer = self._without_draft(prepared, p_yes, draft, emit)
+        answer.timings, answer.evidence = timings, evidence
+        answer.sentences = draft.judged if draft else []
+        answer.draft = draft.text if draft and draft.withheld else None
+        timings["total_ms"] = round((time.perf_counter() - prepared.started) * 1000, 1)
+        return answer
 
-        generator = prepared.generator
-        citations = CitationFilter({p.n for p in passages}, {p.n: p.text for p in passages})
-        shown: list[str] = []
-        first_token_at = None
-        tokens = 0
-        room = self.context_tokens - prepared.timings.get("prompt_tokens", 0) - 8  # what the context window leaves
-        max_tokens = max(1, min(options.max_tokens or self.max_answer_tokens, room))
-        for piece in generator.stream(prepared.messages, max_tokens=max_tokens, sampling=options.sampling):
-            tokens += 1
-            if first_token_at is None:
-                first_token_at = time.perf_counter()
-                piece = piece.lstrip()
-            text = citations.feed(piece)
-            if text:
-                shown.append(text)
+    def _without_draft(self, prepared: Prepared, p_yes: float, draft: Draft | None, emit) -> Answer:
+        """No drafted sentence is shown: the evidence as an extractive answer, if trusted; else
+        the plain statement that the documents do not say."""
+        question, passages, evidence = prepared.question, prepared.passages, prepared.evidence
+        place = evidence_passage(evidence, passages)
+        if evidence is not None and place is not None:
+            signals = evidence_signals(
+                question, evidence.text, answerable=p_yes, similarity=prepared.evidence_similarity, top=place == 1
+            )
+            p_evidence = self.verifier.p_evidence_right(signals)
+            prepared.timings["evidence_p"] = round(p_evidence, 4)
+            if p_evidence >= self.verifier.evidence_threshold:
+                text = extractive_answer(question, evidence.text, place)
                 emit(text)
-        finished = time.perf_counter()
-        tail = citations.flush()
-        if tail:
-            shown.append(tail)
-            emit(tail)
+                return Answer(question, text, False, passages, cited=[place], extractive=True)
+        if draft is None:
+            reason = NOT_STATED
+        elif draft.declined:
+            reason = MODEL_DECLINED
+        elif draft.withheld:
+            reason = f"{UNSUPPORTED}: {draft.withheld[0]['why']}"
+        else:
+            reason = MODEL_DECLINED
+        message = not_found_message(question)
+        emit(message)
+        return Answer(question, message, True, passages, abstain_reason=reason)
 
-        first = first_token_at or finished
-        timings["ttft_ms"] = round((first - prepared.started) * 1000, 1)
-        timings["tokens_per_s"] = (
-            round((tokens - 1) / (finished - first), 1) if tokens > 1 and finished > first else None
-        )
-        timings["total_ms"] = round((finished - prepared.started) * 1000, 1)
-        timings["completion_tokens"] = tokens
-        timings["finish"] = "length" if tokens >= max_tokens else "stop"
 
-        text = "".join(shown).strip()
-        if not text or declines(text):
-            return Answer(
-                question,
-                text or not_found_message(question),
-                True,
-                passages,
-                cited=citations.cited,
-                abstain_reason=MODEL_DECLINED,
-                timings=timings,
-                evidence=evidence,
+def seen_text(passages: list[Passage]) -> str:
+    """All the model was shown, and the files' names (not their folders), which answers may mention."""
+    return "\n".join(f"{p.label()}{p.heading}\n{p.text}\n{file_name(p.source)}" for p in passages)
+
+
+class Draft:
+    """One answer's draft, written and judged a sentence at a time (``run``).
+
+    The model's pieces pass the citation filter and the sentence splitter; each complete
+    sentence is judged by the verifier before it is shown, and the first that fails ends the
+    draft (what follows it usually leans on it). When the verifier asks the model, and the
+    model shares one context between writing and checking (llama.cpp in-process), the stream
+    is stopped at each sentence and resumed after the check from the text written so far."""
+
+    def __init__(self, engine: Engine, prepared: Prepared, options: AnswerOptions, answerable: float):
+        self.engine, self.prepared, self.options, self.answerable = engine, prepared, options, answerable
+        passages = prepared.passages
+        self.citations = CitationFilter({p.n for p in passages}, {p.n: p.text for p in passages})
+        """Fed each sentence as it is judged: what it shows is what the model wrote, markers checked."""
+        self._seen = seen_text(passages)
+        room = engine.context_tokens - prepared.timings.get("prompt_tokens", 0) - 8  # what the context window leaves
+        self.max_tokens = max(1, min(options.max_tokens or engine.max_answer_tokens, room))
+        self.judged: list[dict] = []
+        self.withheld: list[dict] = []
+        self.declined = False
+        self.cut = False
+        """The model's answer was cut at the token limit (not ended by the model, nor by the verifier)."""
+        self.text = ""
+        """What the model wrote, up to the sentence that ended the draft."""
+        self.tokens = 0
+        self.first_token_at: float | None = None
+        self.first_shown_at: float | None = None
+        self.finished_at: float | None = None
+
+    def run(self, emit: Callable[[str], None]) -> list[str]:
+        """The sentences shown, each emitted once it passed; nothing emitted is taken back."""
+        verifier = self.engine.verifier
+        pause = verifier.asks_the_model and getattr(self.prepared.generator, "continues", False)
+        shown: list[str] = []
+        sentences = self._sentences(pause)
+        try:
+            for written, last in sentences:
+                raw = self.citations.feed(written) + (self.citations.flush() if last else "")
+                sentence = raw.strip()
+                if not sentence:
+                    continue
+                self.text = ("".join(shown) + raw).strip()
+                if not shown and declines(sentence):
+                    self.declined = True
+                    break
+                p, why = self._judge(sentence, len(shown))
+                verdict = {"text": sentence, "p": round(p, 4), "shown": p >= verifier.sentence_threshold}
+                self.judged.append(verdict)
+                if not verdict["shown"]:
+                    self.withheld.append({**verdict, "why": why})
+                    break
+                piece = raw if shown else raw.lstrip()
+                emit(piece)
+                shown.append(piece)
+                self.first_shown_at = self.first_shown_at or time.perf_counter()
+        finally:
+            sentences.close()
+            self.finished_at = time.perf_counter()
+        return shown
+
+    def _sentences(self, pause: bool):
+        """(sentence as the model wrote it, with the white space before it; whether it is the
+        last). Joined, the sentences yielded so far are exactly what the model wrote, which is
+        where a stopped stream goes on from."""
+        prepared, written = self.prepared, ""
+        left = self.max_tokens
+        while left > 0:
+            splitter = SentenceSplitter()
+            stream = prepared.generator.stream(
+                prepared.messages,
+                max_tokens=left,
+                sampling=self.options.sampling,
+                **({"prefix": written} if written else {}),
             )
-        reason = self.unsupported(prepared, text)
-        if reason:
-            message = retraction_message(question, reason)
-            emit("\n\n" + message)
-            timings["total_ms"] = round((time.perf_counter() - prepared.started) * 1000, 1)
-            return Answer(
-                question,
-                message,
-                True,
-                passages,
-                abstain_reason=f"{UNSUPPORTED}: {reason}",
-                timings=timings,
-                evidence=evidence,
-                draft=text,
+            stopped, used = False, self.tokens
+            try:
+                for piece in stream:
+                    if prepared.stopped():
+                        raise Cancelled()
+                    self.tokens += 1
+                    if self.first_token_at is None:
+                        self.first_token_at = time.perf_counter()
+                    for raw in splitter.feed(piece):
+                        yield raw, False
+                        written += raw
+                        if pause:  # the model is needed for the check: go on from here afterwards
+                            stopped = True
+                            break
+                    if stopped:
+                        break
+            finally:
+                stream.close()
+            if not stopped:
+                self.cut = self.tokens - used >= left
+                rest = splitter.flush()
+                yield rest, True
+                return
+            # what was read past the sentence's end is written again: only the text kept counts
+            left = self.max_tokens - count_text(prepared.generator, written)
+        self.cut = True
+        yield "", True
+
+    def _judge(self, sentence: str, position: int) -> tuple[float, str]:
+        """P(right) of a drafted sentence, and why it would be withheld."""
+        engine, prepared = self.engine, self.prepared
+        entailed = 0.0
+        if engine.verifier.asks_the_model:
+            n = supporting_passage(sentence, prepared.passages)
+            entailed = prepared.generator.yes_probability(
+                statement_messages(prepared.question, prepared.passages, plain(sentence), n, self.options.instructions)
             )
-        return Answer(
-            question,
-            text,
-            False,
-            passages,
-            cited=citations.cited,
-            removed_citations=citations.removed,
-            corrected_citations=citations.corrected,
-            uncited=not citations.cited,
-            supported_by=[] if citations.cited else supporting_passages(text, passages),
-            timings=timings,
-            evidence=evidence,
+        signals = sentence_signals(
+            sentence,
+            question=prepared.question,
+            passages=prepared.passages,
+            evidence=prepared.evidence.text if prepared.evidence else "",
+            answerable=self.answerable,
+            entailed=entailed,
+            position=position,
+            seen=self._seen,
         )
+        p = engine.verifier.p_right(signals)
+        check = check_answer(plain(sentence), self._seen, prepared.question)
+        why = (
+            check.reason
+            if not check.supported
+            else f"the check gives it {p:.2f}, below {engine.verifier.sentence_threshold:.2f}"
+        )
+        return p, why
+
+    def timings(self) -> dict:
+        started, end = self.prepared.started, self.finished_at or time.perf_counter()
+        first = self.first_shown_at
+        out = {
+            "first_token_ms": round(((self.first_token_at or end) - started) * 1000, 1),
+            "ttft_ms": round((first - started) * 1000, 1) if first else None,
+            "completion_tokens": self.tokens,
+            "finish": "length" if self.cut else "stop",
+        }
+        if self.first_token_at and self.tokens > 1 and end > self.first_token_at:
+            out["tokens_per_s"] = round((self.tokens - 1) / (end - self.first_token_at), 1)
+        return out

@@ -13,6 +13,10 @@ class ModelError(RagError):
     """A model file is missing, damaged or unusable."""
 
 
+class Cancelled(Exception):
+    """The answer was stopped (the reader pressed Stop, the client went away): not an error."""
+
+
 def explain(exc: IngestError) -> str:
     """The error's message with its remedy (``IngestError.remedy``) as the command that applies it."""
     index = exc.index or "NAME"

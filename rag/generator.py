@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from ingest.files import replaced_atomically
-from rag.errors import ModelError
+from rag.errors import Cancelled, ModelError
 
 Message = dict[str, str]
 
@@ -28,7 +29,13 @@ GREEDY = Sampling()
 
 
 class Generator(Protocol):
-    def stream(self, messages: list[Message], *, max_tokens: int, sampling: Sampling = GREEDY) -> Iterator[str]: ...
+    def stream(
+        self, messages: list[Message], *, max_tokens: int, sampling: Sampling = GREEDY, prefix: str = ""
+    ) -> Iterator[str]:
+        """The reply to ``messages``, a piece at a time. ``prefix``: the start of the reply, already
+        written (a stream stopped to check a sentence goes on from there); only a generator with
+        ``continues = True`` takes one."""
+        ...
 
     def count_tokens(self, messages: list[Message]) -> int: ...
 
@@ -88,12 +95,42 @@ class LlamaCppGenerator:
         self.model_path = Path(model_path)
         self.context_tokens = context_tokens
         self.state_dir = state_dir
+        self._stop = None
+        import llama_cpp
+
+        # llama.cpp asks between the steps of every evaluation whether to stop (a prompt of a few
+        # hundred tokens takes seconds on a CPU): so a stopped answer frees the model at once
+        self._abort = llama_cpp.ggml_abort_callback(lambda _: bool(self._stop is not None and self._stop()))
+        llama_cpp.llama_set_abort_callback(self._llm._ctx.ctx, self._abort, None)
+
+    @contextmanager
+    def stop_when(self, stopped):
+        """Within the block, any evaluation or generation ends as soon as ``stopped()`` is true,
+        raising ``Cancelled``; what the model had read before stays in its cache."""
+        self._stop = stopped
+        try:
+            yield
+        except RuntimeError as exc:
+            if stopped():
+                raise Cancelled() from exc
+            raise
+        finally:
+            self._stop = None
 
     def count_tokens(self, messages: list[Message]) -> int:
         text = "".join(m["content"] for m in messages)
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False)) + 8 * len(messages)
 
-    def stream(self, messages: list[Message], *, max_tokens: int, sampling: Sampling = GREEDY) -> Iterator[str]:
+    continues = True
+    """It can go on from a reply's start (``stream(prefix=...)``): it shares one context between
+    writing and checking, so a check between two sentences stops the stream and resumes it."""
+
+    def stream(
+        self, messages: list[Message], *, max_tokens: int, sampling: Sampling = GREEDY, prefix: str = ""
+    ) -> Iterator[str]:
+        if prefix:
+            yield from self._continue(messages, prefix, max_tokens, sampling)
+            return
         chunks = self._llm.create_chat_completion(
             messages=messages,
             max_tokens=max_tokens,
@@ -106,6 +143,28 @@ class LlamaCppGenerator:
         for chunk in chunks:
             delta = chunk["choices"][0].get("delta", {})
             text = delta.get("content")
+            if text:
+                yield text
+
+    def _continue(self, messages: list[Message], prefix: str, max_tokens: int, sampling: Sampling) -> Iterator[str]:
+        """The reply after ``prefix``: the chat template's prompt and the prefix as one completion
+        prompt; llama.cpp reuses the cached tokens they share with what it last read."""
+        tokens = self._render(messages)
+        if not tokens:  # no chat template to render: the plain chat path, from the start
+            yield from self.stream(messages, max_tokens=max_tokens, sampling=sampling)
+            return
+        tokens += self._llm.tokenize(prefix.encode("utf-8"), add_bos=False)
+        chunks = self._llm.create_completion(
+            prompt=tokens,
+            max_tokens=max_tokens,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            seed=sampling.seed,
+            stop=list(sampling.stop) or None,
+            stream=True,
+        )
+        for chunk in chunks:
+            text = chunk["choices"][0].get("text")
             if text:
                 yield text
 

@@ -98,8 +98,16 @@ class OpenAIGenerator:
             f"Start the server, or unset model_url to answer with the bundled model"
         )
 
-    def stream(self, messages: list[Message], *, max_tokens: int, sampling: Sampling = GREEDY) -> Iterator[str]:
+    continues = False
+    """A server answers a check while it streams (it has its own slots): the stream never stops."""
+
+    def stream(
+        self, messages: list[Message], *, max_tokens: int, sampling: Sampling = GREEDY, prefix: str = ""
+    ) -> Iterator[str]:
         import httpx
+
+        if prefix:
+            raise ModelError("an OpenAI-compatible endpoint does not go on from a reply's start")
 
         body = {
             "model": self.model,

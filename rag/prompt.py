@@ -119,6 +119,22 @@ def check_messages(question: str, passages: Sequence[Passage]) -> list[dict[str,
     return messages
 
 
+STATEMENT_CHECK = "Does passage [{n}] above state this: “{sentence}” Reply yes or no."
+STATEMENT_CHECK_ALL = "Do the passages above state this: “{sentence}” Reply yes or no."
+
+
+def statement_messages(
+    question: str, passages: Sequence[Passage], sentence: str, n: int | None = None, instructions: str = ""
+) -> list[dict[str, str]]:
+    """The answer's messages with a yes/no question after them: does passage ``n`` (or any
+    passage) state ``sentence``? The answer's own prompt is its prefix, so the model's cache
+    serves it and only the question's few tokens are read (``Generator.yes_probability``)."""
+    messages = build_messages(question, passages, instructions)
+    check = (STATEMENT_CHECK if n else STATEMENT_CHECK_ALL).format(n=n, sentence=sentence.strip())
+    messages[-1] = {"role": "user", "content": messages[-1]["content"] + "\n\n" + check}
+    return messages
+
+
 def declines(answer: str) -> bool:
     """Does the reply say that the context lacks the answer ("not mentioned in the context")?
 

@@ -827,3 +827,51 @@ def test_mcp_over_stdio_reports_a_tool_error_with_its_message(index_dir, tiny_mo
 
     result = asyncio.run(session())
     assert result.is_error and result.content[0].text == "the query is empty: give the words to search for"
+
+
+def test_a_client_that_leaves_frees_the_model_at_once(index_dir, tiny_model):
+    """An answer whose client disconnects (a closed stream, a request given up) stops: the next
+    question's evidence comes at once, not after the abandoned answer's 1,500 tokens."""
+    port = _free_port()
+    env = _env(index_dir, 1500)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag", "serve", "--index", "field", "--port", str(port), "--model", str(tiny_model)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        while not process.stderr.readline().startswith("Serving index"):
+            assert process.poll() is None
+        threading.Thread(target=process.stderr.read, daemon=True).start()
+        httpx.post(f"{url}api/ask", json={"question": QUESTION}, timeout=300).raise_for_status()  # the model loaded
+        long = {
+            "question": QUESTION + " Explain every step in great detail, then repeat all the passages word by word."
+        }
+
+        def evidence_after(leave) -> float:
+            leave()
+            started = time.monotonic()
+            with httpx.stream("POST", f"{url}api/ask", json={"question": QUESTION}, timeout=120) as response:
+                for line in response.iter_lines():
+                    if line.startswith("event: evidence"):
+                        return time.monotonic() - started
+            raise AssertionError("no evidence")
+
+        def close_a_stream() -> None:
+            with httpx.stream("POST", f"{url}api/ask", json=long, timeout=120) as response:
+                for line in response.iter_lines():
+                    if line.startswith("event: text"):
+                        return  # leaving the block closes the connection mid-answer
+
+        def give_up_a_request() -> None:
+            body = {"model": "field", "messages": [{"role": "user", "content": long["question"]}]}
+            with pytest.raises(httpx.ReadTimeout):
+                httpx.post(f"{url}v1/chat/completions", json=body, timeout=4)
+
+        assert evidence_after(close_a_stream) < 2.5
+        assert evidence_after(give_up_a_request) < 2.5
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ingest.errors import IngestError
-from rag.errors import RagError, explain
+from rag.errors import Cancelled, RagError, explain
 from rag.serve.http import BadRequest, in_thread, json_body, refused
 
 MAX_K = 50
@@ -112,6 +112,8 @@ async def ask(request: Request) -> Response:
                 }
         except (IngestError, RagError) as exc:
             yield {"event": "error", "data": json.dumps({"message": explain(exc)}, ensure_ascii=False)}
+        except Cancelled:  # the reader pressed Stop or left: nobody is listening
+            return
 
     return EventSourceResponse(stream())
 

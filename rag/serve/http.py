@@ -49,6 +49,16 @@ async def json_body(request: Request, example: str) -> dict:
     return body
 
 
+async def until_disconnected(request: Request, stop) -> None:
+    """Set ``stop`` (a threading.Event) when the client of ``request`` goes away: for replies that
+    are not streamed, where nothing else would notice before the answer is done."""
+    while not stop.is_set():
+        if await request.is_disconnected():
+            stop.set()
+            return
+        await asyncio.sleep(0.25)
+
+
 async def in_thread(function: Callable, *args):
     import anyio
 
@@ -62,11 +72,15 @@ async def thread_events(work: Callable, executor=None) -> AsyncIterator[tuple[st
     pending: asyncio.Queue = asyncio.Queue()
     put = lambda kind, data: loop.call_soon_threadsafe(pending.put_nowait, (kind, data))  # noqa: E731
     job = asyncio.ensure_future(loop.run_in_executor(executor, work, put) if executor else in_thread(work, put))
-    while not (job.done() and pending.empty()):
-        getter = asyncio.ensure_future(pending.get())
-        done, _ = await asyncio.wait({getter, job}, return_when=asyncio.FIRST_COMPLETED)
-        if getter in done:
-            yield getter.result()
-        else:
-            getter.cancel()
-    yield "done", job.result()
+    try:
+        while not (job.done() and pending.empty()):
+            getter = asyncio.ensure_future(pending.get())
+            done, _ = await asyncio.wait({getter, job}, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                yield getter.result()
+            else:
+                getter.cancel()
+        yield "done", job.result()
+    finally:
+        if not job.done():  # the listener left: the work ends on its own (stopped); its outcome is not wanted
+            job.add_done_callback(lambda finished: finished.cancelled() or finished.exception())

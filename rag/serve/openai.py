@@ -16,8 +16,10 @@ beneath rag's own rules. Fields that change nothing about a grounded answer (``u
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -27,17 +29,17 @@ from starlette.responses import JSONResponse, Response
 
 from ingest.errors import IngestError
 from rag.engine import AnswerOptions
-from rag.errors import RagError, explain
+from rag.errors import Cancelled, RagError, explain
 from rag.generator import Sampling
 from rag.serve.files import document_url
-from rag.serve.http import BadRequest, error, json_body, refused
+from rag.serve.http import BadRequest, error, json_body, refused, until_disconnected
 
 ROLES = ("system", "developer", "user", "assistant")
 UNSUPPORTED = {
-    "tools": "tool calling is not supported: rag answers from the documents itself",
-    "tool_choice": "tool calling is not supported: rag answers from the documents itself",
-    "functions": "function calling is not supported: rag answers from the documents itself",
-    "function_call": "function calling is not supported: rag answers from the documents itself",
+    "tools": "rag answers from the documents itself, without calling tools",
+    "tool_choice": "rag answers from the documents itself, without calling tools",
+    "functions": "rag answers from the documents itself, without calling functions",
+    "function_call": "rag answers from the documents itself, without calling functions",
     "logprobs": "log-probabilities are not returned",
     "top_logprobs": "log-probabilities are not returned",
     "audio": "audio output is not supported",
@@ -187,9 +189,10 @@ def parse_chat_request(body: dict, models: list[str], default: str) -> ChatReque
     )
 
 
-def shown_sources(answer: dict) -> list[dict]:
+def shown_sources(answer: dict, base: str = "") -> list[dict]:
     """The sources a reader is pointed to (``Answer.shown_sources``: the cited passages, else
-    those that hold the answer, marked ``supporting``), each with a link to its document."""
+    those that hold the answer, marked ``supporting``), each with a link to its document
+    (``base``: the server's address, so that a client outside a browser can open it)."""
     shown = set(answer.get("shown_sources") or [])
     return [
         {
@@ -197,18 +200,18 @@ def shown_sources(answer: dict) -> list[dict]:
             "cited": bool(s.get("cited")),
             "supporting": not s.get("cited"),
             "ocr": bool(s.get("ocr")),
-            "url": document_url(s),
+            "url": base.rstrip("/") + document_url(s),
         }
         for s in answer.get("sources", [])
         if s["n"] in shown
     ]
 
 
-def message_extras(answer: dict, with_sources: bool = True) -> dict:
+def message_extras(answer: dict, with_sources: bool = True, base: str = "") -> dict:
     """What rides on the final message or chunk: the sources and whether rag abstained."""
     extras = {"abstained": bool(answer.get("abstained"))}
     if with_sources:
-        extras["sources"] = shown_sources(answer)
+        extras["sources"] = shown_sources(answer, base)
     return extras
 
 
@@ -259,7 +262,9 @@ async def chat_completions(request: Request) -> Response:
         return refused(exc)
     completion_id = f"chatcmpl-{secrets.token_hex(12)}"
     created = int(time.time())
-    answers = service.answer(chat.model, chat.question, chat.history, chat.options)
+    stop = threading.Event()
+    base = str(request.base_url)
+    answers = service.answer(chat.model, chat.question, chat.history, chat.options, stop)
 
     def chunk(delta: dict, finish: str | None = None, **extra) -> str:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
@@ -280,26 +285,33 @@ async def chat_completions(request: Request) -> Response:
                         if tail:
                             yield {"data": chunk({"content": tail})}
                         finish = answer["timings"].get("finish", "stop")
-                        yield {"data": chunk(message_extras(answer, chat.with_sources), finish, rag=answer)}
+                        yield {"data": chunk(message_extras(answer, chat.with_sources, base), finish, rag=answer)}
                         if chat.include_usage:
                             head = {"id": completion_id, "object": "chat.completion.chunk", "created": created}
                             final = {**head, "model": chat.model, "choices": [], "usage": usage(answer)}
                             yield {"data": json.dumps(final)}
             except (IngestError, RagError) as exc:
                 yield {"data": json.dumps({"error": {"message": explain(exc), "type": "server_error"}})}
+            except Cancelled:  # the client left: nobody is listening
+                return
             yield {"data": "[DONE]"}
 
         return EventSourceResponse(stream(), sep="\n")
 
     answer = None
+    watcher = asyncio.ensure_future(until_disconnected(request, stop))
     try:
         async for kind, data in answers:
             if kind == "done":
                 answer = data.as_dict()
     except (IngestError, RagError) as exc:
         return error(500, explain(exc))
+    except Cancelled:
+        return error(499, "the client closed the request before the answer was done")
+    finally:
+        watcher.cancel()
     content = answer["answer"] + (sources_text(answer) if chat.with_sources else "")
-    message = {"role": "assistant", "content": content, **message_extras(answer, chat.with_sources)}
+    message = {"role": "assistant", "content": content, **message_extras(answer, chat.with_sources, base)}
     return JSONResponse(
         {
             "id": completion_id,

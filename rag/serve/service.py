@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from rag.engine import DEFAULT_OPTIONS, AnswerOptions
+from rag.errors import Cancelled
 from rag.serve.http import in_thread, thread_events
 from rag.serve.queue import AnswerQueue, SearchGate, lower_priority
 from rag.settings import Settings
@@ -35,10 +36,9 @@ class Service:
         lower CPU priority, so that searches keep their speed while an answer streams."""
 
     def index_names(self) -> list[str]:
-        root = self.settings.index_path
-        if not root.is_dir():
-            return []
-        return sorted(p.name for p in root.iterdir() if self._has_catalog(p.name))
+        from rag.api import index_names
+
+        return index_names(self.settings.index_path)
 
     def _has_catalog(self, name: str) -> bool:
         return (self.settings.index_path / name / "catalog.sqlite").is_file()
@@ -73,12 +73,17 @@ class Service:
     def catalog(self, name: str):
         return self.engine(name).retriever.index.catalog
 
-    def _run_answer(self, name: str, question: str, history: list, options: AnswerOptions, events: Callable):
-        """Blocking: rewrite a follow-up, then answer; every step is told to ``events``."""
+    def _run_answer(
+        self, name: str, question: str, history: list, options: AnswerOptions, events: Callable, stop: threading.Event
+    ):
+        """Blocking: rewrite a follow-up, then answer; every step is told to ``events``. Raises
+        ``Cancelled`` soon after ``stop`` is set."""
         from rag.conversation import standalone_question
 
+        if stop.is_set():  # the client left while this waited for the thread
+            raise Cancelled()
         engine = self.engine(name)
-        standalone = standalone_question(engine, history, question)
+        standalone = standalone_question(engine, history, question, stopped=stop.is_set)
         if standalone != question:
             events("rewrite", {"question": standalone})
 
@@ -91,22 +96,34 @@ class Service:
             on_text=text,
             on_evidence=lambda evidence: events("evidence", evidence.as_dict()),
             options=options,
+            stopped=stop.is_set,
         )
 
     async def answer(
-        self, name: str, question: str, history: list, options: AnswerOptions = DEFAULT_OPTIONS
+        self,
+        name: str,
+        question: str,
+        history: list,
+        options: AnswerOptions = DEFAULT_OPTIONS,
+        stop: threading.Event | None = None,
     ) -> AsyncIterator[tuple[str, object]]:
         """(event, data) for one answer: "queue" (its place, at once and as it moves), "rewrite",
-        "evidence", "text", then "done" with the answer (``Answer``)."""
-        # opened here, not in the answer thread: threads that Chroma starts would inherit its lower priority
-        await in_thread(self.engine, name)
-        async with self.queue.ticket() as ticket:
-            async for place in self.queue.places(ticket):
-                yield "queue", {"position": place}
-            async for kind, data in thread_events(
-                lambda put: self._run_answer(name, question, history, options, put), self.answering
-            ):
-                yield kind, data
+        "evidence", "text", then "done" with the answer (``Answer``). When the consumer stops
+        listening (a client gone: the stream closed or cancelled), or ``stop`` is set, the model
+        stops within a moment and the next answer in the queue starts."""
+        stop = stop or threading.Event()
+        try:
+            # opened here, not in the answer thread: threads that Chroma starts would inherit its lower priority
+            await in_thread(self.engine, name)
+            async with self.queue.ticket() as ticket:
+                async for place in self.queue.places(ticket):
+                    yield "queue", {"position": place}
+                async for kind, data in thread_events(
+                    lambda put: self._run_answer(name, question, history, options, put, stop), self.answering
+                ):
+                    yield kind, data
+        finally:
+            stop.set()
 
     def close(self) -> None:
         self.answering.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,192 @@
+"""A drafted sentence judged before anyone sees it: the signals, their calibrated combination,
+and the sentences of a stream.
+
+The model writes its answer a piece at a time; ``SentenceSplitter`` hands over each sentence
+once it is complete (a citation marker after its full stop included). Each is judged by
+``Verifier.p_right`` from signals that need no more model time but one yes/no question:
+
+- ``answerable``: the model's P(the passages state the answer), asked before it wrote;
+- ``entailed``: the model's P(the passage it cites, or the one that holds most of its words,
+  states this sentence), over the passages already in its cache;
+- ``unsupported`` / ``unanchored``: a number, flag or identifier that no passage holds, or a
+  number the passages give only about something else (rag.support);
+- ``support``: share of the sentence's words in that passage; ``evidence``: share in the
+  evidence sentence (the documents' own best sentence for the question); ``question``: share
+  of the question's words in that passage;
+- ``cited``: whether it cites a passage; ``later``: not the answer's first sentence.
+
+The weights are a logistic regression fit on manuals-qa's drafted sentences, labelled by
+whether they state a gold answer, with leave-questions-out cross-validation choosing the
+regularisation and the threshold (bench/verifier.py; the curve is in docs/benchmarks.md).
+The evidence sentence, shown as an extractive answer when no drafted sentence passes, has a
+model of its own with the same fitting.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from ingest.chunker import full_stop_continues
+from ingest.lexical import terms
+from rag.citations import MARKER
+from rag.support import unanchored_numbers, unsupported_specifics
+
+_BOUNDARY = re.compile(r"[.!?…׃](?:\s*\[[\d\s,;]+\])*(?=\s)|\n")
+"""Where a sentence may end: a full stop (with any citation markers right after it), or a line break."""
+
+
+class SentenceSplitter:
+    """Pure: text pieces in, complete sentences out. A sentence is complete when its end is
+    followed by the start of another (so "minutes. [1]" keeps its marker); ``flush`` gives the
+    rest. Each sentence comes as written, with the white space before it: joined, they are the
+    text fed (a stream stopped after a sentence goes on from exactly that text)."""
+
+    def __init__(self) -> None:
+        self.buffer = ""
+
+    def feed(self, piece: str) -> list[str]:
+        self.buffer += piece
+        out: list[str] = []
+        cursor = 0
+        for match in _BOUNDARY.finditer(self.buffer):
+            end = match.end()
+            rest = self.buffer[end:]
+            if not rest.strip():
+                break  # nothing after it yet: a marker or more words may still come
+            if rest.lstrip().startswith("[") and match.group() != "\n":
+                continue  # "minutes. [1": the marker belongs to this sentence; wait for it
+            after = end + len(rest) - len(rest.lstrip())
+            if match.group() != "\n" and full_stop_continues(self.buffer, match.start() + 1, after, cursor):
+                continue
+            if self.buffer[cursor:end].strip():
+                out.append(self.buffer[cursor:end])
+                cursor = end
+        self.buffer = self.buffer[cursor:]
+        return out
+
+    def flush(self) -> str:
+        rest, self.buffer = self.buffer, ""
+        return rest if rest.strip() else ""
+
+
+def cited_in(sentence: str) -> list[int]:
+    return [int(n) for marker in MARKER.findall(sentence) for n in re.split(r"[,;]", marker)]
+
+
+def plain(sentence: str) -> str:
+    """The sentence without its citation markers."""
+    return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", sentence)).strip()
+
+
+def share(part: set[str], whole: set[str]) -> float:
+    return len(part & whole) / len(part) if part else 0.0
+
+
+@dataclass(frozen=True)
+class Signals:
+    answerable: float
+    entailed: float
+    unsupported: int
+    unanchored: int
+    support: float
+    evidence: float
+    question: float
+    cited: bool
+    later: bool
+
+
+def sentence_signals(
+    sentence: str,
+    *,
+    question: str,
+    passages: Sequence,
+    evidence: str,
+    answerable: float,
+    entailed: float,
+    position: int,
+    seen: str,
+) -> Signals:
+    """Pure: the cheap signals of one drafted sentence (``seen``: all the model was shown)."""
+    text = plain(sentence)
+    words = set(terms(text))
+    by_number = {p.n: p for p in passages}
+    cited = [n for n in cited_in(sentence) if n in by_number]
+    texts = {p.n: set(terms(p.heading + " " + p.text)) for p in passages}
+    place = max(cited or texts, key=lambda n: share(words, texts[n]), default=None)
+    passage_words = texts.get(place, set())
+    return Signals(
+        answerable=answerable,
+        entailed=entailed,
+        unsupported=len(unsupported_specifics(text, seen, question)),
+        unanchored=len(unanchored_numbers(text, seen, question)),
+        support=share(words, passage_words),
+        evidence=share(words, set(terms(evidence))),
+        question=share(set(terms(question)), passage_words),
+        cited=bool(cited),
+        later=position > 0,
+    )
+
+
+def supporting_passage(sentence: str, passages: Sequence) -> int | None:
+    """The passage a sentence is checked against: the one it cites that holds most of its
+    words, else the one of all that does."""
+    words = set(terms(plain(sentence)))
+    cited = [p for p in passages if p.n in cited_in(sentence)] or list(passages)
+    best = max(cited, key=lambda p: share(words, set(terms(p.heading + " " + p.text))), default=None)
+    return best.n if best else None
+
+
+@dataclass(frozen=True)
+class EvidenceSignals:
+    answerable: float
+    similarity: float
+    question: float
+    top: bool
+    """Whether the evidence sentence is in the first passage."""
+
+
+def evidence_signals(
+    question: str, evidence: str, *, answerable: float, similarity: float, top: bool
+) -> EvidenceSignals:
+    return EvidenceSignals(answerable, similarity, share(set(terms(question)), set(terms(evidence))), top)
+
+
+def _logistic(weights: dict[str, float], values: dict[str, float]) -> float:
+    z = weights.get("bias", 0.0) + sum(w * float(values[k]) for k, w in weights.items() if k != "bias")
+    return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """The calibrated models and the thresholds a reader would pick (bench/verifier.py)."""
+
+    sentence_weights: dict[str, float]
+    evidence_weights: dict[str, float]
+    sentence_threshold: float
+    evidence_threshold: float
+
+    def p_right(self, signals: Signals) -> float:
+        return _logistic(self.sentence_weights, {k: float(v) for k, v in asdict(signals).items()})
+
+    def p_evidence_right(self, signals: EvidenceSignals) -> float:
+        return _logistic(self.evidence_weights, {k: float(v) for k, v in asdict(signals).items()})
+
+    @property
+    def asks_the_model(self) -> bool:
+        """Whether a sentence's check needs the model's yes/no (the ``entailed`` signal)."""
+        return abs(self.sentence_weights.get("entailed", 0.0)) > 0
+
+
+SHOW_ALL = Verifier({"bias": 30.0}, {"bias": -30.0}, 0.0, 1.0)
+"""No gating: every drafted sentence shown, the evidence never shown as an answer (for measuring)."""
+
+DEFAULT_VERIFIER = Verifier(
+    sentence_weights={"bias": 2.0, "unsupported": -6.0, "unanchored": -6.0},
+    evidence_weights={"bias": -30.0},
+    sentence_threshold=0.5,
+    evidence_threshold=1.0,
+)
+"""Interim: the support check's rules, a sentence at a time (replaced by the fit of bench/verifier.py)."""
