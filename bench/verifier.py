@@ -181,23 +181,34 @@ def load_reviews(set_name: str) -> dict[str, dict]:
     return {r["id"]: r for r in map(json.loads, path.open(encoding="utf-8"))}
 
 
-def judged_right(text: str, row: dict, review: dict | None, strict: bool) -> bool:
-    """Does ``text`` (shown for ``row``'s question) state a gold answer? Strict: a gold span;
-    reviewed: also an accepted phrasing or a judgement of this very text."""
+def verdict(text: str, row: dict, review: dict | None, strict: bool) -> str:
+    """"right" (states the answer, or a key part, in any words), "neutral" (answers nothing,
+    says nothing false) or "wrong", for ``text`` shown for ``row``'s question. Strict: a gold
+    span decides (right, else wrong); reviewed: the judgement of this very text where the
+    reviewed file has one (else the strict verdict)."""
     from rag.evaluate import contains_answer
     from rag.verify import plain
 
     if row["unanswerable"]:
-        return False
+        return "wrong"
     text = plain(text)
     if contains_answer(text, row["gold"], hebrew_prefixes=True):
-        return True
-    if strict or not review:
-        return False
-    for judgement in review.get("judged", []):
-        if plain(judgement["text"]) == text:
-            return judgement["right"]
-    return contains_answer(text, review.get("accept", []), hebrew_prefixes=True)
+        return "right"
+    if not strict and review:
+        for judgement in review.get("judged", []):
+            if plain(judgement["text"]) == text:
+                return judgement["verdict"]
+    return "wrong"
+
+
+def judged_right(text: str, row: dict, review: dict | None, strict: bool) -> bool:
+    return verdict(text, row, review, strict) == "right"
+
+
+def shown_outcome(texts: list[str], row: dict, review: dict | None, strict: bool) -> str:
+    """A shown answer is right when one of its sentences states the answer and none is wrong."""
+    verdicts = [verdict(t, row, review, strict) for t in texts]
+    return "right" if "right" in verdicts and "wrong" not in verdicts else "wrong"
 
 
 def vector(values: dict, keys: list[str]) -> list[float]:
@@ -297,9 +308,9 @@ def outcome(row: dict, p_sentences: list[float], p_evidence: float, t: float, te
             break
         shown.append(s["text"])
     if shown:
-        return ("right" if judged_right(" ".join(shown), row, review, strict) else "wrong"), "model"
+        return shown_outcome(shown, row, review, strict), "model"
     if row["evidence"] and p_evidence >= te:
-        return ("right" if judged_right(row["evidence"], row, review, strict) else "wrong"), "evidence"
+        return shown_outcome([row["evidence"]], row, review, strict), "evidence"
     return "silent", "none"
 
 
@@ -308,7 +319,7 @@ def today(row: dict, review, strict: bool) -> str:
     check retracts (what the reader saw before the retraction is not counted here)."""
     if row.get("no_passage") or row["answerable"] < 0.5 or row["declined"] or row["support_reason"]:
         return "silent"
-    return "right" if judged_right(row["draft"], row, review, strict) else "wrong"
+    return shown_outcome([s["text"] for s in row["sentences"]], row, review, strict)
 
 
 def rates(results: list[tuple[dict, str]]) -> tuple[float, float]:

@@ -306,6 +306,11 @@ class Catalog:
                     into[name] = into.get(name, 0) + n
         return totals
 
+    def readings(self) -> dict[str, tuple[float, dict]]:
+        """Every indexed file's path -> (when it was indexed, how it was read)."""
+        rows = self.db.execute("SELECT path, indexed_at, reading FROM files")
+        return {from_stored(path): (at, json.loads(value or "{}")) for path, at, value in rows}
+
     def set_reading(self, path: str, reading: dict) -> None:
         with self.transaction() as db:
             db.execute("UPDATE files SET reading = ? WHERE path = ?", (json.dumps(reading), stored(path)))
@@ -437,14 +442,18 @@ class Catalog:
         useful = [w for w in words if df[w] <= limit] or words[:2]
         return useful[:MAX_QUERY_TERMS]
 
-    def lexical_search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score) best first; higher is better."""
+    def lexical_search(self, query: str, k: int, *, paths: Sequence[str] = ()) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) best first; higher is better. ``paths``: only these files' chunks."""
         expression = match_expression(self.query_terms(query))
         if expression is None:
             return []
+        within, values = "", [expression]
+        if paths:
+            within = f" AND rowid IN (SELECT rowid FROM chunks WHERE path IN ({','.join('?' * len(paths))}))"
+            values += [stored(p) for p in paths]
         rows = self.db.execute(
-            "SELECT c.id, -f.rank FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? "
+            f"SELECT c.id, -f.rank FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ?{within} "
             "ORDER BY rank LIMIT ?) AS f JOIN chunks c ON c.rowid = f.rowid ORDER BY f.rank",
-            (expression, k),
+            (*values, k),
         )
         return [(row[0], row[1]) for row in rows]

@@ -354,6 +354,66 @@ def source_list(index: Index) -> list[dict]:
     ]
 
 
+def document_list(index: Index) -> dict:
+    """The index's files as the page's documents panel shows them: pages and how each was read
+    (text layer, pypdf, OCR), chunks, pages lost and why; and the files skipped with their reason."""
+    records = index.catalog.files()
+    readings = index.catalog.readings()
+    files = []
+    for path in sorted(records, key=lambda p: readable(p).lower()):
+        indexed_at, reading = readings.get(path, (0.0, {}))
+        pages = reading.get("pages", {})
+        files.append(
+            {
+                "path": readable(path),
+                "file": file_id(path),
+                "name": readable(os.path.basename(path)),
+                "chunks": records[path].chunks,
+                "size": records[path].size,
+                "pages": sum(pages.values()) or None,
+                "read_by": pages,
+                "lost": reading.get("lost", []),
+                "indexed_at": indexed_at,
+            }
+        )
+    skipped = [
+        {"path": readable(p), "reason": phrase_skip(r)} for p, (_, _, r) in sorted(index.catalog.skipped().items())
+    ]
+    return {"index": index.name, "files": files, "skipped": skipped, "pending_vectors": index.catalog.pending_count()}
+
+
+def resolve_files(index: Index, wanted: Sequence[str]) -> list[str]:
+    """The indexed paths that ``wanted`` names: each a file id (as /files/{id} and --json give
+    it), a path, or a file's name; IngestError for a name that matches no indexed file."""
+    paths = list(index.catalog.files())
+    found = []
+    for want in wanted:
+        want = str(want).strip()
+        matches = [p for p in paths if want in (file_id(p), p, readable(p), os.path.basename(readable(p)))]
+        if not matches:
+            raise IngestError(f"no file '{want}' in index '{index.name}'. See: rag sources --index {index.name}")
+        found += [m for m in matches if m not in found]
+    return found
+
+
+def allowed_folder(settings: Settings, path: str) -> Path:
+    """``path`` resolved, if it is one of the ``serve_folders`` or inside one; IngestError if not."""
+    from ingest.walk import inside
+
+    roots = settings.serve_folder_paths
+    if not roots:
+        raise IngestError(
+            "this server adds no folders: set serve_folders in rag.toml (or RAG_SERVE_FOLDERS) to the folders "
+            "the page may add, then restart rag serve"
+        )
+    target = Path(os.path.realpath(os.path.expanduser(path)))
+    if not any(inside(str(target), [str(root)]) for root in roots):
+        raise IngestError(f"{path} is not inside a folder this server may add ({', '.join(map(str, roots))})")
+    if not target.exists():
+        raise IngestError(f"{path} does not exist")
+    return target
+
+
 def forget(settings: Settings, path: str) -> list[str]:
     """Remove a file, or every file under a folder, from the index. Returns the paths removed."""
     import os

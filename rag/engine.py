@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ingest.hebrew import has_hebrew
@@ -24,7 +24,9 @@ from rag.errors import Cancelled
 from rag.generator import GREEDY, Generator, Sampling
 from rag.prompt import Passage, build_messages, check_messages, declines, statement_messages
 from rag.retriever import Hit, Retriever
+from rag.scope import named_files, wants_summary
 from rag.settings import Settings
+from rag.summary import summary_points
 from rag.support import check_answer
 from rag.verify import (
     DEFAULT_VERIFIER,
@@ -274,11 +276,13 @@ class Engine:
     def generator_for(self, question: str) -> Generator:
         return self.strong_generator if has_hebrew(question) else self.generator
 
-    def prepare(self, question: str, *, where: str | None = None, instructions: str = "") -> Prepared:
+    def prepare(
+        self, question: str, *, where: str | None = None, files: Sequence[str] | None = None, instructions: str = ""
+    ) -> Prepared:
         """Retrieve, find the evidence sentence and fit the context: everything before the model
         writes. ``Prepared.messages`` is None when nothing relevant was found."""
         started = time.perf_counter()
-        retrieval = self.retriever.retrieve(question, self.top_k, where=where)
+        retrieval = self.retriever.retrieve(question, self.top_k, where=where, files=files)
         timings = {"retrieve_ms": round((time.perf_counter() - started) * 1000, 1)}
         # a passage still waiting for its vector has no similarity to judge by: no floor then
         if not retrieval.hits or (retrieval.best_dense < self.min_relevance and not retrieval.waiting_hits):
@@ -323,13 +327,20 @@ class Engine:
         on_text: Callable[[str], None] | None = None,
         on_evidence: Callable[[Evidence], None] | None = None,
         where: str | None = None,
+        files: Sequence[str] | None = None,
         options: AnswerOptions = DEFAULT_OPTIONS,
         stopped: Callable[[], bool] | None = None,
+        on_progress: Callable[[str], None] | None = None,
     ) -> Answer:
         """Answer ``question``; ``on_evidence`` gets the best supporting sentence before the
         model starts, ``on_text`` the answer as it streams. When ``stopped()`` turns true (the
-        reader pressed Stop, the client left), the model stops at once and ``Cancelled`` is raised."""
+        reader pressed Stop, the client left), the model stops at once and ``Cancelled`` is raised.
+
+        ``files`` (indexed paths), or a file the question names ("summarise notes.md", "what does
+        radio.md say about …"), limits the answer to those files; asked for a summary or the key
+        points of one, the answer is its extractive summary (rag.summary)."""
         stopped = stopped or (lambda: False)
+        question = clean(question)
 
         def emit(text: str) -> None:
             if stopped():
@@ -337,7 +348,11 @@ class Engine:
             if on_text:
                 on_text(text)
 
-        prepared = self.prepare(clean(question), where=where, instructions=options.instructions)
+        if not files and not where:
+            files = named_files(question, self.retriever.index.catalog.files()) or None
+        if files and len(files) == 1 and wants_summary(question):
+            return self.summarise(question, files[0], emit, on_progress)
+        prepared = self.prepare(question, where=where, files=files, instructions=options.instructions)
         prepared.stopped = stopped
         if stopped():
             raise Cancelled()
@@ -346,6 +361,32 @@ class Engine:
             answer = self._answer(prepared, emit, on_evidence, options)
         answer.pending_vectors = prepared.pending
         return answer
+
+    def summarise(
+        self, question: str, path: str, emit: Callable[[str], None], on_progress: Callable[[str], None] | None = None
+    ) -> Answer:
+        """The extractive summary of the indexed file ``path``: its key sentences, each cited
+        to its page (rag.summary); no model is needed, nothing is paraphrased."""
+        started = time.perf_counter()
+        name = file_name(path)
+        chunks = self.retriever.index.catalog.chunks_of(path)
+        tell = (lambda done, total: on_progress(f"reading {name}: part {done} of {total}")) if on_progress else None
+        points = summary_points(chunks, progress=tell)
+        passages = [
+            Passage(n, path, point.chunk.page, point.chunk.heading, point.text, point.chunk.origin, point.chunk.ordinal)
+            for n, point in enumerate(points, 1)
+        ]
+        timings = {"summary_ms": round((time.perf_counter() - started) * 1000, 1), "completion_tokens": 0}
+        if not points:
+            message = not_found_message(question)
+            emit(message)
+            return Answer(question, message, True, [], abstain_reason=NO_RELEVANT_PASSAGE, timings=timings)
+        title = f"עיקרי {name}:" if has_hebrew(question) else f"Key points of {name}:"
+        emit(title)
+        for passage in passages:
+            emit(f"\n- {passage.text} [{passage.n}]")
+        text = title + "".join(f"\n- {p.text} [{p.n}]" for p in passages)
+        return Answer(question, text, False, passages, cited=[p.n for p in passages], extractive=True, timings=timings)
 
     def _answer(
         self,

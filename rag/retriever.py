@@ -11,6 +11,7 @@ import fnmatch
 import functools
 import hashlib
 import math
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -219,9 +220,32 @@ class Retriever:
             dense = self.index.store.query(vector, n)
         return dense, lexical_job.result() if lexical_job else [], vector
 
-    def retrieve(self, query: str, k: int = 5, *, where: str | None = None) -> Retrieval:
+    def _candidates_in(self, query: str, paths: Sequence[str], n: int):
+        """The two ranked lists over the chunks of ``paths`` alone, every chunk scored (a
+        question about one document: its chunks need not rank among the whole index's best)."""
+        query = clean(query)
+        catalog = self.index.catalog
+        ids = [i for path in paths for i in catalog.chunk_ids(path)]
+        lexical = catalog.lexical_search(query, n, paths=paths)
+        dense: list[tuple[str, float]] = []
+        vector = None
+        if self.embedder is not None and ids:
+            vector = self.embedder.embed_query(query)
+            waiting = catalog.pending_among(ids)
+            have = [i for i in ids if i not in waiting]
+            if have:
+                scores = self.index.store.vectors(have) @ vector
+                order = sorted(range(len(have)), key=lambda i: -float(scores[i]))[:n]
+                dense = [(have[i], float(scores[i])) for i in order]
+        return dense, lexical, vector
+
+    def retrieve(
+        self, query: str, k: int = 5, *, where: str | None = None, files: Sequence[str] | None = None
+    ) -> Retrieval:
+        """The best ``k`` passages: of the whole index, of the files whose path matches the glob
+        ``where``, or of the indexed files ``files`` (paths) alone."""
         n = max(self.fusion.candidates, k * 4) * (4 if where else 1)
-        dense, lexical, vector = self._candidates(query, n)
+        dense, lexical, vector = self._candidates_in(query, files, n) if files else self._candidates(query, n)
         pending = self.pending()
         unembedded = self.index.catalog.pending_among([i for i, _ in lexical]) if pending else set()
         depth = max(k, self.rerank_depth) if self.reranker else k

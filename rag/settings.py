@@ -44,6 +44,7 @@ class Settings:
     embedder_url: str = ""
     embedder_model: str = ""
     n_gpu_layers: int = 0
+    serve_folders: str = ""
     origins: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -56,6 +57,12 @@ class Settings:
             return Path(self.cache_dir).expanduser()
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         return Path(base) / "rag"
+
+    @property
+    def serve_folder_paths(self) -> list[Path]:
+        """The folders the page of `rag serve` may add documents from (``serve_folders``,
+        separated by the system's path separator), resolved."""
+        return [Path(p).expanduser().resolve() for p in self.serve_folders.split(os.pathsep) if p.strip()]
 
     def effective_threads(self) -> int:
         if self.threads > 0:
@@ -89,6 +96,8 @@ HELP = {
     "embedder_url": "an OpenAI-compatible /v1/embeddings endpoint that embeds new indexes, e.g. http://host:8080/v1 (key: RAG_API_KEY)",
     "embedder_model": "the model name sent to embedder_url",
     "n_gpu_layers": "model layers offloaded to the GPU when llama.cpp has a GPU backend (-1 = all, 0 = none)",
+    "serve_folders": "folders the page of rag serve may add (with the folders inside them), separated by "
+    f"{os.pathsep!r}; empty: the page adds uploaded files only",
 }
 
 

@@ -288,3 +288,19 @@ def test_a_draft_stopped_at_each_sentence_for_the_models_check_goes_on_as_it_wou
     assert len(paused.sentences) >= 2, paused.sentences
     assert paused.answer == plain.answer
     assert paused.timings["completion_tokens"] >= plain.timings["completion_tokens"]
+
+
+def test_a_question_that_names_a_file_is_answered_from_that_file_and_a_summary_cites_only_it(handbook, embedder):
+    scripted = Scripted("Store it covered [1].")
+    engine = Engine(Retriever(handbook, embedder), scripted, top_k=3, min_relevance=0.0)
+    answer = engine.ask("What does radio.md say about water?")
+    assert answer.passages and {p.source.rsplit("/", 1)[-1] for p in answer.passages} == {"radio.md"}, (
+        "only the named file's passages, though water.pdf matches the words better"
+    )
+    heard, streamed = [], []
+    summary = engine.ask("Summarise water.pdf", on_text=streamed.append, on_progress=heard.append)
+    assert not summary.abstained and summary.extractive and scripted.streamed == 1, "no model for a summary"
+    assert summary.answer.startswith("Key points of water.pdf:") and "".join(streamed) == summary.answer
+    assert {p.source.rsplit("/", 1)[-1] for p in summary.passages} == {"water.pdf"}
+    assert summary.cited == [p.n for p in summary.passages] and {p.page for p in summary.passages} <= {1, 2, 3}
+    assert "three minutes" in summary.answer and heard and heard[-1].startswith("reading water.pdf: part")

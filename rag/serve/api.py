@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from ingest.errors import IngestError
 from rag.errors import Cancelled, RagError, explain
-from rag.serve.http import BadRequest, in_thread, json_body, refused
+from rag.serve.http import BadRequest, error, in_thread, json_body, refused
 
 MAX_K = 50
 
@@ -66,9 +66,11 @@ async def search(request: Request) -> Response:
     service = _service(request)
     try:
         params = dict(request.query_params)
+        files = request.query_params.getlist("file")
         if request.method == "POST":
-            body = await json_body(request, '{"query": "...", "k": 5, "index": "name"}')
+            body = await json_body(request, '{"query": "...", "k": 5, "index": "name", "files": ["FILE-ID"]}')
             params = {"q": str(body.get("query", body.get("q", ""))), "k": body.get("k"), "index": body.get("index")}
+            files = body.get("files") or []
         query = (params.get("q") or "").strip()
         if not query:
             raise BadRequest("missing q: the words to search for", param="q")
@@ -79,15 +81,26 @@ async def search(request: Request) -> Response:
         name = index_of(request, params.get("index"))
     except BadRequest as exc:
         return refused(exc)
+
+    def run():
+        from rag.api import resolve_files
+
+        retriever = service.engine(name).retriever
+        paths = resolve_files(retriever.index, [str(f) for f in files]) if files else None
+        return retriever.retrieve(query, k, files=paths)
+
     async with request.app.state.searching:
         with service.searches.running():
-            found = await in_thread(lambda: service.engine(name).retriever.retrieve(query, k))
+            try:
+                found = await in_thread(run)
+            except IngestError as exc:
+                return error(404, explain(exc), param="files")
     return JSONResponse({"index": name, "hits": hit_rows(found.hits), "pending_vectors": found.pending})
 
 
 async def ask(request: Request) -> Response:
     service = _service(request)
-    example = '{"question": "...", "index": "name", "history": [["question", "answer"], ...]}'
+    example = '{"question": "...", "index": "name", "history": [["question", "answer"], ...], "files": ["FILE-ID"]}'
     try:
         body = await json_body(request, example)
         question = str(body.get("question") or "").strip()
@@ -100,12 +113,15 @@ async def ask(request: Request) -> Response:
                 f"history must be a list of [question, answer] pairs; send {example}", param="history"
             ) from None
         name = index_of(request, body.get("index"))
+        files = body.get("files") or []
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            raise BadRequest("files must be a list of file ids or names", param="files")
     except BadRequest as exc:
         return refused(exc)
 
     async def stream():
         try:
-            async for kind, data in service.answer(name, question, history):
+            async for kind, data in service.answer(name, question, history, files=files):
                 yield {
                     "event": kind,
                     "data": json.dumps(data.as_dict() if kind == "done" else data, ensure_ascii=False),

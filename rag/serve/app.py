@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from rag.serve import api, files, openai, uploads
+from rag.serve import api, documents, files, openai, uploads
 from rag.serve.mcp import build_mcp
 from rag.serve.security import Guard, Hosts, Policy, addresses_to_open
 from rag.serve.service import Service
@@ -91,6 +91,9 @@ def create_app(
         Route("/api/sources", api.status),
         Route("/api/ingest", uploads.upload, methods=["POST"]),
         Route("/api/upload", uploads.upload, methods=["POST"]),
+        Route("/api/documents", documents.documents),
+        Route("/api/forget", documents.forget, methods=["POST"]),
+        Route("/api/add-folder", documents.add_folder, methods=["POST"]),
         Route("/files/{id}", files.document),
         Route("/v1/models", openai.models),
         Route("/v1/models/{id:path}", openai.model),

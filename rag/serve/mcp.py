@@ -96,29 +96,37 @@ def build_mcp(service) -> MCPServer:
 
     @mcp.tool()
     @reported
-    def search(query: str, index: str = "", k: int = 5) -> list[dict]:
-        """Passages of the indexed documents that best match ``query`` (no language model)."""
+    def search(query: str, index: str = "", k: int = 5, files: list[str] | None = None) -> list[dict]:
+        """Passages of the indexed documents that best match ``query`` (no language model);
+        ``files`` (names or ids, as list_sources gives them) limits it to those documents."""
+        from rag.api import resolve_files
+
         name = index_named(index)
         if not query.strip():
             raise RagError("the query is empty: give the words to search for")
+        retriever = service.engine(name).retriever
+        paths = resolve_files(retriever.index, files) if files else None
         with service.searches.running():
-            return hit_rows(service.engine(name).retriever.search(query, max(1, min(MAX_K, k))))
+            return hit_rows(retriever.retrieve(query, max(1, min(MAX_K, k)), files=paths).hits)
 
     @mcp.tool()
     @reported
     def list_sources(index: str = "") -> list[dict]:
-        """The indexed files with their chunk counts."""
-        from ingest.paths import readable
+        """The indexed files: name, id (for the tools' ``files``), pages, chunks, pages lost."""
+        from rag.api import document_list
 
         name = index_named(index)
-        files = service.catalog(name).files()
-        return [{"source": readable(f.path), "chunks": f.chunks} for f in sorted(files.values(), key=lambda f: f.path)]
+        rows = document_list(service.engine(name).retriever.index)["files"]
+        keys = ("path", "name", "file", "pages", "chunks", "lost")
+        return [{k: row[k] for k in keys} for row in rows]
 
     @mcp.tool()
     @reported
-    async def ask(question: str, ctx: Context, index: str = "") -> dict:
-        """A cited answer from the indexed documents, or a plain statement that they do not hold one.
-        Progress notifications carry the queue place, the evidence sentence and the tokens written."""
+    async def ask(question: str, ctx: Context, index: str = "", files: list[str] | None = None) -> dict:
+        """A cited answer from the indexed documents, or a plain statement that they do not hold one;
+        "summarise NAME" gives a document's key points. ``files`` (names or ids) limits it to those
+        documents. Progress notifications carry the queue place, the evidence sentence and the
+        tokens written."""
         name = index_named(index)
         if not question.strip():
             raise RagError("the question is empty")
@@ -130,8 +138,10 @@ def build_mcp(service) -> MCPServer:
             await ctx.report_progress(step, None, message)
 
         await progress("retrieving passages")
-        async for kind, data in service.answer(name, question.strip(), []):
-            if kind == "queue":
+        async for kind, data in service.answer(name, question.strip(), [], files=files or None):
+            if kind == "progress":
+                await progress(data["message"])
+            elif kind == "queue":
                 await progress(f"waiting for the model: {data['position']} answer(s) ahead")
             elif kind == "evidence":
                 await progress(f"Evidence: “{data['text']}” ({_place(data)})")
@@ -141,7 +151,7 @@ def build_mcp(service) -> MCPServer:
                     await progress(f"writing the answer: {pieces} tokens")
             elif kind == "done":
                 answer = data.as_dict()
-        keys = ("answer", "abstained", "abstain_reason", "evidence", "sources", "shown_sources")
+        keys = ("answer", "abstained", "abstain_reason", "extractive", "evidence", "sources", "shown_sources")
         return {k: answer[k] for k in keys}
 
     return mcp

@@ -4,7 +4,8 @@
     POST /v1/chat/completions      stream or not; the final message (or chunk) carries ``sources``
                                    (each with a ``url`` to the document) and ``abstained``, and the
                                    reply the whole answer under ``rag``; "rag": {"sources": false}
-                                   in the body leaves them out
+                                   in the body leaves them out, "rag": {"files": [...]} (ids or
+                                   names) limits the answer to those documents
 
 A malformed request gets 400 ``invalid_request_error`` naming the field (``param``), an
 unknown model 404 ``model_not_found``, a field rag does not support (n > 1, tools, logprobs, a
@@ -59,7 +60,7 @@ class ChatRequest:
     stream: bool = False
     include_usage: bool = False
     with_sources: bool = True
-    extra: dict = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
 
 
 def _number(body: dict, name: str, low: float, high: float, *, whole: bool = False, low_open: bool = False):
@@ -178,6 +179,9 @@ def parse_chat_request(body: dict, models: list[str], default: str) -> ChatReque
         stop=tuple(stop or ()),
     )
     extension = body.get("rag") if isinstance(body.get("rag"), dict) else {}
+    files = extension.get("files") or []
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise BadRequest("rag.files must be a list of file ids or names", param="rag.files")
     return ChatRequest(
         model=model,
         question=turns[-1][1].strip(),
@@ -186,6 +190,7 @@ def parse_chat_request(body: dict, models: list[str], default: str) -> ChatReque
         stream=stream,
         include_usage=bool((stream_options or {}).get("include_usage")),
         with_sources=extension.get("sources", True) is not False,
+        files=files,
     )
 
 
@@ -264,7 +269,7 @@ async def chat_completions(request: Request) -> Response:
     created = int(time.time())
     stop = threading.Event()
     base = str(request.base_url)
-    answers = service.answer(chat.model, chat.question, chat.history, chat.options, stop)
+    answers = service.answer(chat.model, chat.question, chat.history, chat.options, stop, chat.files)
 
     def chunk(delta: dict, finish: str | None = None, **extra) -> str:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}

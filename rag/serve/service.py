@@ -74,7 +74,14 @@ class Service:
         return self.engine(name).retriever.index.catalog
 
     def _run_answer(
-        self, name: str, question: str, history: list, options: AnswerOptions, events: Callable, stop: threading.Event
+        self,
+        name: str,
+        question: str,
+        history: list,
+        options: AnswerOptions,
+        events: Callable,
+        stop: threading.Event,
+        files: list[str] | None = None,
     ):
         """Blocking: rewrite a follow-up, then answer; every step is told to ``events``. Raises
         ``Cancelled`` soon after ``stop`` is set."""
@@ -91,12 +98,19 @@ class Service:
             events("text", {"text": piece})
             self.searches.let_searches_pass()
 
+        paths = None
+        if files:
+            from rag.api import resolve_files
+
+            paths = resolve_files(engine.retriever.index, files)
         return engine.ask(
             standalone,
             on_text=text,
             on_evidence=lambda evidence: events("evidence", evidence.as_dict()),
+            files=paths,
             options=options,
             stopped=stop.is_set,
+            on_progress=lambda message: events("progress", {"message": message}),
         )
 
     async def answer(
@@ -106,9 +120,11 @@ class Service:
         history: list,
         options: AnswerOptions = DEFAULT_OPTIONS,
         stop: threading.Event | None = None,
+        files: list[str] | None = None,
     ) -> AsyncIterator[tuple[str, object]]:
         """(event, data) for one answer: "queue" (its place, at once and as it moves), "rewrite",
-        "evidence", "text", then "done" with the answer (``Answer``). When the consumer stops
+        "evidence", "progress" (a summary's), "text", then "done" with the answer (``Answer``).
+        ``files``: file ids, paths or names the answer is limited to. When the consumer stops
         listening (a client gone: the stream closed or cancelled), or ``stop`` is set, the model
         stops within a moment and the next answer in the queue starts."""
         stop = stop or threading.Event()
@@ -119,7 +135,7 @@ class Service:
                 async for place in self.queue.places(ticket):
                     yield "queue", {"position": place}
                 async for kind, data in thread_events(
-                    lambda put: self._run_answer(name, question, history, options, put, stop), self.answering
+                    lambda put: self._run_answer(name, question, history, options, put, stop, files), self.answering
                 ):
                     yield kind, data
         finally:

@@ -85,7 +85,6 @@ def save_uploads(folder: Path, uploads, limit: int) -> list[Path]:
 
 
 async def upload(request: Request) -> Response:
-    from ingest.paths import readable
     from rag.serve.http import in_thread
 
     settings = request.app.state.service.settings
@@ -115,18 +114,29 @@ async def upload(request: Request) -> Response:
     if not saved:
         return error(400, 'send the documents as multipart form fields named "files"', param="files")
 
+    saved_event = {"event": "saved", "data": json.dumps({"files": [p.name for p in saved]}, ensure_ascii=False)}
+    # only what was sent is ingested: earlier uploads' skips are not repeated
+    return ingest_stream(settings, name, [str(path) for path in saved], first=saved_event)
+
+
+def ingest_stream(settings: Settings, name: str, paths: list[str], *, first: dict | None = None) -> EventSourceResponse:
+    """`rag ingest PATHS` into index ``name`` as Server-Sent Events: progress, skipped, partial,
+    done (the ingest summary) or error."""
+    from ingest.paths import readable
+
     def ingest(put):
         from rag.api import run_ingest
 
         return run_ingest(
             with_index(settings, name),
-            [str(path) for path in saved],  # only what was sent: earlier uploads' skips are not repeated
+            paths,
             progress=lambda stage, done, total: put("progress", {"stage": stage, "done": done, "total": total}),
             on_skip=lambda path, reason: put("skipped", {"path": readable(path), "reason": reason}),
         )
 
     async def stream():
-        yield {"event": "saved", "data": json.dumps({"files": [p.name for p in saved]}, ensure_ascii=False)}
+        if first:
+            yield first
         try:
             async for kind, data in thread_events(ingest):
                 if kind == "done":
