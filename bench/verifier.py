@@ -83,18 +83,21 @@ def collect(set_name: str, questions: int | None, max_tokens: int) -> Path:
             answerable = generator.yes_probability(check_messages(question, passages))
             checked = time.perf_counter()
             citations = CitationFilter({p.n for p in passages}, {p.n: p.text for p in passages})
-            splitter, sentences, first = SentenceSplitter(), [], None
+            splitter, sentences, steps, first = SentenceSplitter(), [], [], None
             for piece in generator.stream(prepared.messages, max_tokens=max_tokens):
                 first = first or time.perf_counter()
-                sentences += splitter.feed(citations.feed(piece))
+                steps.append(generator.confidences[-1] if getattr(generator, "confidences", None) else 1.0)
+                for sentence in splitter.feed(citations.feed(piece)):
+                    sentences.append((sentence.strip(), steps))
+                    steps = []
             tail = splitter.feed(citations.flush()) + [splitter.flush()]
-            sentences += [s for s in tail if s]
+            sentences += [(s.strip(), steps) for s in tail if s.strip()]
             drafted = time.perf_counter()
-            draft = " ".join(sentences)
+            draft = " ".join(s for s, _ in sentences)
             seen = "\n".join(f"{p.label()}{p.heading}\n{p.text}\n{file_name(p.source)}" for p in passages)
             evidence = prepared.evidence.text if prepared.evidence else ""
             rows = []
-            for position, sentence in enumerate(sentences):
+            for position, (sentence, probabilities) in enumerate(sentences):
                 n = supporting_passage(sentence, passages)
                 before = time.perf_counter()
                 entailed = generator.yes_probability(statement_messages(question, passages, plain(sentence), n))
@@ -109,6 +112,7 @@ def collect(set_name: str, questions: int | None, max_tokens: int) -> Path:
                     entailed=entailed,
                     position=position,
                     seen=seen,
+                    probabilities=probabilities,
                 )
                 rows.append(
                     {
@@ -129,7 +133,7 @@ def collect(set_name: str, questions: int | None, max_tokens: int) -> Path:
             row.update(
                 answerable=answerable,
                 draft=draft,
-                declined=bool(sentences) and declines(sentences[0]),
+                declined=bool(sentences) and declines(sentences[0][0]),
                 draft_right=right(plain(draft)),
                 support_reason="" if support is None or support.supported else support.reason,
                 sentences=rows,
@@ -154,17 +158,10 @@ def collect(set_name: str, questions: int | None, max_tokens: int) -> Path:
 
 # --- fitting -------------------------------------------------------------------------------------
 
-SENTENCE_KEYS = [
-    "answerable",
-    "entailed",
-    "unsupported",
-    "unanchored",
-    "support",
-    "evidence",
-    "question",
-    "cited",
-    "later",
-]
+SENTENCE_KEYS = ["answerable", "entailed", "support", "later", "unanchored"]
+"""Chosen by cross-validated AUC over subsets of the nine signals on manuals-qa (reviewed labels):
+these five 0.748-0.758 over four fold seeds, all nine 0.72 (fewer weights generalise better from
+193 sentences); the model's statement check alone is 0.72, lexical support alone 0.61."""
 EVIDENCE_KEYS = ["answerable", "similarity", "question", "top"]
 PENALTIES = [0.01, 0.1, 1.0, 10.0]
 
@@ -182,7 +179,7 @@ def load_reviews(set_name: str) -> dict[str, dict]:
 
 
 def verdict(text: str, row: dict, review: dict | None, strict: bool) -> str:
-    """"right" (states the answer, or a key part, in any words), "neutral" (answers nothing,
+    """ "right" (states the answer, or a key part, in any words), "neutral" (answers nothing,
     says nothing false) or "wrong", for ``text`` shown for ``row``'s question. Strict: a gold
     span decides (right, else wrong); reviewed: the judgement of this very text where the
     reviewed file has one (else the strict verdict)."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from ingest.chunker import full_stop_continues
 from ingest.lexical import terms
@@ -96,6 +96,18 @@ class Signals:
     question: float
     cited: bool
     later: bool
+    confidence: float | None = None
+    """Mean log-probability the model gave its likeliest token while writing the sentence
+    (None where the generator does not report it: an endpoint)."""
+    lowest: float | None = None
+    """The least of those probabilities: its least sure step."""
+
+
+def token_confidence(probabilities: Sequence[float]) -> tuple[float | None, float | None]:
+    """(mean log-probability, lowest probability) of a sentence's steps; (None, None) for none."""
+    if not probabilities:
+        return None, None
+    return sum(math.log(max(p, 1e-9)) for p in probabilities) / len(probabilities), min(probabilities)
 
 
 def sentence_signals(
@@ -108,8 +120,10 @@ def sentence_signals(
     entailed: float,
     position: int,
     seen: str,
+    probabilities: Sequence[float] = (),
 ) -> Signals:
-    """Pure: the cheap signals of one drafted sentence (``seen``: all the model was shown)."""
+    """Pure: the cheap signals of one drafted sentence (``seen``: all the model was shown;
+    ``probabilities``: the model's top-token probability at each step of writing it)."""
     text = plain(sentence)
     words = set(terms(text))
     by_number = {p.n: p for p in passages}
@@ -127,6 +141,7 @@ def sentence_signals(
         question=share(set(terms(question)), passage_words),
         cited=bool(cited),
         later=position > 0,
+        **dict(zip(("confidence", "lowest"), token_confidence(probabilities))),
     )
 
 
@@ -167,9 +182,12 @@ class Verifier:
     evidence_weights: dict[str, float]
     sentence_threshold: float
     evidence_threshold: float
+    missing: dict[str, float] = field(default_factory=dict)
+    """The value a signal takes when it is not reported (its mean where the model was fit)."""
 
     def p_right(self, signals: Signals) -> float:
-        return _logistic(self.sentence_weights, {k: float(v) for k, v in asdict(signals).items()})
+        values = {k: self.missing.get(k, 0.0) if v is None else float(v) for k, v in asdict(signals).items()}
+        return _logistic(self.sentence_weights, values)
 
     def p_evidence_right(self, signals: EvidenceSignals) -> float:
         return _logistic(self.evidence_weights, {k: float(v) for k, v in asdict(signals).items()})

@@ -6,7 +6,13 @@ from ingest.types import Chunk
 from rag.scope import named_files, wants_summary
 from rag.summary import summary_points
 
-PATHS = ["/docs/injection.txt", "/docs/pump-manual.pdf", "/docs/radio procedures.md", "/docs/notes.md", "/d/מדריך-שטח.pdf"]
+PATHS = [
+    "/docs/injection.txt",
+    "/docs/pump-manual.pdf",
+    "/docs/radio procedures.md",
+    "/docs/notes.md",
+    "/d/מדריך-שטח.pdf",
+]
 
 
 @pytest.mark.parametrize(

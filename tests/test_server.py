@@ -129,7 +129,8 @@ def test_openai_client_lists_indexes_and_answers_with_and_without_streaming(serv
     message = completion.choices[0].message.model_extra
     assert message["abstained"] is rag["abstained"]
     assert all(
-        re.fullmatch(r"/files/[0-9a-f]{16}(#page=\d+|\?chunk=\d+#passage)?", s["url"]) for s in message["sources"]
+        re.fullmatch(re.escape(server) + r"files/[0-9a-f]{16}(#page=\d+|\?chunk=\d+#passage)?", s["url"])
+        for s in message["sources"]
     ), message["sources"]
     assert [s["n"] for s in message["sources"]] == rag["shown_sources"]
     assert rag["abstained"] or message["sources"], "a shown answer always carries its source"
@@ -188,8 +189,8 @@ def test_ask_streams_evidence_then_text_then_the_answer(server):
 
 
 def test_searches_finish_while_an_answer_streams(server):
-    """Searches never queue behind an answer: fired once the answer's text is streaming, every
-    one returns before the answer ends (its own total_ms, counted from before it was asked)."""
+    """Searches never queue behind an answer: fired once the model works on it (the evidence is
+    out), every one returns before the answer ends (its own total_ms, counted from before it was asked)."""
     returned: list[float] = []
 
     def search() -> None:
@@ -205,7 +206,7 @@ def test_searches_finish_while_an_answer_streams(server):
             if line.startswith("event:"):
                 kind = line[6:].strip()
             elif line.startswith("data:"):
-                if kind == "text" and not searches:
+                if kind == "evidence" and not searches:  # the model works from here on
                     searches = [threading.Thread(target=search) for _ in range(4)]
                     for thread in searches:
                         thread.start()
