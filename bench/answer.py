@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 
 from ingest.chunker import sentence_spans
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rag.api import build_engine, opened_index, run_ingest
 from rag.evaluate import (
     contains_answer,
@@ -107,17 +109,22 @@ def naive_answer(engine, question: str) -> dict:
 def rag_answer(engine, question: str) -> dict:
     answer = engine.ask(question)
     t = answer.timings
+    shown = [s["text"] for s in answer.sentences if s["shown"]]
     return {
         "answer": answer.answer,
         "abstained": answer.abstained,
+        "extractive": answer.extractive,
+        "shown": [answer.evidence.text] if answer.extractive and answer.evidence else shown,
         "reason": answer.abstain_reason,
         "passages": [p.text for p in answer.passages],
         "cited": bool(answer.cited),
         "evidence": answer.evidence.text if answer.evidence else None,
         "draft": answer.draft,
+        "sentences": answer.sentences,
         "answerable": t.get("answerable"),
         "prompt_tokens": t.get("prompt_tokens"),
-        "ttft_ms": t.get("ttft_ms"),
+        "first_token_ms": t.get("first_token_ms"),
+        "ttft_ms": t.get("ttft_ms") or (t.get("total_ms") if not answer.abstained else None),
         "evidence_ms": t.get("evidence_ms"),
         "total_ms": t.get("total_ms"),
     }
@@ -182,6 +189,18 @@ def load_set(name: str, settings, limit: int | None):
         impossible = sample(impossible, round(limit * share))
         answerable = sample(answerable, limit - len(impossible))
     return source, folder, answerable + impossible
+
+
+def reviewed_outcome(row: dict, reviews: dict, strict: bool) -> str:
+    """ "right", "wrong" or "silent" for what the reader was shown (bench/verifier.py's verdicts:
+    a gold span, or the reviewed judgement of the very text shown)."""
+    from verifier import shown_outcome
+
+    if row["abstained"]:
+        return "silent"
+    texts = row.get("shown") or [row["answer"]]
+    item = {"unanswerable": row["unanswerable"], "gold": row["gold_all"]}
+    return shown_outcome(texts, item, reviews.get(row["id"]), strict)
 
 
 def score(rows: list[dict], items) -> dict:
@@ -257,7 +276,13 @@ def main() -> None:
                 row["correct"] = not row["abstained"] and contains_answer(
                     row["answer"], item.answers, hebrew_prefixes=True
                 )
-                row.update(id=item.id, question=item.question, unanswerable=item.impossible, gold=item.answers[:3])
+                row.update(
+                    id=item.id,
+                    question=item.question,
+                    unanswerable=item.impossible,
+                    gold=item.answers[:3],
+                    gold_all=item.answers,
+                )
                 rows[name].append(row)
                 if live:
                     live.write(json.dumps({"system": name, **row}, ensure_ascii=False) + "\n")
@@ -288,6 +313,28 @@ def main() -> None:
         print(
             f"rag/naive: TTFT {r['ttft_s'] / n['ttft_s']:.2f}x, prompt tokens {r['prompt_tokens'] / n['prompt_tokens']:.2f}x; "
             f"accuracy {r['accuracy'] - n['accuracy']:+.3f}"
+        )
+    from verifier import REVIEWED, load_reviews
+
+    review_set = {"manuals": "manuals", "xquad": "xquad", "hebrew-pdf": "hebrew-pdf"}.get(args.set_name)
+    reviews = load_reviews(review_set) if review_set else {}
+    print(f"\nshown answers, {'strict and reviewed' if reviews else 'strict'} ({REVIEWED.name}/{review_set}.jsonl):")
+    print(f"{'system':<7}{'scoring':<10}{'shown-wrong':>12}{'right shown':>12}{'silent':>8}")
+    for name, got in rows.items():
+        for strict in [True, False] if reviews else [True]:
+            seen = [reviewed_outcome(r, reviews, strict) for r in got]
+            answerable = sum(not r["unanswerable"] for r in got)
+            wrong, right = seen.count("wrong") / len(got), seen.count("right") / max(1, answerable)
+            label = "strict" if strict else "reviewed"
+            print(f"{name:<7}{label:<10}{wrong:>12.3f}{right:>12.3f}{seen.count('silent'):>8}")
+    rag_rows = rows.get("rag", [])
+    firsts = [(r["ttft_ms"], r["first_token_ms"]) for r in rag_rows if r.get("ttft_ms") and r.get("first_token_ms")]
+    if firsts:
+        print(
+            f"rag: first checked sentence shown at {statistics.median(a for a, _ in firsts) / 1000:.2f} s median, the "
+            f"model's first token at {statistics.median(b for _, b in firsts) / 1000:.2f} s "
+            f"({statistics.median(a / b for a, b in firsts):.2f}x, same answers); extractive answers "
+            f"{sum(r['extractive'] for r in rag_rows)}"
         )
     if args.json_out:
         Path(args.json_out).write_text(

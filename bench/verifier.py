@@ -83,21 +83,18 @@ def collect(set_name: str, questions: int | None, max_tokens: int) -> Path:
             answerable = generator.yes_probability(check_messages(question, passages))
             checked = time.perf_counter()
             citations = CitationFilter({p.n for p in passages}, {p.n: p.text for p in passages})
-            splitter, sentences, steps, first = SentenceSplitter(), [], [], None
+            splitter, sentences, first = SentenceSplitter(), [], None
             for piece in generator.stream(prepared.messages, max_tokens=max_tokens):
                 first = first or time.perf_counter()
-                steps.append(generator.confidences[-1] if getattr(generator, "confidences", None) else 1.0)
-                for sentence in splitter.feed(citations.feed(piece)):
-                    sentences.append((sentence.strip(), steps))
-                    steps = []
+                sentences += [s.strip() for s in splitter.feed(citations.feed(piece))]
             tail = splitter.feed(citations.flush()) + [splitter.flush()]
-            sentences += [(s.strip(), steps) for s in tail if s.strip()]
+            sentences += [s.strip() for s in tail if s.strip()]
             drafted = time.perf_counter()
-            draft = " ".join(s for s, _ in sentences)
+            draft = " ".join(sentences)
             seen = "\n".join(f"{p.label()}{p.heading}\n{p.text}\n{file_name(p.source)}" for p in passages)
             evidence = prepared.evidence.text if prepared.evidence else ""
             rows = []
-            for position, (sentence, probabilities) in enumerate(sentences):
+            for position, sentence in enumerate(sentences):
                 n = supporting_passage(sentence, passages)
                 before = time.perf_counter()
                 entailed = generator.yes_probability(statement_messages(question, passages, plain(sentence), n))
@@ -112,7 +109,6 @@ def collect(set_name: str, questions: int | None, max_tokens: int) -> Path:
                     entailed=entailed,
                     position=position,
                     seen=seen,
-                    probabilities=probabilities,
                 )
                 rows.append(
                     {
@@ -133,7 +129,7 @@ def collect(set_name: str, questions: int | None, max_tokens: int) -> Path:
             row.update(
                 answerable=answerable,
                 draft=draft,
-                declined=bool(sentences) and declines(sentences[0][0]),
+                declined=bool(sentences) and declines(sentences[0]),
                 draft_right=right(plain(draft)),
                 support_reason="" if support is None or support.supported else support.reason,
                 sentences=rows,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +22,7 @@ from rag.engine import Engine
 from rag.errors import phrase_skip
 from rag.retriever import Retriever
 from rag.settings import Settings
+from rag.verify import DEFAULT_VERIFIER
 
 AUTO_MULTILINGUAL_SHARE = 0.10
 """A new index whose first documents have at least this share of non-Latin letters (Hebrew,
@@ -292,6 +294,7 @@ def build_engine(settings: Settings, index: Index, *, models: dict | None = None
         context_budget=settings.context_budget,
         context_tokens=settings.context_tokens,
         min_answerable=settings.min_answerable,
+        verifier=dataclasses.replace(DEFAULT_VERIFIER, sentence_threshold=settings.min_verified),
     )
 
 

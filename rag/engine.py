@@ -486,8 +486,6 @@ class Draft:
         self.max_tokens = max(1, min(options.max_tokens or engine.max_answer_tokens, room))
         self.judged: list[dict] = []
         self.withheld: list[dict] = []
-        self.steps: list[float] = []
-        """The model's top-token probabilities while it wrote the sentence being judged."""
         self.declined = False
         self.cut = False
         """The model's answer was cut at the token limit (not ended by the model, nor by the verifier)."""
@@ -543,8 +541,7 @@ class Draft:
                 sampling=self.options.sampling,
                 **({"prefix": written} if written else {}),
             )
-            stopped, used, steps = False, self.tokens, []
-            confidences = getattr(prepared.generator, "confidences", None)
+            stopped, used = False, self.tokens
             try:
                 for piece in stream:
                     if prepared.stopped():
@@ -552,10 +549,7 @@ class Draft:
                     self.tokens += 1
                     if self.first_token_at is None:
                         self.first_token_at = time.perf_counter()
-                    if confidences is not None:
-                        steps.append(prepared.generator.confidences[-1])
                     for raw in splitter.feed(piece):
-                        self.steps, steps = steps, []
                         yield raw, False
                         written += raw
                         if pause:  # the model is needed for the check: go on from here afterwards
@@ -568,7 +562,6 @@ class Draft:
             if not stopped:
                 self.cut = self.tokens - used >= left
                 rest = splitter.flush()
-                self.steps = steps
                 yield rest, True
                 return
             # what was read past the sentence's end is written again: only the text kept counts
@@ -594,7 +587,6 @@ class Draft:
             entailed=entailed,
             position=position,
             seen=self._seen,
-            probabilities=self.steps,
         )
         p = engine.verifier.p_right(signals)
         check = check_answer(plain(sentence), self._seen, prepared.question)

@@ -342,8 +342,21 @@ def evaluate_folder_retrieval(
         "not_located": len(items) - len(located),
         "search_ms_mean": _mean_ms(latencies),
         "modes": modes,
+        "favours": favoured_mode(modes),
         "missed_at_5": missed,
     }
+
+
+def favoured_mode(modes: dict[str, dict[str, float]], tolerance: float = 0.005) -> str:
+    """Pure: which search the questions favour, by MRR@10: hybrid (what `rag ask` uses) unless
+    dense or lexical alone is better by more than ``tolerance``; said in one line."""
+    best = max(modes, key=lambda m: modes[m]["mrr@10"])
+    if best == "hybrid" or modes[best]["mrr@10"] - modes["hybrid"]["mrr@10"] <= tolerance:
+        return f"hybrid (MRR@10 {modes['hybrid']['mrr@10']}; dense {modes['dense']['mrr@10']}, lexical {modes['lexical']['mrr@10']})"
+    return (
+        f"{best} alone: MRR@10 {modes[best]['mrr@10']} against hybrid's {modes['hybrid']['mrr@10']}; "
+        f"your questions {'share the documents’ words' if best == 'lexical' else 'paraphrase the documents'}"
+    )
 
 
 def sample(items: Sequence[QaItem], limit: int | None) -> list[QaItem]:

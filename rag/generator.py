@@ -95,9 +95,6 @@ class LlamaCppGenerator:
         self.model_path = Path(model_path)
         self.context_tokens = context_tokens
         self.state_dir = state_dir
-        self.confidences: list[float] = []
-        """For each piece of the current stream: the probability the model gave its likeliest
-        token at that step (how sure it was of what it wrote; rag.verify reads it per sentence)."""
         self._stop = None
         import llama_cpp
 
@@ -131,7 +128,6 @@ class LlamaCppGenerator:
     def stream(
         self, messages: list[Message], *, max_tokens: int, sampling: Sampling = GREEDY, prefix: str = ""
     ) -> Iterator[str]:
-        self.confidences = []
         if prefix:
             yield from self._continue(messages, prefix, max_tokens, sampling)
             return
@@ -148,7 +144,6 @@ class LlamaCppGenerator:
             delta = chunk["choices"][0].get("delta", {})
             text = delta.get("content")
             if text:
-                self.confidences.append(self._top_probability())
                 yield text
 
     def _continue(self, messages: list[Message], prefix: str, max_tokens: int, sampling: Sampling) -> Iterator[str]:
@@ -171,19 +166,7 @@ class LlamaCppGenerator:
         for chunk in chunks:
             text = chunk["choices"][0].get("text")
             if text:
-                self.confidences.append(self._top_probability())
                 yield text
-
-    def _top_probability(self) -> float:
-        """The probability of the likeliest next token at the step just taken (the token written,
-        when greedy): read from the context's last logits, as ``yes_probability`` reads them."""
-        import llama_cpp
-        import numpy as np
-
-        llm = self._llm
-        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(llm.n_vocab(),))
-        top = float(logits.max())
-        return float(1.0 / np.exp(logits - top).sum())
 
     def yes_probability(self, messages: list[Message]) -> float:
         """P("yes") / (P("yes") + P("no")) for the reply's first token, with no token generated.

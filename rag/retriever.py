@@ -87,6 +87,11 @@ class Fusion:
     rrf_k: int = 60
     candidates: int = 100
     method: str = "adaptive"
+    adaptation: float = ADAPTATION
+    """How far ``adaptive`` moves toward the peaks' share (see ``ADAPTATION``)."""
+    lexical_floor: float = 0.0
+    """``adaptive`` only: a BM25 list whose peak is below this (no match stands out: the words
+    are common, or not the documents' language) leaves the query to the dense list alone."""
 
 
 def _min_max(ranked: list[tuple[str, float]], depth: int) -> dict[str, float]:
@@ -121,10 +126,12 @@ def query_weights(
     if fusion.method != "adaptive" or base_dense == 0 or base_lexical == 0:
         return base_dense, base_lexical
     d, lx = peak(dense, fusion.candidates), peak(lexical, fusion.candidates)
+    if fusion.lexical_floor > 0 and d > 0 and lx < fusion.lexical_floor:
+        return base_dense + base_lexical, 0.0
     if d <= 0 or lx <= 0:
         return base_dense, base_lexical
     total = base_dense + base_lexical
-    share = base_dense / total + ADAPTATION * (d / (d + lx) - base_dense / total)
+    share = base_dense / total + fusion.adaptation * (d / (d + lx) - base_dense / total)
     return share * total, (1 - share) * total
 
 

@@ -38,6 +38,7 @@ class Settings:
     context_tokens: int = 4096
     min_relevance: float = -1.0
     min_answerable: float = 0.50
+    min_verified: float = 0.55
     cache_dir: str = ""
     vector_store: str = "embedded"
     model_url: str = ""
@@ -89,7 +90,8 @@ HELP = {
     "context_budget": "most context tokens in the prompt, passage labels included; longer passages keep their best sentences (0 = no limit)",
     "context_tokens": "model context window",
     "min_relevance": "below this similarity, say the documents do not answer (-1 = the embedder's calibrated value)",
-    "min_answerable": "below this probability (the model's own yes/no: do the passages state the answer?), say the documents do not answer (0 = no check)",
+    "min_answerable": "below this probability (the model's own yes/no: do the passages state the answer?), nothing is drafted",
+    "min_verified": "a drafted sentence is shown only if its checked probability of being right is at least this (0 = show every sentence)",
     "cache_dir": "where bundled models are assembled (default ~/.cache/rag)",
     "vector_store": "embedded (in the index folder) or a Chroma server's URL, e.g. http://host:8000 (token: RAG_CHROMA_TOKEN)",
     "model_url": "an OpenAI-compatible chat endpoint that answers instead of the in-process model, e.g. http://host:8080/v1; model then names the served model (key: RAG_API_KEY)",

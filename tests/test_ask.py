@@ -41,7 +41,16 @@ class LoadCounter:
 
 
 def test_ask_streams_an_answer_grounded_in_real_passages(handbook, embedder, tiny_generator):
-    engine = Engine(Retriever(handbook, embedder), tiny_generator, top_k=3, max_answer_tokens=48, min_answerable=0)
+    from rag.verify import SHOW_ALL
+
+    engine = Engine(
+        Retriever(handbook, embedder),
+        tiny_generator,
+        top_k=3,
+        max_answer_tokens=48,
+        min_answerable=0,
+        verifier=SHOW_ALL,
+    )
     streamed = []
     answer = engine.ask("How long should water be boiled above 2000 metres?", on_text=streamed.append)
     assert streamed and "".join(streamed).strip()
@@ -148,9 +157,20 @@ def test_a_sentence_that_fails_its_check_never_reaches_the_reader(handbook, embe
     alone = Engine(Retriever(handbook, embedder), Scripted("Boil it for ", "12 minutes at 3500 metres [1]."), top_k=3)
     streamed.clear()
     answer = alone.ask("How long should water be boiled above 2000 metres?", on_text=streamed.append)
-    assert answer.abstained and answer.draft == "Boil it for 12 minutes at 3500 metres [1]."
+    assert answer.draft == "Boil it for 12 minutes at 3500 metres [1]." and answer.sentences[0]["p"] == 0.0
+    assert answer.extractive and not answer.abstained, "the evidence answers in the documents' own words"
+    assert "".join(streamed) == answer.answer == (
+        "Your documents say: “Above 2000 metres of altitude, boil it for three minutes.” [1]"
+    )
+    assert answer.cited == [1] and answer.shown_sources() == [1]
+
+    doubtful = Engine(  # the evidence not trusted either: a plain refusal, the closest passage kept
+        Retriever(handbook, embedder), Scripted("Boil it for ", "12 minutes at 3500 metres [1].", yes=0.2), top_k=3
+    )
+    doubtful.min_answerable = 0.0
+    answer = doubtful.ask("How long should water be boiled above 2000 metres?")
+    assert answer.abstained and answer.answer == "The documents do not contain an answer to this question."
     assert answer.abstain_reason == "the drafted answer is not supported by the passages: 12, 3500 appear in no passage"
-    assert "".join(streamed) == answer.answer == "The documents do not contain an answer to this question."
     assert answer.evidence is not None and "three minutes" in answer.evidence.text
 
 
