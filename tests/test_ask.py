@@ -159,8 +159,10 @@ def test_a_sentence_that_fails_its_check_never_reaches_the_reader(handbook, embe
     answer = alone.ask("How long should water be boiled above 2000 metres?", on_text=streamed.append)
     assert answer.draft == "Boil it for 12 minutes at 3500 metres [1]." and answer.sentences[0]["p"] == 0.0
     assert answer.extractive and not answer.abstained, "the evidence answers in the documents' own words"
-    assert "".join(streamed) == answer.answer == (
-        "Your documents say: “Above 2000 metres of altitude, boil it for three minutes.” [1]"
+    assert (
+        "".join(streamed)
+        == answer.answer
+        == ("Your documents say: “Above 2000 metres of altitude, boil it for three minutes.” [1]")
     )
     assert answer.cited == [1] and answer.shown_sources() == [1]
 
