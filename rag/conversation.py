@@ -27,12 +27,13 @@ def standalone_question(
 
     if not history or not is_follow_up(question):
         return question
-    messages = rewrite_messages(history[-KEEP_TURNS:], question)
+    turns = history[-KEEP_TURNS:]
+    messages = rewrite_messages(turns, question)
     generator = engine.strong_generator
     stop_model = getattr(generator, "stop_when", None)
     with stop_model(stopped) if stop_model and stopped else contextlib.nullcontext():
         reply = "".join(generator.stream(messages, max_tokens=REWRITE_TOKENS))
-    return parse_rewrite(reply, question)
+    return parse_rewrite(reply, question, turns)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from ingest.chunker import sentence_spans
 from ingest.hebrew import has_hebrew
+from ingest.lexical import terms
 from ingest.paths import file_name
 from rag.citations import MARKER
 
@@ -151,8 +152,15 @@ REWRITE_REQUEST = (
     "Here is our conversation so far:\n{history}\n\n"
     "Rewrite my next question so that it can be understood without the conversation: replace words like "
     '"it", "they", "that" or "the second one" with what they refer to. Keep the language of the question. '
-    "Reply with the rewritten question only.\n\nNext question: {question}"
+    "Do not answer it. Reply with the rewritten question only.\n\nNext question: {question}"
 )
+REWRITE_REQUEST_HEBREW = (
+    "זו השיחה שלנו עד עכשיו:\n{history}\n\n"
+    'נסח מחדש את השאלה הבאה שלי כך שתהיה מובנת בלי השיחה: החלף מילים כמו "הוא", "היא", "זה", "שם" במה שהן מציינות. '
+    "כתוב בעברית. אל תענה עליה. השב רק בשאלה המנוסחת מחדש.\n\nהשאלה הבאה: {question}"
+)
+"""Said in Hebrew for a Hebrew follow-up: asked in English, the 1.5B rewrote 10 of 10 Hebrew
+follow-ups into English (bench/followups.py)."""
 _FOLLOW_UP = re.compile(
     r"\b(?:it|its|they|them|their|this|that|these|those|he|him|his|she|her|there|then|one|ones|former|latter|"
     r"first|second|third|last|same|also|else|other|another)\b|^\s*(?:and|but|so|or|what about|how about)\b"
@@ -172,13 +180,55 @@ def rewrite_messages(turns: Sequence[tuple[str, str]], question: str) -> list[di
     It shares the answering system prompt, so the model's cached prefix serves both calls.
     """
     history = "\n".join(f"Q: {q}\nA: {a[:400]}" for q, a in turns)
-    user = REWRITE_REQUEST.format(history=history, question=question.strip())
+    request = REWRITE_REQUEST_HEBREW if has_hebrew(question) else REWRITE_REQUEST
+    user = request.format(history=history, question=question.strip())
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
-def parse_rewrite(reply: str, fallback: str) -> str:
-    """Pure: the rewritten question from the model's reply, or ``fallback`` if the reply is unusable."""
+_ASKS = re.compile(
+    r"^\W*(?:(?:and|but|so|or|also|then)\s+)?(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|"
+    r"can|could|should|would|will|may|might|must|has|have|had|give|list|show|tell|explain|describe|compare|summari[sz]e|"
+    r"name|find|define)\b"
+    r"|^\W*ו?(?:מה|מי|איך|כיצד|למה|מדוע|מתי|איפה|היכן|כמה|האם|איזה|איזו|אילו|לאן|מאין|באיזה|באיזו|באילו|לאיזה|לאיזו|"
+    r"מאיזה|מאיזו|על איזה|תן|תני|תנו|הסבר|הסבירי|תאר|פרט|הראה|השווה|סכם|ציין)(?=\s|$)",
+    re.IGNORECASE,
+)
+
+
+def is_question(text: str) -> bool:
+    """Pure: is ``text`` a question or a request (not a statement): a question mark at its end,
+    or a question word or a request's verb at its start (English or Hebrew)?"""
+    text = text.strip()
+    return text.endswith(("?", "؟")) or bool(_ASKS.match(text))
+
+
+def parse_rewrite(reply: str, fallback: str, turns: Sequence[tuple[str, str]] = ()) -> str:
+    """Pure: the rewritten question from the model's reply, if it is one: a question (not an
+    answer), in the follow-up's language, that brings in words of the conversation. Else the
+    follow-up after the turn it leans on in brackets (``with_context``): still a question, in its
+    language, and carrying the words a search needs."""
     line = next((text for text in reply.strip().splitlines() if text.strip()), "")
-    line = re.sub(r"^(?:rewritten question|standalone question|question)\s*:\s*", "", line.strip(), flags=re.IGNORECASE)
+    line = re.sub(
+        r"^(?:rewritten question|standalone question|question|השאלה)\s*:\s*", "", line.strip(), flags=re.IGNORECASE
+    )
     line = re.sub(r"\s*" + MARKER.pattern, "", line).strip().strip("\"“”'")
-    return line if 3 <= len(line) <= 400 else fallback
+    said = {t for q, a in turns for t in terms(q + " " + a)}
+    brought = (set(terms(line)) - set(terms(fallback))) & said
+    usable = (
+        3 <= len(line) <= 400
+        and is_question(line)
+        and has_hebrew(line) == has_hebrew(fallback)
+        and (brought or not turns)
+    )
+    if usable:
+        return line
+    return with_context(fallback, turns) if turns else fallback
+
+
+def with_context(question: str, turns: Sequence[tuple[str, str]]) -> str:
+    """Pure: a follow-up made standalone without the model: the last question, and the start of
+    its answer, in brackets before it."""
+    asked, answered = turns[-1]
+    answered = re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", answered)).strip()
+    first = answered[: answered.find(". ") + 1] if ". " in answered[:160] else answered[:160]
+    return f"({asked.strip()} — {first.strip()}) {question.strip()}"

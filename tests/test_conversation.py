@@ -49,6 +49,24 @@ def test_follow_up_detection_and_rewrite_parsing():
     assert parse_rewrite("", "fallback") == "fallback"
 
 
+def test_a_rewrite_that_answers_or_changes_language_is_replaced_by_the_follow_up_with_its_context():
+    from rag.prompt import is_question
+
+    turns = [("Which channel are the radio check-ins on?", "Channel 16, at 08:00 and 18:00 [1]. Keep it short.")]
+    follow_up = "And what happens if one is missed?"
+    kept = parse_rewrite("What happens if a radio check-in is missed?", follow_up, turns)
+    assert kept == "What happens if a radio check-in is missed?", "a question that brings in the conversation's words"
+    answered = parse_rewrite("If one is missed, the check-ins are on channel 16.", follow_up, turns)
+    assert answered == "(Which channel are the radio check-ins on? — Channel 16, at 08:00 and 18:00.) " + follow_up
+    assert is_question(answered) and not is_question("If one is missed, the check-ins are on channel 16.")
+    assert parse_rewrite("What happens then?", follow_up, turns).endswith(follow_up), "it brought nothing in"
+    hebrew = [("באיזו מדינה החוק מתיר סחר בכליות?", "באיראן. [1]")]
+    english = parse_rewrite("What is the price of the kidney?", "ומה המחיר שם?", hebrew)
+    assert english == "(באיזו מדינה החוק מתיר סחר בכליות? — באיראן.) ומה המחיר שם?", "the question's language is kept"
+    assert "כתוב בעברית" in rewrite_messages(hebrew, "ומה המחיר שם?")[1]["content"]
+    assert is_question("ותן לי דוגמה לכזה.") and is_question("List the start-up files") and not is_question("It is 20.")
+
+
 @pytest.mark.slow
 def test_chat_understands_a_follow_up_and_saves_the_turns(camp, tmp_path):
     saved = tmp_path / "chat.jsonl"
