@@ -91,25 +91,7 @@ def scifact() -> tuple[str, list[Query]]:
     settings = load_settings({"index": eval_index_name(folder, "minilm-int8"), "embedder": "minilm-int8"})
     data = load_beir(folder, workspace(settings.cache_path, folder))
     run_ingest(settings, [str(data.documents)])
-    queries = []
-    with opened_index(settings) as index:
-        retriever, path_of = open_retriever(settings, index), index.catalog.chunk_paths()
-
-        def ndcg(qrels: dict[str, int]) -> Callable[[list[str]], float]:
-            def score(ranked: list[str]) -> float:
-                docs: list[str] = []
-                for chunk_id in ranked:
-                    doc = data.doc_of_file.get(path_of.get(chunk_id, ""))
-                    if doc is not None and doc not in docs:
-                        docs.append(doc)
-                return ndcg_at(docs, qrels, 10)
-
-            return score
-
-        for qid, query in data.queries.items():
-            dense, lexical = retriever.candidates(query, CANDIDATES)
-            queries.append(Query(dense, lexical, ndcg(data.qrels[qid])))
-    return "nDCG@10", queries
+    return "nDCG@10", _beir_queries(settings, data)
 
 
 def squad(relative: str, embedder: str) -> tuple[str, list[Query]]:

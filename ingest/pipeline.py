@@ -191,6 +191,8 @@ def _sync(
         report.deleted += 1
 
     work = [(r, False) for r in plan.new] + [(r, True) for r in plan.changed]
+    if options.choose_embedder is not None and index.embedder_name is None:
+        work = spread_first(work, SAMPLE_DOCUMENTS)  # the sample that chooses the embedder spans the folder
     writer = _Writer(index, embedder, options, report, skip, progress, work)
     _parse_into(writer, work, options, skip, progress)
     writer.finish_stage_one()
@@ -201,6 +203,18 @@ def _sync(
     index.catalog.set_meta(last_sync=str(time.time()))
     report.seconds = time.monotonic() - started
     return report
+
+
+def spread_first(items: list, count: int) -> list:
+    """Pure: ``items`` with ``count`` of them, evenly spaced over the whole list, moved to the
+    front (in their order), the rest after. A new index's embedder is chosen from the first
+    documents read; in path order those are one corner of the folder (a folder's Hebrew files
+    may all sort last)."""
+    if len(items) <= count:
+        return list(items)
+    picked = sorted({round(i * (len(items) - 1) / (count - 1)) for i in range(count)}) if count > 1 else [0]
+    chosen = set(picked)
+    return [items[i] for i in picked] + [item for i, item in enumerate(items) if i not in chosen]
 
 
 def _plan(paths: Sequence[str | Path], index: Index, options: SyncOptions, skip, progress: Progress):

@@ -28,6 +28,16 @@ class Sampling:
 GREEDY = Sampling()
 
 
+def _sampling_arguments(sampling: Sampling) -> dict:
+    """llama-cpp-python's keyword arguments for ``sampling``."""
+    return {
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        "seed": sampling.seed,
+        "stop": list(sampling.stop) or None,
+    }
+
+
 class Generator(Protocol):
     def stream(
         self, messages: list[Message], *, max_tokens: int, sampling: Sampling = GREEDY, prefix: str = ""
@@ -132,13 +142,7 @@ class LlamaCppGenerator:
             yield from self._continue(messages, prefix, max_tokens, sampling)
             return
         chunks = self._llm.create_chat_completion(
-            messages=messages,
-            max_tokens=max_tokens,
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            seed=sampling.seed,
-            stop=list(sampling.stop) or None,
-            stream=True,
+            messages=messages, max_tokens=max_tokens, stream=True, **_sampling_arguments(sampling)
         )
         for chunk in chunks:
             delta = chunk["choices"][0].get("delta", {})
@@ -155,13 +159,7 @@ class LlamaCppGenerator:
             return
         tokens += self._llm.tokenize(prefix.encode("utf-8"), add_bos=False)
         chunks = self._llm.create_completion(
-            prompt=tokens,
-            max_tokens=max_tokens,
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            seed=sampling.seed,
-            stop=list(sampling.stop) or None,
-            stream=True,
+            prompt=tokens, max_tokens=max_tokens, stream=True, **_sampling_arguments(sampling)
         )
         for chunk in chunks:
             text = chunk["choices"][0].get("text")

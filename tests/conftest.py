@@ -216,3 +216,35 @@ def make_unicode_pdf(path: Path, pages: list[str]) -> Path:
             pdf.ln(9)
     pdf.output(str(path))
     return path
+
+
+def break_pdf_pages(monkeypatch, word: str, error: str = "FPDFText_LoadPage failed") -> None:
+    """Make every PDF page that holds ``word`` fail in both extractors, as a damaged page does:
+    PDFium raises ``error``, pypdf "broken content stream"."""
+    import ingest.loaders.pdf as pdf
+
+    real = pdf._page_text
+
+    def page_text(page, repairs):
+        text = real(page, repairs)
+        if word in text:
+            raise RuntimeError(error)
+        return text
+
+    def pypdf_text(page):
+        raise ValueError("broken content stream")
+
+    monkeypatch.setattr(pdf, "_page_text", page_text)
+    monkeypatch.setattr(pdf, "_pypdf_text", pypdf_text)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A real headless Chromium (tests/browser.py), one per test module."""
+    from browser import CHROMIUM, Browser
+
+    if CHROMIUM is None:
+        pytest.fail("no chromium: `bash run.sh test` installs Debian's chromium package")
+    session = Browser()
+    yield session
+    session.close()

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
-import threading
 
 import httpx
 import pytest
 from click.testing import CliRunner
-from conftest import make_pdf
-from test_server import QUESTION, _env, _free_port, _sse
+from test_server import QUESTION, _sse, _start, field_index
 
 from rag.cli import cli
 
@@ -23,33 +19,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory):
-    home = tmp_path_factory.mktemp("gating")
-    docs = home / "docs"
-    docs.mkdir()
-    make_pdf(
-        docs / "water.pdf",
-        ["Water treatment.", "Boil water for one minute. Above 2000 metres, boil it for three minutes."],
-    )
-    result = CliRunner().invoke(
-        cli, ["ingest", str(docs), "--index-dir", str(home / "indexes"), "--index", "field", "-q"]
-    )
-    assert result.exit_code == 0, result.output
-    return home / "indexes"
+    return field_index(tmp_path_factory.mktemp("gating"))
 
 
 @pytest.fixture(scope="module")
 def server(index_dir, tiny_model):
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rag", "serve", "--index", "field", "--port", str(port), "--model", str(tiny_model)],
-        env={**_env(index_dir, 40), "RAG_MIN_VERIFIED": "1"},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    while not process.stderr.readline().startswith("Serving index"):
-        assert process.poll() is None, "the server did not start"
-    threading.Thread(target=process.stderr.read, daemon=True).start()
-    yield f"http://127.0.0.1:{port}/"
+    process, url = _start(index_dir, tiny_model, answer_tokens=40, env_extra={"RAG_MIN_VERIFIED": "1"})
+    yield url
     process.terminate()
     process.wait(timeout=30)
 

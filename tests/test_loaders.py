@@ -151,22 +151,12 @@ def test_pdf_characters_beyond_the_bmp_cost_nothing(tmp_path):
 
 
 def test_a_page_whose_extractors_raise_costs_that_page_only(tmp_path, monkeypatch):
+    from conftest import break_pdf_pages
+
     import ingest.loaders.pdf as pdf
 
     path = make_pdf(tmp_path / "manual.pdf", ["Page one text here.", "Page two is cursed.", "Page three text here."])
-    real = pdf._page_text
-
-    def page_text(page, repairs):
-        text = real(page, repairs)
-        if "cursed" in text:
-            raise RuntimeError("FPDFText_LoadPage failed")
-        return text
-
-    def pypdf_text(page):
-        raise ValueError("broken content stream")
-
-    monkeypatch.setattr(pdf, "_page_text", page_text)
-    monkeypatch.setattr(pdf, "_pypdf_text", pypdf_text)
+    break_pdf_pages(monkeypatch, "cursed")
     document = load_document(path)
     assert [b.page for b in document.blocks] == [1, 3]
     assert document.metadata["reading"]["lost"] == [

@@ -10,11 +10,7 @@ import time
 
 import httpx
 import pytest
-from click.testing import CliRunner
-from conftest import make_pdf
-from test_server import QUESTION, _env, _free_port
-
-from rag.cli import cli
+from test_server import QUESTION, _start, field_index
 
 pytestmark = pytest.mark.slow
 
@@ -23,57 +19,18 @@ LONG = QUESTION + " Explain every step in great detail, then repeat all the pass
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory):
-    home = tmp_path_factory.mktemp("page")
-    docs = home / "docs"
-    docs.mkdir()
-    make_pdf(
-        docs / "water.pdf",
-        [
-            "Water treatment for field teams.",
-            "Boil water for one minute. Above 2000 metres, boil it for three minutes.",
-        ],
-    )
-    (docs / "radio.md").write_text("# Radio\n\nCheck-ins are at 08:00 and 18:00 on channel 16.\n", encoding="utf-8")
-    (docs / "tent.md").write_text("# Tent\n\nThe tent pegs are in the red bag under the boat.\n", encoding="utf-8")
-    ingested = CliRunner().invoke(
-        cli, ["ingest", str(docs), "--index-dir", str(home / "indexes"), "--index", "field", "-q"]
-    )
-    assert ingested.exit_code == 0, ingested.output
-    return home / "indexes"
+    tent = "# Tent\n\nThe tent pegs are in the red bag under the boat.\n"
+    return field_index(tmp_path_factory.mktemp("page"), {"tent.md": tent})
 
 
 @pytest.fixture(scope="module")
 def server(index_dir, tiny_model):
     """Answers of up to 1,500 tokens, so that one can be stopped while it streams."""
-    import subprocess
-    import sys
-
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rag", "serve", "--index", "field", "--port", str(port), "--model", str(tiny_model)],
-        env=_env(index_dir, 1500, RAG_MAX_FILE_MB="1"),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    while not process.stderr.readline().startswith("Serving index"):
-        assert process.poll() is None, "the server did not start"
-    threading.Thread(target=process.stderr.read, daemon=True).start()
-    url = f"http://127.0.0.1:{port}/"
+    process, url = _start(index_dir, tiny_model, answer_tokens=1500, env_extra={"RAG_MAX_FILE_MB": "1"})
     httpx.post(f"{url}api/ask", json={"question": QUESTION}, timeout=300).raise_for_status()  # the model loaded
     yield url
     process.terminate()
     process.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from browser import CHROMIUM, Browser
-
-    if CHROMIUM is None:
-        pytest.fail("no chromium: `bash run.sh test` installs Debian's chromium package")
-    session = Browser()
-    yield session
-    session.close()
 
 
 def _fresh(browser, server) -> None:

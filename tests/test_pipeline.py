@@ -256,23 +256,11 @@ def test_a_lost_page_costs_that_page_and_the_next_run_retries_only_that_file(tmp
     import json
 
     from click.testing import CliRunner
+    from conftest import break_pdf_pages
 
-    import ingest.loaders.pdf as pdf
     from rag.cli import cli
 
-    real = pdf._page_text
-
-    def page_text(page, repairs):
-        text = real(page, repairs)
-        if "torque" in text:
-            raise RuntimeError("FPDF_LoadPage failed")
-        return text
-
-    def pypdf_text(page):
-        raise ValueError("broken content stream")
-
-    monkeypatch.setattr(pdf, "_page_text", page_text)
-    monkeypatch.setattr(pdf, "_pypdf_text", pypdf_text)
+    break_pdf_pages(monkeypatch, "torque", "FPDF_LoadPage failed")
     index = _index(tmp_path, embedder)
     report = _run(index, [docs], embedder, workers=0)
     lost = [{"page": 2, "reason": "PDFium: FPDF_LoadPage failed; pypdf: broken content stream"}]

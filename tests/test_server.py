@@ -37,21 +37,23 @@ def _free_port() -> int:
 def _env(index_dir: Path, answer_tokens: int, **extra: str) -> dict:
     """The server's environment: the test's index folder, short answers, no answerability gate and
     no sentence check (the tiny model's sentences would seldom pass it: these tests are about the
-    plumbing; the check's own are tests/test_ask.py and test_gating_*)."""
-    return dict(
-        os.environ,
-        RAG_INDEX_DIR=str(index_dir),
-        RAG_MIN_ANSWERABLE="0",
-        RAG_MIN_VERIFIED="0",
-        RAG_MAX_ANSWER_TOKENS=str(answer_tokens),
-        PYTHONPATH=str(ROOT),
-        **extra,
-    )
+    plumbing; the check's own are tests/test_ask.py and tests/test_gating.py); ``extra`` on top."""
+    defaults = {
+        "RAG_INDEX_DIR": str(index_dir),
+        "RAG_MIN_ANSWERABLE": "0",
+        "RAG_MIN_VERIFIED": "0",
+        "RAG_MAX_ANSWER_TOKENS": str(answer_tokens),
+        "PYTHONPATH": str(ROOT),
+    }
+    return {**os.environ, **defaults, **extra}
 
 
-def _start(index_dir: Path, model: Path, *extra: str, env_extra: dict | None = None) -> tuple[subprocess.Popen, str]:
+def _start(
+    index_dir: Path, model: Path, *extra: str, env_extra: dict | None = None, answer_tokens: int = 24
+) -> tuple[subprocess.Popen, str]:
+    """A real `rag serve` of index 'field' on a free port, and the address it printed."""
     port = _free_port()
-    env = _env(index_dir, 24, **(env_extra or {}))
+    env = _env(index_dir, answer_tokens, **(env_extra or {}))
     process = subprocess.Popen(
         [sys.executable, "-m", "rag", "serve", "--index", "field", "--port", str(port), "--model", str(model), *extra],
         env=env,
@@ -73,9 +75,8 @@ def _start(index_dir: Path, model: Path, *extra: str, env_extra: dict | None = N
     raise AssertionError("the server did not start: " + "".join(lines))
 
 
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory):
-    home = tmp_path_factory.mktemp("serve")
+def field_index(home: Path, more: dict[str, str] | None = None) -> Path:
+    """Index 'field' of home/docs (water.pdf, radio.md and ``more``: name -> text), in home/indexes."""
     docs = home / "docs"
     docs.mkdir()
     make_pdf(
@@ -86,11 +87,18 @@ def index_dir(tmp_path_factory):
         ],
     )
     (docs / "radio.md").write_text("# Radio\n\nCheck-ins are at 08:00 and 18:00 on channel 16.\n", encoding="utf-8")
+    for name, text in (more or {}).items():
+        (docs / name).write_text(text, encoding="utf-8")
     result = CliRunner().invoke(
         cli, ["ingest", str(docs), "--index-dir", str(home / "indexes"), "--index", "field", "-q"]
     )
     assert result.exit_code == 0, result.output
     return home / "indexes"
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory):
+    return field_index(tmp_path_factory.mktemp("serve"))
 
 
 @pytest.fixture(scope="module")
@@ -383,17 +391,6 @@ def test_a_token_is_required_when_given(index_dir, tiny_model):
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from browser import CHROMIUM, Browser
-
-    if CHROMIUM is None:
-        pytest.fail("no chromium: `bash run.sh test` installs Debian's chromium package")
-    session = Browser()
-    yield session
-    session.close()
 
 
 def test_the_page_in_a_real_browser_asks_streams_and_cites_with_nothing_from_outside(server, browser, tmp_path):
@@ -836,19 +833,8 @@ def test_mcp_over_stdio_reports_a_tool_error_with_its_message(index_dir, tiny_mo
 def test_a_client_that_leaves_frees_the_model_at_once(index_dir, tiny_model):
     """An answer whose client disconnects (a closed stream, a request given up) stops: the next
     question's evidence comes at once, not after the abandoned answer's 1,500 tokens."""
-    port = _free_port()
-    env = _env(index_dir, 1500)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rag", "serve", "--index", "field", "--port", str(port), "--model", str(tiny_model)],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
+    process, url = _start(index_dir, tiny_model, answer_tokens=1500)
     try:
-        while not process.stderr.readline().startswith("Serving index"):
-            assert process.poll() is None
-        threading.Thread(target=process.stderr.read, daemon=True).start()
         httpx.post(f"{url}api/ask", json={"question": QUESTION}, timeout=300).raise_for_status()  # the model loaded
         long = {
             "question": QUESTION + " Explain every step in great detail, then repeat all the passages word by word."
