@@ -376,17 +376,22 @@ def predictions(rows, sentence_model, evidence_model):
     return ps, pe
 
 
-def fit(limit: float, strict_only: bool) -> None:
-    rows = load_rows("manuals")
+def fit(limit: float, strict_only: bool, train: list[str], check: list[str], evidence_train: list[str] | None) -> None:
+    rows = [row for name in train for row in load_rows(name)]
     if not rows:
-        sys.exit("no bench/runs/manuals.jsonl: run `bench/verifier.py collect --set manuals` first")
-    reviews = load_reviews("manuals")
+        sys.exit(f"no bench/runs/{train[0]}.jsonl: run `bench/verifier.py collect --set {train[0]}` first")
+    reviews = {k: v for name in train for k, v in load_reviews(name).items()}
     for strict in [True] if strict_only else [True, False]:
         label = "strict spans" if strict else "reviewed"
         sentences, evidence = samples_of(rows, reviews, strict)
         fold_of = folds_of([r["id"] for r in rows])
+        if evidence_train:  # the evidence model from other sets too: its signals mean the same in every language
+            pooled = [row for name in evidence_train for row in load_rows(name)]
+            pooled_reviews = {k: v for name in evidence_train for k, v in load_reviews(name).items()}
+            evidence = samples_of(pooled, pooled_reviews, strict)[1]
+            fold_of = {**folds_of([r["id"] for r in pooled]), **fold_of}
         print(
-            f"\n### manuals-qa, {label}: {len(sentences)} drafted sentences ({sum(s['y'] for s in sentences)} right), "
+            f"\n### {'+'.join(train)}, {label}: {len(sentences)} drafted sentences ({sum(s['y'] for s in sentences)} right), "
             f"{len(evidence)} evidence sentences ({sum(s['y'] for s in evidence)} right)"
         )
         models = {}
@@ -406,9 +411,9 @@ def fit(limit: float, strict_only: bool) -> None:
         for fold in sorted(set(fold_of.values())):
             train_rows = [r for r in rows if fold_of[r["id"]] != fold]
             test_rows = [r for r in rows if fold_of[r["id"]] == fold]
-            inner = folds_of([r["id"] for r in train_rows], seed=fold + 100)
             s_train = [s for s in sentences if fold_of[s["qid"]] != fold]
             e_train = [s for s in evidence if fold_of[s["qid"]] != fold]
+            inner = folds_of([r["id"] for r in train_rows] + [s["qid"] for s in e_train], seed=fold + 100)
             ps_in = dict(zip([i for i in range(len(s_train))], out_of_fold(s_train, SENTENCE_KEYS, inner, 1.0)))
             pe_in = out_of_fold(e_train, EVIDENCE_KEYS, inner, 1.0)
             by_q_s, by_q_e = {}, {}
@@ -459,7 +464,7 @@ def fit(limit: float, strict_only: bool) -> None:
                 }
             ),
         )
-        for other in ("xquad", "hebrew-pdf", "heq"):
+        for other in check:
             other_rows = load_rows(other)
             if not other_rows or not pick:
                 continue
@@ -477,7 +482,7 @@ def fit(limit: float, strict_only: bool) -> None:
             wrong_o, right_o = rates(results)
             base_o = rates([(r, today(r, other_reviews.get(r["id"]), strict)) for r in other_rows])
             print(
-                f"{other} with the manuals-qa fit: shown-wrong {wrong_o:.3f}, right shown {right_o:.3f}; "
+                f"{other} with the {'+'.join(train)} fit: shown-wrong {wrong_o:.3f}, right shown {right_o:.3f}; "
                 f"today's rule {base_o[0]:.3f}, {base_o[1]:.3f} ({len(other_rows)} questions)"
             )
 
@@ -492,11 +497,14 @@ def main() -> None:
     f = sub.add_parser("fit")
     f.add_argument("--limit", type=float, default=0.10, help="most shown-wrong a reader accepts")
     f.add_argument("--strict-only", action="store_true")
+    f.add_argument("--train", nargs="+", default=["manuals"], help="the sets fit on")
+    f.add_argument("--check", nargs="+", default=["xquad", "hebrew-pdf", "heq"], help="the sets the fit is checked on")
+    f.add_argument("--evidence-train", nargs="+", help="fit the evidence model on these sets (default: --train)")
     args = parser.parse_args()
     if args.command == "collect":
         print(collect(args.set_name, args.questions, args.max_tokens))
     else:
-        fit(args.limit, args.strict_only)
+        fit(args.limit, args.strict_only, args.train, args.check, args.evidence_train)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from rag.engine import Engine
 from rag.errors import phrase_skip
 from rag.retriever import Retriever
 from rag.settings import Settings
-from rag.verify import DEFAULT_VERIFIER
+from rag.verify import DEFAULT_VERIFIER, HEBREW_VERIFIER
 
 AUTO_MULTILINGUAL_SHARE = 0.10
 """A new index whose first documents have at least this share of non-Latin letters (Hebrew,
@@ -294,8 +294,18 @@ def build_engine(settings: Settings, index: Index, *, models: dict | None = None
         context_budget=settings.context_budget,
         context_tokens=settings.context_tokens,
         min_answerable=settings.min_answerable,
-        verifier=dataclasses.replace(DEFAULT_VERIFIER, sentence_threshold=settings.min_verified),
+        **verifiers(settings),
     )
+
+
+def verifiers(settings: Settings) -> dict:
+    """The engine's sentence checks: the calibrated ones, or with ``min_verified`` where it is set."""
+    if settings.origins.get("min_verified", "default") == "default":
+        return {"verifier": DEFAULT_VERIFIER, "hebrew_verifier": HEBREW_VERIFIER}
+    return {
+        "verifier": dataclasses.replace(DEFAULT_VERIFIER, sentence_threshold=settings.min_verified),
+        "hebrew_verifier": dataclasses.replace(HEBREW_VERIFIER, sentence_threshold=settings.min_verified),
+    }
 
 
 def display_path(path: str) -> str:

@@ -242,6 +242,7 @@ class Engine:
         context_tokens: int = Settings.context_tokens,
         min_answerable: float = Settings.min_answerable,
         verifier: Verifier = DEFAULT_VERIFIER,
+        hebrew_verifier: Verifier | None = None,
     ):
         self.retriever = retriever
         self._generator = generator
@@ -258,6 +259,11 @@ class Engine:
         """Below this probability that the passages answer (the model's own yes/no), nothing is drafted."""
         self.verifier = verifier
         """Judges each drafted sentence before it is shown (rag.verify)."""
+        self.hebrew_verifier = hebrew_verifier or verifier
+        """The same for a Hebrew question (fit on Hebrew answers: the model checks Hebrew worse)."""
+
+    def verifier_for(self, question: str) -> Verifier:
+        return self.hebrew_verifier if has_hebrew(question) else self.verifier
 
     @property
     def generator(self) -> Generator:
@@ -443,9 +449,10 @@ class Engine:
             signals = evidence_signals(
                 question, evidence.text, answerable=p_yes, similarity=prepared.evidence_similarity, top=place == 1
             )
-            p_evidence = self.verifier.p_evidence_right(signals)
+            verifier = self.verifier_for(question)
+            p_evidence = verifier.p_evidence_right(signals)
             prepared.timings["evidence_p"] = round(p_evidence, 4)
-            if p_evidence >= self.verifier.evidence_threshold:
+            if p_evidence >= verifier.evidence_threshold:
                 text = extractive_answer(question, evidence.text, place)
                 emit(text)
                 return Answer(question, text, False, passages, cited=[place], extractive=True)
@@ -498,7 +505,7 @@ class Draft:
 
     def run(self, emit: Callable[[str], None]) -> list[str]:
         """The sentences shown, each emitted once it passed; nothing emitted is taken back."""
-        verifier = self.engine.verifier
+        verifier = self.engine.verifier_for(self.prepared.question)
         pause = verifier.asks_the_model and getattr(self.prepared.generator, "continues", False)
         shown: list[str] = []
         sentences = self._sentences(pause)
@@ -573,7 +580,8 @@ class Draft:
         """P(right) of a drafted sentence, and why it would be withheld."""
         engine, prepared = self.engine, self.prepared
         entailed = 0.0
-        if engine.verifier.asks_the_model:
+        verifier = engine.verifier_for(prepared.question)
+        if verifier.asks_the_model:
             n = supporting_passage(sentence, prepared.passages)
             entailed = prepared.generator.yes_probability(
                 statement_messages(prepared.question, prepared.passages, plain(sentence), n, self.options.instructions)
@@ -588,12 +596,12 @@ class Draft:
             position=position,
             seen=self._seen,
         )
-        p = engine.verifier.p_right(signals)
+        p = verifier.p_right(signals)
         check = check_answer(plain(sentence), self._seen, prepared.question)
         why = (
             check.reason
             if not check.supported
-            else f"the check gives it {p:.2f}, below {engine.verifier.sentence_threshold:.2f}"
+            else f"the check gives it {p:.2f}, below {verifier.sentence_threshold:.2f}"
         )
         return p, why
 

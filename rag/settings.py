@@ -91,7 +91,7 @@ HELP = {
     "context_tokens": "model context window",
     "min_relevance": "below this similarity, say the documents do not answer (-1 = the embedder's calibrated value)",
     "min_answerable": "below this probability (the model's own yes/no: do the passages state the answer?), nothing is drafted",
-    "min_verified": "a drafted sentence is shown only if its checked probability of being right is at least this (0 = show every sentence)",
+    "min_verified": "a drafted sentence is shown only if its checked probability of being right is at least this (0 = show every sentence; unset: 0.55 for English, 0.6 for Hebrew, as calibrated)",
     "cache_dir": "where bundled models are assembled (default ~/.cache/rag)",
     "vector_store": "embedded (in the index folder) or a Chroma server's URL, e.g. http://host:8000 (token: RAG_CHROMA_TOKEN)",
     "model_url": "an OpenAI-compatible chat endpoint that answers instead of the in-process model, e.g. http://host:8080/v1; model then names the served model (key: RAG_API_KEY)",

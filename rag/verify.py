@@ -189,6 +189,11 @@ class Verifier:
 SHOW_ALL = Verifier({"bias": 30.0}, {"bias": -30.0}, 0.0, 1.0)
 """No gating: every drafted sentence shown, the evidence never shown as an answer (for measuring)."""
 
+EVIDENCE_WEIGHTS = {"bias": -8.4327, "answerable": 1.8421, "similarity": 5.6831, "question": 5.1693, "top": -0.3809}
+"""The evidence sentence's model, fit on manuals-qa and HeQ together (its signals mean the same in
+both languages; each alone is calibrated to its own base rate: 0.20 of manuals-qa's evidence
+sentences answer, 0.51 of HeQ's), checked on XQuAD-en and the Hebrew PDFs."""
+
 DEFAULT_VERIFIER = Verifier(
     sentence_weights={
         "bias": -7.3994,
@@ -198,12 +203,30 @@ DEFAULT_VERIFIER = Verifier(
         "later": -1.2416,
         "unanchored": -3.7206,
     },
-    evidence_weights={"bias": -9.997, "answerable": 2.742, "similarity": 6.7071, "question": 5.7863, "top": -0.6406},
+    evidence_weights=EVIDENCE_WEIGHTS,
     sentence_threshold=0.55,
     evidence_threshold=0.45,
 )
-"""Fit on manuals-qa's 193 drafted sentences and 75 evidence sentences, labelled by reading
-(bench/reviewed/manuals.jsonl), 2026-12-02; the thresholds are the point of the trade-off with
-the most right answers among those showing at most 0.10 of all questions a wrong answer
-(`bench/verifier.py fit`; the curve and the checks on XQuAD-en and the Hebrew PDFs are in
-docs/benchmarks.md). The evidence model gives a quoted answer when no drafted sentence passes."""
+"""For English questions. The sentence model is fit on manuals-qa's 193 drafted sentences judged
+by reading (bench/reviewed/manuals.jsonl), 2026-12-02; the thresholds are the trade-off's point
+with the most right answers among those showing at most 0.10 of all questions a wrong answer
+(`bench/verifier.py fit --train manuals --evidence-train manuals heq --check xquad`; the curve
+and the checks are in docs/benchmarks.md)."""
+
+HEBREW_VERIFIER = Verifier(
+    sentence_weights={
+        "bias": -1.9057,
+        "answerable": 0.9428,
+        "entailed": -0.9351,
+        "support": 2.181,
+        "later": -1.9283,
+        "unanchored": 0.0,
+    },
+    evidence_weights={"bias": -10.2706, "answerable": 1.7257, "similarity": 7.6811, "question": 5.9542, "top": -0.4137},
+    sentence_threshold=0.6,
+    evidence_threshold=0.55,
+)
+"""For Hebrew questions: fit on HeQ's 104 drafted sentences judged by reading (the 1.5B's check
+of a Hebrew sentence carries no signal there: its weight comes out negative), so a Hebrew answer
+is mostly the documents' own sentence, quoted. `bench/verifier.py fit --train heq
+--evidence-train manuals heq --check hebrew-pdf`."""
