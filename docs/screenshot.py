@@ -35,7 +35,9 @@ try:
     for question in ("How long should water be boiled at high altitude?", "Summarise first-aid.md"):
         b.evaluate(f"document.getElementById('question').value = {question!r}")
         b.evaluate("document.getElementById('ask-form').requestSubmit()")
-        b.wait_for("document.querySelectorAll('.turn.done').length === " + ("1" if "boiled" in question else "2"), timeout=600)
+        b.wait_for(
+            "document.querySelectorAll('.turn.done').length === " + ("1" if "boiled" in question else "2"), timeout=600
+        )
     b.evaluate("window.scrollTo(0, 0); true")
     b.screenshot("docs/serve-page.png")
     b.evaluate("document.getElementById('tab-documents').click()")
