@@ -11,6 +11,7 @@ carry what the follow-up leans on (one of ``expect``)? The model is the one that
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import types
@@ -27,6 +28,7 @@ ITEMS = Path(__file__).resolve().parent / "followups" / "followups.jsonl"
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     settings = load_settings({})
     strong = model_roles(settings.model)[1]
     engine = types.SimpleNamespace(strong_generator=load_generator(settings, strong))

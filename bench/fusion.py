@@ -22,6 +22,8 @@ adaptive rule's.
     .venv/bin/python bench/fetch_beir.py          # once: the eight collections
     .venv/bin/python bench/fusion.py
     .venv/bin/python bench/fusion.py --sets manuals-qa hebrew-pdf --json out.json
+
+The candidate lists are cached under ~/.cache/rag-bench/fusion (--fresh searches again).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import statistics
 import sys
 from collections.abc import Callable
@@ -53,6 +56,7 @@ DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 CANDIDATES = 100
 TOLERANCE = 0.005
 BEIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-bench" / "beir"
+CACHE = BEIR.parent / "fusion"
 SINGLE = {"dense": Fusion(1.0, 0.0, method="convex"), "lexical": Fusion(0.0, 1.0, method="convex")}
 TODAY = Fusion()
 """The rule `rag` ships: adaptive, 0.5/0.5, halfway toward the peaks' share."""
@@ -76,14 +80,24 @@ def candidate_rules() -> dict[str, Fusion]:
 
 @dataclass
 class Query:
+    """One query's two candidate lists and what counts as a hit, as plain data (cached between runs)."""
+
     dense: list[tuple[str, float]]
     lexical: list[tuple[str, float]]
-    score: Callable[[list[str]], float]
-    """Ranked chunk ids -> the set's metric for this query."""
+    doc_of: dict[str, str]
+    """Candidate chunk id -> the document it belongs to (nDCG) or itself when relevant (MRR)."""
+    gains: dict[str, int]
+    metric: str  # "ndcg" or "mrr"
 
-
-def mrr(relevant: set[str]) -> Callable[[list[str]], float]:
-    return lambda ranked: next((1 / (i + 1) for i, c in enumerate(ranked[:10]) if c in relevant), 0.0)
+    def score(self, ranked: list[str]) -> float:
+        if self.metric == "mrr":
+            return next((1 / (i + 1) for i, c in enumerate(ranked[:10]) if c in self.gains), 0.0)
+        docs: list[str] = []
+        for chunk_id in ranked:
+            doc = self.doc_of.get(chunk_id)
+            if doc is not None and doc not in docs:
+                docs.append(doc)
+        return ndcg_at(docs, self.gains, 10)
 
 
 def scifact() -> tuple[str, list[Query]]:
@@ -126,7 +140,8 @@ def _query(retriever, question: str, relevant: Callable) -> Query:
     dense, lexical = retriever.candidates(question, CANDIDATES)
     ids = list(dict.fromkeys(c for c, _ in dense + lexical))
     chunks = retriever.index.catalog.get_chunks(ids)
-    return Query(dense, lexical, mrr({c for c in ids if c in chunks and relevant(chunks[c])}))
+    hits = {c: 1 for c in ids if c in chunks and relevant(chunks[c])}
+    return Query(dense, lexical, {c: c for c in hits}, hits, "mrr")
 
 
 def beir(name: str) -> tuple[str, list[Query]]:
@@ -147,20 +162,14 @@ def _beir_queries(settings, data) -> list[Query]:
     with opened_index(settings) as index:
         retriever, path_of = open_retriever(settings, index), index.catalog.chunk_paths()
 
-        def ndcg(qrels: dict[str, int]) -> Callable[[list[str]], float]:
-            def score(ranked: list[str]) -> float:
-                docs: list[str] = []
-                for chunk_id in ranked:
-                    doc = data.doc_of_file.get(path_of.get(chunk_id, ""))
-                    if doc is not None and doc not in docs:
-                        docs.append(doc)
-                return ndcg_at(docs, qrels, 10)
-
-            return score
-
         for qid, query in data.queries.items():
             dense, lexical = retriever.candidates(query, CANDIDATES)
-            queries.append(Query(dense, lexical, ndcg(data.qrels[qid])))
+            doc_of = {}
+            for chunk_id, _ in dense + lexical:
+                doc = data.doc_of_file.get(path_of.get(chunk_id, ""))
+                if doc is not None:
+                    doc_of[chunk_id] = doc
+            queries.append(Query(dense, lexical, doc_of, dict(data.qrels[qid]), "ndcg"))
     return queries
 
 
@@ -177,6 +186,18 @@ SETS = {**DEVELOPMENT, **{name: (lambda name=name: beir(name)) for name in WIDER
 
 def mean_score(queries: list[Query], fusion: Fusion) -> float:
     return statistics.fmean(q.score([c for c, _ in fuse(q.dense, q.lexical, fusion)]) for q in queries)
+
+
+def searched(name: str, fresh: bool) -> tuple[str, list[Query]]:
+    """A collection's metric and queries, from the cache unless ``fresh`` (the lists depend only on
+    the index and the question, not on the rule)."""
+    cached = CACHE / f"{name}.pkl"
+    if cached.exists() and not fresh:
+        return pickle.loads(cached.read_bytes())
+    result = SETS[name]()
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(pickle.dumps(result))
+    return result
 
 
 def leave_one_out(table: dict[str, dict[str, float]], rules: list[str]) -> dict[str, tuple[str, float]]:
@@ -196,6 +217,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", nargs="+", choices=sorted(SETS), default=list(SETS))
     parser.add_argument("--json", dest="json_out", default=None)
+    parser.add_argument("--fresh", action="store_true", help="search again instead of reading the cached lists")
     args = parser.parse_args()
     if not DATA.exists():
         sys.exit(f"{DATA} is missing: this benchmark reads the shared data sets")
@@ -203,7 +225,7 @@ def main() -> None:
     table: dict[str, dict[str, float]] = {}
     for name in args.sets:
         print(f"{name}: searching", file=sys.stderr, flush=True)
-        metric, queries = SETS[name]()
+        metric, queries = searched(name, args.fresh)
         table[name] = {"metric": metric, "queries": len(queries)}
         for rule, fusion in rules.items():
             table[name][rule] = mean_score(queries, fusion)

@@ -37,7 +37,7 @@ the run is in the catalog, searchable by its words) or 'embed' (total: done plus
 still waiting for vectors)."""
 
 SAMPLE_DOCUMENTS = 12
-SAMPLE_CHARACTERS = 200_000
+SAMPLE_CHARACTERS = 1_000_000
 """A new index's embedder is chosen once this many documents, or characters, have been read."""
 
 
@@ -54,7 +54,7 @@ class SyncOptions:
     """Parser processes: -1 = one less than the physical cores (at least one), 0 = parse in this process."""
     parse_limits: ParseLimits = field(default_factory=ParseLimits)
     choose_embedder: Callable[[list[str]], tuple[Embedder, str]] | None = None
-    """For an index with no embedder yet: given the text of the first documents read, the
+    """For an index with no embedder yet: given the text of each of the first documents read, the
     embedder to build it with (recorded in the index) and a line that says why ("" for none)."""
 
     def worker_count(self) -> int:
@@ -357,7 +357,7 @@ class _Writer:
 
     def _decide(self) -> None:
         """Choose the new index's embedder from the documents read so far, then chunk them."""
-        texts = [block.text for _, document, _ in self.sample for block in document.blocks]
+        texts = ["\n".join(block.text for block in document.blocks) for _, document, _ in self.sample]
         self.embedder, why = self.options.choose_embedder(texts)
         if why:
             self.report.notes.append(why)

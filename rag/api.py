@@ -30,6 +30,42 @@ Arabic, …) is built with the multilingual embedder. Chosen from measured retri
 (docs/benchmarks.md): on Hebrew, MiniLM loses 0.24 of recall@5 (0.66 against 0.90 on HeQ);
 on English, the multilingual model loses about 0.025 (SciFact nDCG@10 0.706 against 0.731,
 XQuAD-en level), so it pays from about 0.025 / (0.24 + 0.025) ≈ 10% non-English text on."""
+AUTO_MULTILINGUAL_DOCUMENTS = 0.05
+"""… or at least this share of its first documents is mostly non-Latin: a folder of long English
+manuals with a few Hebrew PDFs has few Hebrew letters but Hebrew documents a user will ask
+about in Hebrew (bench/mixed.py, docs/benchmarks.md)."""
+MOSTLY = 0.5
+"""A document is mostly non-Latin from this share of its letters on."""
+
+
+def script_shares(texts: Sequence[str]) -> tuple[float, float]:
+    """Pure: (share of all letters that are not Latin, share of the texts that are mostly not
+    Latin), one text per document; texts with under 100 letters do not count as documents."""
+    from ingest.lexical import latin_letter_share
+
+    letters = latin = documents = mostly = 0
+    for text in texts:
+        n, m = latin_letter_share(text)
+        letters, latin = letters + n, latin + m
+        if n >= 100:
+            documents += 1
+            mostly += (1 - m / n) >= MOSTLY
+    return (1 - latin / letters if letters else 0.0), (mostly / documents if documents else 0.0)
+
+
+def describe_script(texts: Sequence[str]) -> str:
+    letters, documents = script_shares(texts)
+    if letters >= AUTO_MULTILINGUAL_SHARE:
+        return f"{letters:.0%} of the text is Hebrew or another non-Latin script"
+    return f"{documents:.0%} of the documents are mostly Hebrew or another non-Latin script"
+
+
+def embedder_key_for(texts: Sequence[str], fallback: str) -> str:
+    """Pure: the embedder a new index over these documents' texts gets."""
+    letters, documents = script_shares(texts)
+    if letters >= AUTO_MULTILINGUAL_SHARE or documents >= AUTO_MULTILINGUAL_DOCUMENTS:
+        return "multilingual"
+    return fallback
 
 
 def store_config(settings: Settings) -> StoreConfig:
@@ -62,21 +98,15 @@ def embedder_for(settings: Settings) -> str | None:
 def choose_embedder(
     settings: Settings, texts: Sequence[str], loaded: LazyEmbedder | None = None
 ) -> tuple[LazyEmbedder, str]:
-    """The embedder for a new index, from the script of its first documents, and the line that says so."""
-    from ingest.lexical import latin_letter_share
-
-    letters = latin = 0
-    for text in texts:
-        n, m = latin_letter_share(text)
-        letters, latin = letters + n, latin + m
-    share = 1 - latin / letters if letters else 0.0
-    key = "multilingual" if share >= AUTO_MULTILINGUAL_SHARE else settings.embedder
+    """The embedder for a new index, from the script of its first documents (one text each), and
+    the line that says so."""
+    key = embedder_key_for(texts, settings.embedder)
     embedder = loaded if loaded is not None and loaded.key == EMBEDDER_NAMES.get(key, key) else None
     embedder = embedder or LazyEmbedder(key, settings.effective_threads(), settings.cache_path)
     if key != "multilingual":
         return embedder, ""
     return embedder, (
-        f"{share:.0%} of the text is Hebrew or another non-Latin script, so index '{settings.index}' is built "
+        f"{describe_script(texts)}, so index '{settings.index}' is built "
         f"with the multilingual embedder (to choose: --embedder minilm-int8|multilingual with --rebuild)"
     )
 

@@ -123,3 +123,34 @@ def test_a_hebrew_question_over_a_scanned_hebrew_page_cites_that_page(tmp_path):
     ]
     assert cited and all(s["page"] == 2 and s["ocr"] for s in cited), answer["sources"]
     assert answer["evidence"]["page"] == 2 and answer["evidence"]["ocr"] is True
+
+
+def test_the_embedder_rule_counts_hebrew_documents_not_only_letters():
+    from rag.api import embedder_key_for, script_shares
+
+    english = ["Install the package and run the command to print the manual page. " * 200] * 11
+    hebrew = ["מכבים את המדורה במים לפני השינה ובודקים שאין חום. " * 20]
+    letters, documents = script_shares(english + hebrew)
+    assert letters < 0.10 and documents == 1 / 12
+    assert embedder_key_for(english + hebrew, "minilm-int8") == "multilingual"
+    assert embedder_key_for(english, "minilm-int8") == "minilm-int8"
+    # a Hebrew word or two inside English documents is not a Hebrew document
+    assert embedder_key_for([t + " שלום" for t in english], "minilm-int8") == "minilm-int8"
+
+
+def test_a_few_hebrew_files_among_long_english_ones_get_the_multilingual_embedder(tmp_path):
+    """The folder of issue 32: mostly long English documents, a few Hebrew ones (few Hebrew
+    letters in all), indexed with no flags."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(9):
+        (docs / f"manual-{n}.md").write_text(
+            f"# Manual {n}\n\n" + "Run the command with the option to print every page of the manual. " * 300,
+            encoding="utf-8",
+        )
+    shutil.copy(CORPORA / "he" / "בטיחות-אש.md", docs)
+    result = CliRunner().invoke(cli, ["ingest", str(docs), "--index-dir", str(tmp_path / "indexes"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "of the documents are mostly Hebrew" in result.stderr and "multilingual embedder" in result.stderr, (
+        result.stderr
+    )
