@@ -36,28 +36,35 @@ manuals with a few Hebrew PDFs has few Hebrew letters but Hebrew documents a use
 about in Hebrew (bench/mixed.py, docs/benchmarks.md)."""
 MOSTLY = 0.5
 """A document is mostly non-Latin from this share of its letters on."""
+OTHER_LANGUAGE = 0.10
+"""… and in another Latin-script language from this share of its words being that language's
+function words (ingest.lexical.other_language_share: Italian Wikipedia 0.13 median, English
+and code collections at most 0.08 for any one document, 0 for most; docs/benchmarks.md)."""
 
 
 def script_shares(texts: Sequence[str]) -> tuple[float, float]:
-    """Pure: (share of all letters that are not Latin, share of the texts that are mostly not
-    Latin), one text per document; texts with under 100 letters do not count as documents."""
-    from ingest.lexical import latin_letter_share
+    """Pure: (share of all letters that are not English: non-Latin scripts, and the letters of
+    documents in another Latin-script language; share of the texts that are mostly not English),
+    one text per document; texts with under 100 letters do not count as documents."""
+    from ingest.lexical import latin_letter_share, other_language_share
 
-    letters = latin = documents = mostly = 0
+    letters = foreign = documents = mostly = 0
     for text in texts:
         n, m = latin_letter_share(text)
-        letters, latin = letters + n, latin + m
+        words, other = other_language_share(text)
+        elsewhere = words > 0 and other / words >= OTHER_LANGUAGE
+        letters, foreign = letters + n, foreign + (n if elsewhere else n - m)
         if n >= 100:
             documents += 1
-            mostly += (1 - m / n) >= MOSTLY
-    return (1 - latin / letters if letters else 0.0), (mostly / documents if documents else 0.0)
+            mostly += elsewhere or (1 - m / n) >= MOSTLY
+    return (foreign / letters if letters else 0.0), (mostly / documents if documents else 0.0)
 
 
 def describe_script(texts: Sequence[str]) -> str:
     letters, documents = script_shares(texts)
     if letters >= AUTO_MULTILINGUAL_SHARE:
-        return f"{letters:.0%} of the text is Hebrew or another non-Latin script"
-    return f"{documents:.0%} of the documents are mostly Hebrew or another non-Latin script"
+        return f"{letters:.0%} of the text is Hebrew or another language than English"
+    return f"{documents:.0%} of the documents are mostly Hebrew or another language than English"
 
 
 def embedder_key_for(texts: Sequence[str], fallback: str) -> str:

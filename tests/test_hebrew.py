@@ -136,6 +136,11 @@ def test_the_embedder_rule_counts_hebrew_documents_not_only_letters():
     assert embedder_key_for(english, "minilm-int8") == "minilm-int8"
     # a Hebrew word or two inside English documents is not a Hebrew document
     assert embedder_key_for([t + " שלום" for t in english], "minilm-int8") == "minilm-int8"
+    # Latin letters in another language: the English-only embedder does not read Italian either
+    italian = ["Il pacchetto è installato con il comando e poi la pagina del manuale viene stampata. " * 50]
+    assert embedder_key_for(italian * 3, "minilm-int8") == "multilingual"
+    code = ["def add(x, y):\n    return x + y  # the sum of the two values\n" * 30]
+    assert embedder_key_for(code * 3, "minilm-int8") == "minilm-int8"
 
 
 def test_a_few_hebrew_files_among_long_english_ones_get_the_multilingual_embedder(tmp_path):

@@ -102,16 +102,16 @@ def test_adaptive_fusion_keeps_the_configured_mix_without_a_shape_to_read():
     from rag.retriever import query_weights
 
     dense = _descending("d", 30, 0.7, 0.4)
-    assert query_weights(dense, [("x", 3.0), ("y", 2.0)], Fusion()) == (0.5, 0.5)  # too few BM25 matches
+    assert query_weights(dense, [("x", 3.0), ("y", 2.0)], Fusion()) == (0.7, 0.3)  # too few BM25 matches
     assert query_weights(dense, [], Fusion(0.7, 0.3)) == (0.7, 0.3)
-    assert query_weights(dense, [("x", 1.0)] * 5, Fusion()) == (0.5, 0.5)  # all equal
+    assert query_weights(dense, [("x", 1.0)] * 5, Fusion()) == (0.7, 0.3)  # all equal
     assert query_weights(dense, _descending("l", 30, 9, 1), Fusion(1.0, 0.0)) == (1.0, 0.0)  # dense only stays so
-    assert query_weights(dense, _descending("l", 30, 9, 1), Fusion(method="rrf")) == (0.5, 0.5)
-    # however much more peaked one list is, the other keeps at least a quarter of the weight
+    assert query_weights(dense, _descending("l", 30, 9, 1), Fusion(method="rrf")) == (0.7, 0.3)
+    # however much more peaked one list is, the other keeps a quarter of its configured weight
     even = _descending("e", 100, 0.9, 0.3)  # evenly spaced: a peak of about 1.7
     sharp = [("s", 3000.0)] + [(f"s{i}", 1.0) for i in range(99)]  # one outlier: about 10
     dense_weight, lexical_weight = query_weights(sharp, even, Fusion())
-    assert 0.65 < dense_weight < 0.75 and lexical_weight > 0.25
+    assert 0.75 < dense_weight < 0.85 and lexical_weight > 0.25 * 0.3
 
 
 def test_the_vector_store_answers_fewer_than_asked_and_nothing_when_empty(tmp_path):
