@@ -11,6 +11,7 @@ share of its documents that are mostly Hebrew, and what `rag ingest` chooses for
 as a new index (rag.api.embedder_key_for over the documents its sample would read).
 
     .venv/bin/python bench/mixed.py
+    .venv/bin/python bench/mixed.py --leave-out gnuplot.pdf bash.pdf   # a smaller English part (minutes, not an hour)
 """
 
 from __future__ import annotations
@@ -57,13 +58,19 @@ def auto_choice(files: list[Path], texts: dict[Path, str]) -> str:
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--leave-out", nargs="*", default=[], help="manuals-qa files to leave out of the folder")
+    args = parser.parse_args()
     hebrew_items = [i for i in load_qa_jsonl(HEBREW / "qa.jsonl") if not i.impossible and i.source]
-    english_items = [i for i in load_qa_jsonl(MANUALS / "qa.jsonl") if not i.impossible and i.source]
+    manuals = sorted(p for p in (MANUALS / "corpus").iterdir() if p.name not in args.leave_out)
+    english_items = [
+        i
+        for i in load_qa_jsonl(MANUALS / "qa.jsonl")
+        if not i.impossible and i.source and in_folder(i, {p.name for p in manuals})
+    ]
     pdfs = sorted((HEBREW / "pdfs").glob("*.pdf"))
     # the PDFs that hold the most questions first: k = 1 and 3 keep as many questions as they can
     pdfs.sort(key=lambda p: -sum(in_folder(i, {p.name}) for i in hebrew_items))
-    manuals = sorted((MANUALS / "corpus").iterdir())
     texts = {}
     for path in pdfs + manuals:
         document = load_document(path)
