@@ -82,7 +82,7 @@ class Browser:
             raise RuntimeError(result["exceptionDetails"])
         return result["result"].get("value")
 
-    def wait_for(self, expression: str, timeout: float = 180) -> None:
+    def wait_for(self, expression: str, timeout: float = 600) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.evaluate(expression):
