@@ -169,9 +169,15 @@ _FOLLOW_UP = re.compile(
 )
 
 
+_FILE_NAME = re.compile(r"[\w.-]*\w\.[A-Za-z][A-Za-z0-9]{1,4}\b")
+
+
 def is_follow_up(question: str) -> bool:
-    """Does the question lean on the conversation (a pronoun, "the second one", "and what about")?"""
-    return bool(_FOLLOW_UP.search(question)) or len(question.split()) <= 3
+    """Does the question lean on the conversation (a pronoun, "the second one", "and what about")?
+    A short question leans on it too, unless it names a file ("Summarise notes.pdf" stands alone)."""
+    if _FOLLOW_UP.search(_FILE_NAME.sub(" ", question)):  # "first-aid.md" is a name, not "the first"
+        return True
+    return len(question.split()) <= 3 and not _FILE_NAME.search(question)
 
 
 def rewrite_messages(turns: Sequence[tuple[str, str]], question: str) -> list[dict[str, str]]:

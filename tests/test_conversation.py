@@ -39,6 +39,9 @@ def camp(tmp_path_factory):
 def test_follow_up_detection_and_rewrite_parsing():
     assert is_follow_up("and what about the second one?") and is_follow_up("How much does it cost?")
     assert is_follow_up("ומה לגבי השני?") and not is_follow_up("How much diesel does the water truck burn a day?")
+    # a short request that names a file stands alone (the page showed it "understood as" the last turn)
+    assert not is_follow_up("Summarise first-aid.md") and not is_follow_up("סכם את notes.pdf")
+    assert is_follow_up("Why?") and is_follow_up("And what about it.md?")
     messages = rewrite_messages([("Which vehicles?", "A truck and a jeep [1].")], "And the second one?")
     assert messages[0]["content"] == SYSTEM_PROMPT, "shares the cached system prefix"
     assert "Q: Which vehicles?\nA: A truck and a jeep [1]." in messages[1]["content"]
