@@ -203,6 +203,25 @@ def reviewed_outcome(row: dict, reviews: dict, strict: bool) -> str:
     return shown_outcome(texts, item, reviews.get(row["id"]), strict)
 
 
+def shown_rates(rows: list[dict], reviews: dict, strict: bool) -> tuple[float, float, int]:
+    """(shown-wrong over all questions, right shown over answerable ones, silent count)."""
+    seen = [reviewed_outcome(r, reviews, strict) for r in rows]
+    answerable = sum(not r["unanswerable"] for r in rows)
+    return seen.count("wrong") / len(rows), seen.count("right") / max(1, answerable), seen.count("silent")
+
+
+def first_sentence_line(rows: list[dict]) -> str | None:
+    """The first checked sentence against the model's first token, median over the answers that have both."""
+    firsts = [(r["ttft_ms"], r["first_token_ms"]) for r in rows if r.get("ttft_ms") and r.get("first_token_ms")]
+    if not firsts:
+        return None
+    return (
+        f"first checked sentence shown at {statistics.median(a for a, _ in firsts) / 1000:.2f} s median, the "
+        f"model's first token at {statistics.median(b for _, b in firsts) / 1000:.2f} s "
+        f"({statistics.median(a / b for a, b in firsts):.2f}x over {len(firsts)} answers)"
+    )
+
+
 def score(rows: list[dict], items) -> dict:
     ok = [r for r, i in zip(rows, items) if not i.impossible]
     no = [r for r, i in zip(rows, items) if i.impossible]
@@ -322,20 +341,13 @@ def main() -> None:
     print(f"{'system':<7}{'scoring':<10}{'shown-wrong':>12}{'right shown':>12}{'silent':>8}")
     for name, got in rows.items():
         for strict in [True, False] if reviews else [True]:
-            seen = [reviewed_outcome(r, reviews, strict) for r in got]
-            answerable = sum(not r["unanswerable"] for r in got)
-            wrong, right = seen.count("wrong") / len(got), seen.count("right") / max(1, answerable)
+            wrong, right, silent = shown_rates(got, reviews, strict)
             label = "strict" if strict else "reviewed"
-            print(f"{name:<7}{label:<10}{wrong:>12.3f}{right:>12.3f}{seen.count('silent'):>8}")
+            print(f"{name:<7}{label:<10}{wrong:>12.3f}{right:>12.3f}{silent:>8}")
     rag_rows = rows.get("rag", [])
-    firsts = [(r["ttft_ms"], r["first_token_ms"]) for r in rag_rows if r.get("ttft_ms") and r.get("first_token_ms")]
-    if firsts:
-        print(
-            f"rag: first checked sentence shown at {statistics.median(a for a, _ in firsts) / 1000:.2f} s median, the "
-            f"model's first token at {statistics.median(b for _, b in firsts) / 1000:.2f} s "
-            f"({statistics.median(a / b for a, b in firsts):.2f}x, same answers); extractive answers "
-            f"{sum(r['extractive'] for r in rag_rows)}"
-        )
+    line = first_sentence_line(rag_rows)
+    if line:
+        print(f"rag: {line}; extractive answers {sum(r['extractive'] for r in rag_rows)}")
     if args.json_out:
         Path(args.json_out).write_text(
             json.dumps({"summary": summary, "rows": rows}, indent=1, ensure_ascii=False), encoding="utf-8"

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from answer import reviewed_outcome  # noqa: E402
+from answer import first_sentence_line, reviewed_outcome, shown_rates  # noqa: E402
 from verifier import load_reviews  # noqa: E402
 
 
@@ -56,19 +55,14 @@ def main() -> None:
                     unjudged.append((r["id"], text))
     answerable = sum(not r["unanswerable"] for r in rows)
     for strict in (True, False):
-        seen = [reviewed_outcome(r, reviews, strict) for r in rows]
+        wrong, right, silent = shown_rates(rows, reviews, strict)
         print(
             f"\n{'strict' if strict else 'reviewed'}: {len(rows)} questions ({answerable} answerable), shown-wrong "
-            f"{seen.count('wrong') / len(rows):.3f}, right shown {seen.count('right') / max(1, answerable):.3f}, "
-            f"silent {seen.count('silent')}, extractive {sum(bool(r.get('extractive')) for r in rows)}"
+            f"{wrong:.3f}, right shown {right:.3f}, silent {silent}, extractive {sum(bool(r.get('extractive')) for r in rows)}"
         )
-    firsts = [(r["ttft_ms"], r["first_token_ms"]) for r in rows if r.get("ttft_ms") and r.get("first_token_ms")]
-    if firsts:
-        print(
-            f"first checked sentence / the model's first token, median of {len(firsts)} answers: "
-            f"{statistics.median(a / b for a, b in firsts):.2f}x ({statistics.median(a for a, _ in firsts) / 1000:.1f} s "
-            f"against {statistics.median(b for _, b in firsts) / 1000:.1f} s)"
-        )
+    line = first_sentence_line(rows)
+    if line:
+        print(line)
     if unjudged:
         print(f"\n{len(unjudged)} shown texts without a judgement (strict verdict stands):", file=sys.stderr)
         for qid, text in unjudged:

@@ -8,7 +8,7 @@ multilingual e5); and the Hebrew PDFs alone (the all-Hebrew baseline). For each:
 questions' page hit@5 (hebrew-pdf's questions whose PDF is in the folder), the English
 questions' page hit@5 (manuals-qa), the share of the folder's letters that are not Latin, the
 share of its documents that are mostly Hebrew, and what `rag ingest` chooses for that folder
-as a new index (rag.api.embedder_key_for over the documents its sample would read).
+as a new index (rag.api.embedder_choice over the documents its sample would read).
 
     .venv/bin/python bench/mixed.py
     .venv/bin/python bench/mixed.py --leave-out gnuplot.pdf bash.pdf   # a smaller English part (minutes, not an hour)
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ingest.loaders import load_document
 from ingest.pipeline import SAMPLE_CHARACTERS, SAMPLE_DOCUMENTS, spread_first
-from rag.api import embedder_key_for, open_retriever, opened_index, run_ingest, script_shares
+from rag.api import embedder_choice, open_retriever, opened_index, run_ingest, script_shares
 from rag.evaluate import is_the_place, load_qa_jsonl
 from rag.settings import load_settings
 
@@ -54,7 +54,7 @@ def auto_choice(files: list[Path], texts: dict[Path, str]) -> str:
         characters += len(texts[path])
         if len(sample) >= SAMPLE_DOCUMENTS or characters >= SAMPLE_CHARACTERS:
             break
-    return embedder_key_for(sample, "minilm-int8")
+    return embedder_choice(sample, "minilm-int8")[0]
 
 
 def main() -> None:

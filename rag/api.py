@@ -60,19 +60,14 @@ def script_shares(texts: Sequence[str]) -> tuple[float, float]:
     return (foreign / letters if letters else 0.0), (mostly / documents if documents else 0.0)
 
 
-def describe_script(texts: Sequence[str]) -> str:
+def embedder_choice(texts: Sequence[str], fallback: str) -> tuple[str, str]:
+    """Pure: the embedder a new index over these documents' texts gets, and why ("" for the fallback)."""
     letters, documents = script_shares(texts)
     if letters >= AUTO_MULTILINGUAL_SHARE:
-        return f"{letters:.0%} of the text is Hebrew or another language than English"
-    return f"{documents:.0%} of the documents are mostly Hebrew or another language than English"
-
-
-def embedder_key_for(texts: Sequence[str], fallback: str) -> str:
-    """Pure: the embedder a new index over these documents' texts gets."""
-    letters, documents = script_shares(texts)
-    if letters >= AUTO_MULTILINGUAL_SHARE or documents >= AUTO_MULTILINGUAL_DOCUMENTS:
-        return "multilingual"
-    return fallback
+        return "multilingual", f"{letters:.0%} of the text is Hebrew or another language than English"
+    if documents >= AUTO_MULTILINGUAL_DOCUMENTS:
+        return "multilingual", f"{documents:.0%} of the documents are mostly Hebrew or another language than English"
+    return fallback, ""
 
 
 def store_config(settings: Settings) -> StoreConfig:
@@ -107,13 +102,13 @@ def choose_embedder(
 ) -> tuple[LazyEmbedder, str]:
     """The embedder for a new index, from the script of its first documents (one text each), and
     the line that says so."""
-    key = embedder_key_for(texts, settings.embedder)
+    key, why = embedder_choice(texts, settings.embedder)
     embedder = loaded if loaded is not None and loaded.key == EMBEDDER_NAMES.get(key, key) else None
     embedder = embedder or LazyEmbedder(key, settings.effective_threads(), settings.cache_path)
-    if key != "multilingual":
+    if not why:
         return embedder, ""
     return embedder, (
-        f"{describe_script(texts)}, so index '{settings.index}' is built "
+        f"{why}, so index '{settings.index}' is built "
         f"with the multilingual embedder (to choose: --embedder minilm-int8|multilingual with --rebuild)"
     )
 

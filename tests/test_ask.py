@@ -40,17 +40,22 @@ class LoadCounter:
         return self.generator
 
 
+def _tiny_engine(index, embedder, generator, verifier, *, max_answer_tokens: int) -> Engine:
+    """The real engine over ``index`` with the tiny model, no answerability gate, ``verifier`` checking."""
+    return Engine(
+        Retriever(index, embedder),
+        generator,
+        top_k=3,
+        max_answer_tokens=max_answer_tokens,
+        min_answerable=0,
+        verifier=verifier,
+    )
+
+
 def test_ask_streams_an_answer_grounded_in_real_passages(handbook, embedder, tiny_generator):
     from rag.verify import SHOW_ALL
 
-    engine = Engine(
-        Retriever(handbook, embedder),
-        tiny_generator,
-        top_k=3,
-        max_answer_tokens=48,
-        min_answerable=0,
-        verifier=SHOW_ALL,
-    )
+    engine = _tiny_engine(handbook, embedder, tiny_generator, SHOW_ALL, max_answer_tokens=48)
     streamed = []
     answer = engine.ask("How long should water be boiled above 2000 metres?", on_text=streamed.append)
     assert streamed and "".join(streamed).strip()
@@ -297,15 +302,7 @@ def test_a_draft_stopped_at_each_sentence_for_the_models_check_goes_on_as_it_wou
     question = "How long should water be boiled above 2000 metres?"
     answers = []
     for verifier in (never_asks, asks):
-        engine = Engine(
-            Retriever(handbook, embedder),
-            tiny_generator,
-            top_k=3,
-            max_answer_tokens=60,
-            min_answerable=0,
-            verifier=verifier,
-        )
-        answers.append(engine.ask(question))
+        answers.append(_tiny_engine(handbook, embedder, tiny_generator, verifier, max_answer_tokens=60).ask(question))
     plain, paused = answers
     assert len(paused.sentences) >= 2, paused.sentences
     assert paused.answer == plain.answer

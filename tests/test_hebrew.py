@@ -126,21 +126,21 @@ def test_a_hebrew_question_over_a_scanned_hebrew_page_cites_that_page(tmp_path):
 
 
 def test_the_embedder_rule_counts_hebrew_documents_not_only_letters():
-    from rag.api import embedder_key_for, script_shares
+    from rag.api import embedder_choice, script_shares
 
     english = ["Install the package and run the command to print the manual page. " * 200] * 11
     hebrew = ["מכבים את המדורה במים לפני השינה ובודקים שאין חום. " * 20]
     letters, documents = script_shares(english + hebrew)
     assert letters < 0.10 and documents == 1 / 12
-    assert embedder_key_for(english + hebrew, "minilm-int8") == "multilingual"
-    assert embedder_key_for(english, "minilm-int8") == "minilm-int8"
+    assert embedder_choice(english + hebrew, "minilm-int8")[0] == "multilingual"
+    assert embedder_choice(english, "minilm-int8")[0] == "minilm-int8"
     # a Hebrew word or two inside English documents is not a Hebrew document
-    assert embedder_key_for([t + " שלום" for t in english], "minilm-int8") == "minilm-int8"
+    assert embedder_choice([t + " שלום" for t in english], "minilm-int8")[0] == "minilm-int8"
     # Latin letters in another language: the English-only embedder does not read Italian either
     italian = ["Il pacchetto è installato con il comando e poi la pagina del manuale viene stampata. " * 50]
-    assert embedder_key_for(italian * 3, "minilm-int8") == "multilingual"
+    assert embedder_choice(italian * 3, "minilm-int8")[0] == "multilingual"
     code = ["def add(x, y):\n    return x + y  # the sum of the two values\n" * 30]
-    assert embedder_key_for(code * 3, "minilm-int8") == "minilm-int8"
+    assert embedder_choice(code * 3, "minilm-int8")[0] == "minilm-int8"
 
 
 def test_a_few_hebrew_files_among_long_english_ones_get_the_multilingual_embedder(tmp_path):
