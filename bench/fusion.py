@@ -89,6 +89,11 @@ class Query:
     """Candidate chunk id -> the document it belongs to (nDCG) or itself when relevant (MRR)."""
     gains: dict[str, int]
     metric: str  # "ndcg" or "mrr"
+    text: str = ""
+    cross_dense: dict[str, float] | None = None
+    """Cosine of each lexical candidate the dense list lacks (for rules that read both scores)."""
+    cross_lexical: dict[str, float] | None = None
+    """BM25 of each dense candidate the lexical list lacks (0: none of the query's terms)."""
 
     def score(self, ranked: list[str]) -> float:
         if self.metric == "mrr":
@@ -137,12 +142,25 @@ def folder_set(name: str) -> tuple[str, list[Query]]:
         ]
 
 
-def _query(retriever, question: str, relevant: Callable) -> Query:
+def _lists(retriever, question: str):
+    """The two candidate lists and each one's score for the other's candidates."""
     dense, lexical = retriever.candidates(question, CANDIDATES)
+    in_dense, in_lexical = dict(dense), dict(lexical)
+    missing = [c for c, _ in lexical if c not in in_dense]
+    cross_dense = {}
+    if missing:
+        vector = retriever.embedder.embed_query(question)
+        cross_dense = dict(zip(missing, (retriever.index.store.vectors(missing) @ vector).tolist()))
+    cross_lexical = retriever.index.catalog.lexical_scores(question, [c for c, _ in dense if c not in in_lexical])
+    return dense, lexical, cross_dense, cross_lexical
+
+
+def _query(retriever, question: str, relevant: Callable) -> Query:
+    dense, lexical, cross_dense, cross_lexical = _lists(retriever, question)
     ids = list(dict.fromkeys(c for c, _ in dense + lexical))
     chunks = retriever.index.catalog.get_chunks(ids)
     hits = {c: 1 for c in ids if c in chunks and relevant(chunks[c])}
-    return Query(dense, lexical, {c: c for c in hits}, hits, "mrr")
+    return Query(dense, lexical, {c: c for c in hits}, hits, "mrr", question, cross_dense, cross_lexical)
 
 
 def beir(name: str) -> tuple[str, list[Query]]:
@@ -164,13 +182,15 @@ def _beir_queries(settings, data) -> list[Query]:
         retriever, path_of = open_retriever(settings, index), index.catalog.chunk_paths()
 
         for qid, query in data.queries.items():
-            dense, lexical = retriever.candidates(query, CANDIDATES)
+            dense, lexical, cross_dense, cross_lexical = _lists(retriever, query)
             doc_of = {}
             for chunk_id, _ in dense + lexical:
                 doc = data.doc_of_file.get(path_of.get(chunk_id, ""))
                 if doc is not None:
                     doc_of[chunk_id] = doc
-            queries.append(Query(dense, lexical, doc_of, dict(data.qrels[qid]), "ndcg"))
+            queries.append(
+                Query(dense, lexical, doc_of, dict(data.qrels[qid]), "ndcg", query, cross_dense, cross_lexical)
+            )
     return queries
 
 
@@ -192,7 +212,7 @@ def mean_score(queries: list[Query], fusion: Fusion) -> float:
 def searched(name: str, fresh: bool) -> tuple[str, list[Query]]:
     """A collection's metric and queries, from the cache unless ``fresh`` (the lists depend only on
     the index and the question, not on the rule)."""
-    cached = CACHE / f"{name}.pkl"
+    cached = CACHE / f"{name}-v2.pkl"
     if cached.exists() and not fresh:
         return pickle.loads(cached.read_bytes())
     result = SETS[name]()

@@ -19,8 +19,8 @@ from ingest.remote_embedder import REMOTE_PREFIX
 from ingest.store import EMBEDDED, StoreConfig
 from ingest.workers import ParseLimits
 from rag.engine import Engine
-from rag.errors import phrase_skip
-from rag.retriever import Retriever
+from rag.errors import RagError, phrase_skip
+from rag.retriever import Fusion, Retriever
 from rag.settings import Settings
 from rag.verify import DEFAULT_VERIFIER, HEBREW_VERIFIER
 
@@ -262,15 +262,27 @@ def needs_endpoint(index: str, embedder: str) -> IngestError:
     )
 
 
+def fusion_of(settings: Settings) -> Fusion:
+    """The hybrid search mix the settings ask for (``dense_weight``, 0..1)."""
+    weight = settings.dense_weight
+    if not 0.0 <= weight <= 1.0:
+        raise RagError(
+            f"dense_weight must be between 0 and 1, not {weight} (1 = embedding search alone, 0 = BM25 alone); "
+            "fix it in rag.toml or RAG_DENSE_WEIGHT"
+        )
+    return Fusion(dense_weight=weight, lexical_weight=1.0 - weight)
+
+
 def open_retriever(settings: Settings, index: Index) -> Retriever:
     """The retriever over ``index``, with the embedder that built it (never another one)."""
     name = index.embedder_name or settings.embedder
+    fusion = fusion_of(settings)
     if name.startswith(REMOTE_PREFIX):
         remote = remote_embedder(settings)
         if remote is None or remote.name != name:
             raise needs_endpoint(index.name, name)
-        return Retriever(index, remote)
-    return Retriever(index, LazyEmbedder(name, settings.effective_threads(), settings.cache_path))
+        return Retriever(index, remote, fusion)
+    return Retriever(index, LazyEmbedder(name, settings.effective_threads(), settings.cache_path), fusion)
 
 
 def load_generator(settings: Settings, model: str | None = None):

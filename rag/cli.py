@@ -621,6 +621,10 @@ def _print_report(report: dict, as_json: bool) -> None:
         if key == "modes":
             for mode, metrics in value.items():
                 click.echo(f"{mode:<8} " + "  ".join(f"{k} {v}" for k, v in metrics.items()))
+        elif key == "mrr@10_by_dense_weight":
+            click.echo(f"{key}: " + "  ".join(f"{w}: {v}" for w, v in value.items()))
+        elif key == "suggested_dense_weight":
+            click.echo(f"suggested: {value}" if value else "suggested: keep dense_weight as it is")
         else:
             click.echo(f"{key}: {value}")
 

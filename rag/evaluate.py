@@ -7,6 +7,7 @@ hybrid rankings are all computed from the same candidate lists, so one run repor
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -29,6 +30,13 @@ MODES = {
     "lexical": lambda f: Fusion(0.0, 1.0, f.rrf_k, f.candidates, f.method),
     "hybrid": lambda f: f,
 }
+DENSE_WEIGHTS = (0.3, 0.5, 0.7, 0.9)
+"""The ``dense_weight`` values `rag eval folder` tries on the user's questions."""
+SUGGEST_MIN_QUESTIONS = 30
+SUGGEST_MARGIN = 0.02
+"""A weight is suggested only from this many questions and when its MRR@10 beats the current
+one's by this much: with 20-40 questions a smaller difference is mostly which questions were
+asked (bench/fusion_features.py, docs/benchmarks.md)."""
 
 
 def eval_index_name(source: Path, embedder: str) -> str:
@@ -256,6 +264,7 @@ def _first_hits(
     *,
     depth: int,
     progress: Callable[[str, int, int], None] | None,
+    modes: dict[str, Callable[[Fusion], Fusion]] = MODES,
 ) -> tuple[list[dict[str, int | None]], list[float]]:
     """For each item and each search mode, the rank (0-based) of the first of ``depth`` hits for
     which ``is_hit(hit, item)``, or None; and each search's time in ms."""
@@ -266,7 +275,7 @@ def _first_hits(
         dense, lexical, ms = _timed_candidates(retriever, item.question, 100)
         latencies.append(ms)
         ranks = {}
-        for mode, make in MODES.items():
+        for mode, make in modes.items():
             top = retriever.hits(fuse(dense, lexical, make(retriever.fusion)), dense, lexical, depth)
             ranks[mode] = next((i for i, h in enumerate(top) if is_hit(h, item)), None)
         firsts.append(ranks)
@@ -319,18 +328,29 @@ def evaluate_folder_retrieval(
     """hit@1, hit@5 and MRR@10 for dense, lexical and hybrid search, where a hit is a passage from
     the file (and page) that the question names; and the questions hybrid search missed at 5."""
     located = [item for item in items if not item.impossible and item.source]
+    weighted = {
+        f"dense_weight {w}": (lambda f, w=w: dataclasses.replace(f, dense_weight=w, lexical_weight=1 - w))
+        for w in DENSE_WEIGHTS
+    }
     firsts, latencies = _first_hits(
-        retriever, located, lambda hit, item: is_the_place(hit.source, hit.page, item), depth=10, progress=progress
+        retriever,
+        located,
+        lambda hit, item: is_the_place(hit.source, hit.page, item),
+        depth=10,
+        progress=progress,
+        modes={**MODES, **weighted},
     )
     n = max(1, len(located))
-    modes = {}
-    for m in MODES:
+    measured = {}
+    for m in [*MODES, *weighted]:
         ranks = [r[m] for r in firsts]
-        modes[m] = {
+        measured[m] = {
             "hit@1": round(sum(r == 0 for r in ranks) / n, 4),
             "hit@5": round(sum(r is not None and r < 5 for r in ranks) / n, 4),
             "mrr@10": round(sum(1 / (r + 1) for r in ranks if r is not None) / n, 4),
         }
+    modes = {m: measured[m] for m in MODES}
+    by_weight = {w: measured[f"dense_weight {w}"]["mrr@10"] for w in DENSE_WEIGHTS}
     missed = [
         {"id": item.id, "question": item.question, "source": item.source, "page": item.page}
         for item, r in zip(located, firsts)
@@ -343,8 +363,26 @@ def evaluate_folder_retrieval(
         "search_ms_mean": _mean_ms(latencies),
         "modes": modes,
         "favours": favoured_mode(modes),
+        "mrr@10_by_dense_weight": by_weight,
+        "suggested_dense_weight": suggested_weight(
+            by_weight, modes["hybrid"]["mrr@10"], retriever.fusion, len(located)
+        ),
         "missed_at_5": missed,
     }
+
+
+def suggested_weight(by_weight: dict[float, float], current: float, fusion: Fusion, questions: int) -> str | None:
+    """Pure: a ``dense_weight`` line for rag.toml when another weight beats the current mix on
+    enough questions by a clear margin, else None."""
+    if questions < SUGGEST_MIN_QUESTIONS or not by_weight:
+        return None
+    best = max(by_weight, key=lambda w: (by_weight[w], -abs(w - fusion.dense_weight)))
+    if best == fusion.dense_weight or by_weight[best] - current < SUGGEST_MARGIN:
+        return None
+    return (
+        f"dense_weight = {best} (MRR@10 {by_weight[best]} on your {questions} questions against {current} "
+        f"with {fusion.dense_weight}): put it in rag.toml, or set RAG_DENSE_WEIGHT={best}"
+    )
 
 
 def favoured_mode(modes: dict[str, dict[str, float]], tolerance: float = 0.005) -> str:

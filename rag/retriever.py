@@ -208,22 +208,23 @@ class Retriever:
         return self.retrieve(query, k, where=where).hits
 
     def candidates(self, query: str, n: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-        """The two ranked lists before fusion: (dense by cosine, lexical by BM25), ``n`` each."""
-        dense, lexical, _ = self._candidates(query, n)
+        """The two ranked lists before fusion: (dense by cosine, lexical by BM25), ``n`` each; both
+        are searched whatever the fusion weights (an evaluation compares them)."""
+        dense, lexical, _ = self._candidates(query, n, both=True)
         return dense, lexical
 
     def pending(self) -> int:
         """Chunks of the index still waiting for their vectors (ingest's stage 2)."""
         return self.index.catalog.pending_count()
 
-    def _candidates(self, query: str, n: int):
+    def _candidates(self, query: str, n: int, *, both: bool = False):
         query = clean(query)  # a question typed in a terminal that is not UTF-8 holds lone surrogates
         lexical_job = None
-        if self.fusion.lexical_weight > 0:  # SQLite works without the GIL: overlap it with the embedder
+        if both or self.fusion.lexical_weight > 0:  # SQLite works without the GIL: overlap it with the embedder
             lexical_job = _pool().submit(self.index.catalog.lexical_search, query, n)
         dense: list[tuple[str, float]] = []
         vector = None
-        if self.embedder is not None and self.fusion.dense_weight > 0:
+        if self.embedder is not None and (both or self.fusion.dense_weight > 0):
             vector = self.embedder.embed_query(query)
             dense = self.index.store.query(vector, n)
         return dense, lexical_job.result() if lexical_job else [], vector

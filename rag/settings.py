@@ -26,6 +26,7 @@ class Settings:
     model: str = "qwen2.5-coder-1.5b"
     embedder: str = "minilm-int8"
     top_k: int = 5
+    dense_weight: float = 0.7
     threads: int = 0
     chunk_tokens: int = CHUNK_TOKENS
     max_file_mb: int = MAX_FILE_MB
@@ -79,6 +80,9 @@ HELP = {
     "model": "GGUF file, a bundled model name, or auto (0.5B for English questions; 1.5B for Hebrew ones and for rewriting follow-ups)",
     "embedder": "embedder for new indexes (minilm-int8, minilm, multilingual)",
     "top_k": "passages retrieved per question",
+    "dense_weight": "share of embedding search in hybrid search, 0 to 1 (1 = embeddings alone, 0 = BM25 alone); each "
+    "question's share moves from it toward the list that picks its best more clearly; rag eval folder says which "
+    "your questions favour",
     "threads": "CPU threads (0 = physical cores)",
     "chunk_tokens": "largest chunk, in embedder tokens",
     "max_file_mb": "files larger than this are skipped",

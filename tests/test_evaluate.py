@@ -144,6 +144,9 @@ def test_eval_folder_finds_the_file_and_page_of_each_question(env_clean):
     assert report["hit@1"] == 0.6 and report["hit@5"] == 0.8, report
     assert report["modes"]["lexical"]["hit@1"] == 0.6
     assert [m["question"] for m in report["missed_at_5"]] == ["How do I reset the controller?"]
+    assert set(report["mrr@10_by_dense_weight"]) == {"0.3", "0.5", "0.7", "0.9"}
+    assert report["mrr@10_by_dense_weight"]["0.7"] == report["mrr@10"], "0.7 is the default mix"
+    assert report["suggested_dense_weight"] is None, "five questions are too few to suggest a weight"
     text = runner.invoke(cli, args)
     assert "not in the top 5: How do I reset the controller? (controller.pdf)" in text.stderr
     assert runner.invoke(cli, ["eval", "folder", str(questions)]).exit_code != 0, "neither --docs nor --index"
@@ -157,3 +160,29 @@ def test_the_place_of_a_hit():
     assert not is_the_place("/home/me/docs/pump.pdf", 3, item)
     assert not is_the_place("/home/me/olddocs/pump.pdf", 2, QaItem("1", "q", [], False, "docs/pump.pdf", 2))
     assert is_the_place("/x/radio.md", None, QaItem("1", "q", [], False, "radio.md", None))
+
+
+def test_a_weight_is_suggested_only_on_enough_questions_and_a_clear_margin():
+    from rag.evaluate import suggested_weight
+    from rag.retriever import Fusion
+
+    default = Fusion()
+    by_weight = {0.3: 0.70, 0.5: 0.72, 0.7: 0.74, 0.9: 0.80}
+    line = suggested_weight(by_weight, 0.74, default, 40)
+    assert line.startswith("dense_weight = 0.9 (MRR@10 0.8 on your 40 questions against 0.74 with 0.7)")
+    assert "RAG_DENSE_WEIGHT=0.9" in line
+    assert suggested_weight(by_weight, 0.74, default, 29) is None, "too few questions"
+    assert suggested_weight({**by_weight, 0.9: 0.755}, 0.74, default, 40) is None, "within the margin"
+    assert suggested_weight({0.5: 0.8, 0.7: 0.8, 0.9: 0.8}, 0.8, default, 40) is None, "a tie keeps the current mix"
+
+
+def test_dense_weight_setting_reaches_search_and_is_checked(env_clean):
+    from rag.api import fusion_of
+    from rag.errors import RagError
+    from rag.settings import load_settings
+
+    assert fusion_of(load_settings({})).dense_weight == 0.7
+    mix = fusion_of(load_settings({}, env={"RAG_DENSE_WEIGHT": "0.9"}))
+    assert (mix.dense_weight, round(mix.lexical_weight, 6)) == (0.9, 0.1)
+    with pytest.raises(RagError, match="dense_weight must be between 0 and 1, not 1.5"):
+        fusion_of(load_settings({}, env={"RAG_DENSE_WEIGHT": "1.5"}))
