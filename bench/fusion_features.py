@@ -126,9 +126,8 @@ class Collection:
 
     def value(self, shares: np.ndarray, gate: float | None = None) -> float:
         """Mean score at per-query ``shares``, read from the tabulated curves (nearest share)."""
-        at = np.clip(np.rint(np.asarray(shares) * (len(GRID) - 1)).astype(int), 0, len(GRID) - 1)
         curves = self.curves[gate]
-        return float(curves[np.arange(len(curves)), at].mean())
+        return float(curves[np.arange(len(curves)), _at(shares)].mean())
 
     def exact(self, shares: np.ndarray, gate: float | None = None) -> float:
         return statistics.fmean(p.score(float(s), gate) for p, s in zip(self.queries, shares))
@@ -224,6 +223,43 @@ def choose(train: list[Collection], members: dict[str, tuple[Rule, float | None]
     return max(members, key=merit)
 
 
+def advice(collections: list[Collection], sizes=(30, 60, 150), draws: int = 200, seed: int = 0) -> dict:
+    """What `rag eval folder`'s dense_weight advice does for a user who has ``size`` questions:
+    score each weight on a random sample of the collection's queries, follow the advice rule
+    (``rag.evaluate.suggested_weight``), and measure the change on the other queries."""
+    from rag.evaluate import DENSE_WEIGHTS, suggested_weight
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    for c in collections:
+        per = {
+            w: c.curves[None][np.arange(len(c.queries)), _at(adaptive(w, DEFAULT.adaptation)(c))] for w in DENSE_WEIGHTS
+        }
+        for size in sizes:
+            if len(c.queries) < 2 * size:
+                continue
+            changes, advised = [], 0
+            for _ in range(draws):
+                order = rng.permutation(len(c.queries))
+                sample, rest = order[:size], order[size:]
+                by_weight = {w: per[w][sample].tolist() for w in DENSE_WEIGHTS}
+                line = suggested_weight(by_weight, by_weight[DEFAULT.dense_weight], DEFAULT.dense_weight)
+                chosen = float(line.split()[2].rstrip(":")) if line else DEFAULT.dense_weight
+                advised += line is not None
+                changes.append(float(per[chosen][rest].mean() - per[DEFAULT.dense_weight][rest].mean()))
+            out[f"{c.name} {size}"] = {
+                "advised": advised / draws,
+                "mean change": statistics.fmean(changes),
+                "worse by > 0.005": sum(x < -TOLERANCE for x in changes) / draws,
+                "better by > 0.005": sum(x > TOLERANCE for x in changes) / draws,
+            }
+    return out
+
+
+def _at(shares: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(np.asarray(shares) * (len(GRID) - 1)).astype(int), 0, len(GRID) - 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", nargs="+", choices=sorted(SETS), default=list(SETS))
@@ -277,11 +313,22 @@ def main() -> None:
             f"{within} of {len(collections)}; development sets kept {kept} of {len(development)} |"
         )
     print("\n(* below the better single list by more than 0.005)")
+    advised = advice(collections)
+    print(
+        "\n| collection, questions the user has | advice given | mean change on the other questions | worse by > 0.005 | better by > 0.005 |"
+    )
+    print("|---|---|---|---|---|")
+    for key, row in advised.items():
+        print(
+            f"| {key} | {row['advised']:.2f} | {row['mean change']:+.4f} | {row['worse by > 0.005']:.2f} | "
+            f"{row['better by > 0.005']:.2f} |"
+        )
     if args.json_out:
         payload = {
             "collections": {c.name: {"metric": c.metric, "dense": c.dense, "lexical": c.lexical} for c in collections},
             "today": today,
             "families": results,
+            "advice": advised,
         }
         Path(args.json_out).write_text(json.dumps(payload, indent=1), encoding="utf-8")
 

@@ -30,13 +30,16 @@ MODES = {
     "lexical": lambda f: Fusion(0.0, 1.0, f.rrf_k, f.candidates, f.method),
     "hybrid": lambda f: f,
 }
-DENSE_WEIGHTS = (0.3, 0.5, 0.7, 0.9)
+DENSE_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 0.9, 1.0)
 """The ``dense_weight`` values `rag eval folder` tries on the user's questions."""
-SUGGEST_MIN_QUESTIONS = 30
-SUGGEST_MARGIN = 0.02
-"""A weight is suggested only from this many questions and when its MRR@10 beats the current
-one's by this much: with 20-40 questions a smaller difference is mostly which questions were
-asked (bench/fusion_features.py, docs/benchmarks.md)."""
+SUGGEST_MIN_QUESTIONS = 20
+SUGGEST_MARGIN = 0.01
+SUGGEST_Z = 2.5
+"""A weight is suggested only from this many questions, when its MRR@10 beats the current mix's
+by this margin and by ``SUGGEST_Z`` standard errors of the per-question difference: with tens of
+questions a smaller difference is mostly which questions were asked (bench/fusion_features.py:
+simulated on 13 collections, the advice cost more than 0.005 in at most 1% of draws and gained
+up to 0.018 on average with 150 questions; docs/benchmarks.md)."""
 
 
 def eval_index_name(source: Path, embedder: str) -> str:
@@ -351,6 +354,11 @@ def evaluate_folder_retrieval(
         }
     modes = {m: measured[m] for m in MODES}
     by_weight = {w: measured[f"dense_weight {w}"]["mrr@10"] for w in DENSE_WEIGHTS}
+    reciprocal = {
+        w: [0.0 if r[f"dense_weight {w}"] is None else 1 / (r[f"dense_weight {w}"] + 1) for r in firsts]
+        for w in DENSE_WEIGHTS
+    }
+    now = [0.0 if r["hybrid"] is None else 1 / (r["hybrid"] + 1) for r in firsts]
     missed = [
         {"id": item.id, "question": item.question, "source": item.source, "page": item.page}
         for item, r in zip(located, firsts)
@@ -364,24 +372,29 @@ def evaluate_folder_retrieval(
         "modes": modes,
         "favours": favoured_mode(modes),
         "mrr@10_by_dense_weight": by_weight,
-        "suggested_dense_weight": suggested_weight(
-            by_weight, modes["hybrid"]["mrr@10"], retriever.fusion, len(located)
-        ),
+        "suggested_dense_weight": suggested_weight(reciprocal, now, retriever.fusion.dense_weight),
         "missed_at_5": missed,
     }
 
 
-def suggested_weight(by_weight: dict[float, float], current: float, fusion: Fusion, questions: int) -> str | None:
-    """Pure: a ``dense_weight`` line for rag.toml when another weight beats the current mix on
-    enough questions by a clear margin, else None."""
-    if questions < SUGGEST_MIN_QUESTIONS or not by_weight:
+def suggested_weight(by_weight: dict[float, list[float]], current: list[float], weight: float) -> str | None:
+    """Pure: a ``dense_weight`` line for rag.toml when another weight beats the current mix
+    (``weight``) clearly on the user's questions, else None. ``by_weight``: each weight's
+    per-question score (reciprocal rank); ``current``: the current mix's, same questions."""
+    n = len(current)
+    if n < SUGGEST_MIN_QUESTIONS or not by_weight:
         return None
-    best = max(by_weight, key=lambda w: (by_weight[w], -abs(w - fusion.dense_weight)))
-    if best == fusion.dense_weight or by_weight[best] - current < SUGGEST_MARGIN:
+    mean = {w: statistics.fmean(v) for w, v in by_weight.items()}
+    best = max(mean, key=lambda w: (round(mean[w], 9), -abs(w - weight)))
+    differences = [a - b for a, b in zip(by_weight[best], current)]
+    gain = statistics.fmean(differences)
+    error = statistics.stdev(differences) / math.sqrt(n)
+    if best == weight or gain < max(SUGGEST_MARGIN, SUGGEST_Z * error):
         return None
+    alone = {1.0: " (embedding search alone)", 0.0: " (BM25 alone)"}.get(best, "")
     return (
-        f"dense_weight = {best} (MRR@10 {by_weight[best]} on your {questions} questions against {current} "
-        f"with {fusion.dense_weight}): put it in rag.toml, or set RAG_DENSE_WEIGHT={best}"
+        f"dense_weight = {best}{alone}: MRR@10 {mean[best]:.4f} on your {n} questions against "
+        f"{statistics.fmean(current):.4f} with {weight}; put it in rag.toml, or set RAG_DENSE_WEIGHT={best}"
     )
 
 

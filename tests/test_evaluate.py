@@ -144,7 +144,8 @@ def test_eval_folder_finds_the_file_and_page_of_each_question(env_clean):
     assert report["hit@1"] == 0.6 and report["hit@5"] == 0.8, report
     assert report["modes"]["lexical"]["hit@1"] == 0.6
     assert [m["question"] for m in report["missed_at_5"]] == ["How do I reset the controller?"]
-    assert set(report["mrr@10_by_dense_weight"]) == {"0.3", "0.5", "0.7", "0.9"}
+    assert set(report["mrr@10_by_dense_weight"]) == {"0.0", "0.3", "0.5", "0.7", "0.9", "1.0"}
+    assert report["mrr@10_by_dense_weight"]["1.0"] == report["modes"]["dense"]["mrr@10"], "1.0 is dense alone"
     assert report["mrr@10_by_dense_weight"]["0.7"] == report["mrr@10"], "0.7 is the default mix"
     assert report["suggested_dense_weight"] is None, "five questions are too few to suggest a weight"
     text = runner.invoke(cli, args)
@@ -164,16 +165,18 @@ def test_the_place_of_a_hit():
 
 def test_a_weight_is_suggested_only_on_enough_questions_and_a_clear_margin():
     from rag.evaluate import suggested_weight
-    from rag.retriever import Fusion
 
-    default = Fusion()
-    by_weight = {0.3: 0.70, 0.5: 0.72, 0.7: 0.74, 0.9: 0.80}
-    line = suggested_weight(by_weight, 0.74, default, 40)
-    assert line.startswith("dense_weight = 0.9 (MRR@10 0.8 on your 40 questions against 0.74 with 0.7)")
-    assert "RAG_DENSE_WEIGHT=0.9" in line
-    assert suggested_weight(by_weight, 0.74, default, 29) is None, "too few questions"
-    assert suggested_weight({**by_weight, 0.9: 0.755}, 0.74, default, 40) is None, "within the margin"
-    assert suggested_weight({0.5: 0.8, 0.7: 0.8, 0.9: 0.8}, 0.8, default, 40) is None, "a tie keeps the current mix"
+    now = [1.0, 0.5, 0.0, 1.0] * 10  # 40 questions' reciprocal ranks with the current mix (0.7)
+    better = [1.0, 1.0, 0.5, 1.0] * 10  # dense alone: as good or better on every question
+    line = suggested_weight({0.5: now, 0.7: now, 1.0: better}, now, 0.7)
+    assert line.startswith(
+        "dense_weight = 1.0 (embedding search alone): MRR@10 0.8750 on your 40 questions against 0.6250 with 0.7"
+    )
+    assert "RAG_DENSE_WEIGHT=1.0" in line
+    assert suggested_weight({0.7: now[:16], 1.0: better[:16]}, now[:16], 0.7) is None, "too few questions"
+    noisy = [1.0, 0.0, 1.0, 1.0] * 10  # higher on average, but it loses as often as it wins
+    assert suggested_weight({0.7: now, 0.9: noisy}, now, 0.7) is None, "within the noise"
+    assert suggested_weight({0.5: better, 0.7: better, 0.9: better}, better, 0.7) is None, "a tie keeps the current mix"
 
 
 def test_dense_weight_setting_reaches_search_and_is_checked(env_clean):
