@@ -243,9 +243,9 @@ def advice(collections: list[Collection], sizes=(30, 60, 150), draws: int = 200,
                 order = rng.permutation(len(c.queries))
                 sample, rest = order[:size], order[size:]
                 by_weight = {w: per[w][sample].tolist() for w in DENSE_WEIGHTS}
-                line = suggested_weight(by_weight, by_weight[DEFAULT.dense_weight], DEFAULT.dense_weight)
-                chosen = float(line.split()[2].rstrip(":")) if line else DEFAULT.dense_weight
-                advised += line is not None
+                weight, _ = suggested_weight(by_weight, by_weight[DEFAULT.dense_weight], DEFAULT.dense_weight)
+                chosen = DEFAULT.dense_weight if weight is None else weight
+                advised += weight is not None
                 changes.append(float(per[chosen][rest].mean() - per[DEFAULT.dense_weight][rest].mean()))
             out[f"{c.name} {size}"] = {
                 "advised": advised / draws,

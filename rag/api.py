@@ -266,9 +266,10 @@ def fusion_of(settings: Settings) -> Fusion:
     """The hybrid search mix the settings ask for (``dense_weight``, 0..1)."""
     weight = settings.dense_weight
     if not 0.0 <= weight <= 1.0:
+        where = settings.origins.get("dense_weight", "default")
         raise RagError(
-            f"dense_weight must be between 0 and 1, not {weight} (1 = embedding search alone, 0 = BM25 alone); "
-            "fix it in rag.toml or RAG_DENSE_WEIGHT"
+            f"dense_weight must be between 0 and 1, not {weight} (from {where}; 1 = embedding search alone, "
+            "0 = BM25 alone): fix it there"
         )
     return Fusion(dense_weight=weight, lexical_weight=1.0 - weight)
 

@@ -624,7 +624,7 @@ def _print_report(report: dict, as_json: bool) -> None:
         elif key == "mrr@10_by_dense_weight":
             click.echo(f"{key}: " + "  ".join(f"{w}: {v}" for w, v in value.items()))
         elif key == "suggested_dense_weight":
-            click.echo(f"suggested: {value}" if value else "suggested: keep dense_weight as it is")
+            continue  # the advice line says it
         else:
             click.echo(f"{key}: {value}")
 

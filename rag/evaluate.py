@@ -359,6 +359,7 @@ def evaluate_folder_retrieval(
         for w in DENSE_WEIGHTS
     }
     now = [0.0 if r["hybrid"] is None else 1 / (r["hybrid"] + 1) for r in firsts]
+    suggestion = suggested_weight(reciprocal, now, retriever.fusion.dense_weight)
     missed = [
         {"id": item.id, "question": item.question, "source": item.source, "page": item.page}
         for item, r in zip(located, firsts)
@@ -372,27 +373,36 @@ def evaluate_folder_retrieval(
         "modes": modes,
         "favours": favoured_mode(modes),
         "mrr@10_by_dense_weight": by_weight,
-        "suggested_dense_weight": suggested_weight(reciprocal, now, retriever.fusion.dense_weight),
+        "suggested_dense_weight": suggestion[0],
+        "dense_weight_advice": suggestion[1],
         "missed_at_5": missed,
     }
 
 
-def suggested_weight(by_weight: dict[float, list[float]], current: list[float], weight: float) -> str | None:
-    """Pure: a ``dense_weight`` line for rag.toml when another weight beats the current mix
-    (``weight``) clearly on the user's questions, else None. ``by_weight``: each weight's
-    per-question score (reciprocal rank); ``current``: the current mix's, same questions."""
+def suggested_weight(
+    by_weight: dict[float, list[float]], current: list[float], weight: float
+) -> tuple[float | None, str]:
+    """Pure: (the ``dense_weight`` to put in rag.toml, or None to keep ``weight``; the advice in
+    one line). ``by_weight``: each weight's per-question score (reciprocal rank); ``current``:
+    the current mix's, same questions. Another weight is suggested only when it beats the
+    current mix clearly (``SUGGEST_MARGIN``, ``SUGGEST_Z`` standard errors)."""
     n = len(current)
+    keep = f"keep dense_weight = {weight}"
     if n < SUGGEST_MIN_QUESTIONS or not by_weight:
-        return None
+        return None, f"{keep}: {SUGGEST_MIN_QUESTIONS} questions or more are needed to suggest another mix"
     mean = {w: statistics.fmean(v) for w, v in by_weight.items()}
     best = max(mean, key=lambda w: (round(mean[w], 9), -abs(w - weight)))
     differences = [a - b for a, b in zip(by_weight[best], current)]
     gain = statistics.fmean(differences)
     error = statistics.stdev(differences) / math.sqrt(n)
-    if best == weight or gain < max(SUGGEST_MARGIN, SUGGEST_Z * error):
-        return None
+    if best == weight or gain <= 0:
+        return None, f"{keep}: no other mix does better on your {n} questions"
+    if gain < max(SUGGEST_MARGIN, SUGGEST_Z * error):
+        return None, (
+            f"{keep}: {best}'s lead (MRR@10 {gain:+.4f}) is within the noise of {n} questions; more questions would tell"
+        )
     alone = {1.0: " (embedding search alone)", 0.0: " (BM25 alone)"}.get(best, "")
-    return (
+    return best, (
         f"dense_weight = {best}{alone}: MRR@10 {mean[best]:.4f} on your {n} questions against "
         f"{statistics.fmean(current):.4f} with {weight}; put it in rag.toml, or set RAG_DENSE_WEIGHT={best}"
     )

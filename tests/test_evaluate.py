@@ -148,6 +148,7 @@ def test_eval_folder_finds_the_file_and_page_of_each_question(env_clean):
     assert report["mrr@10_by_dense_weight"]["1.0"] == report["modes"]["dense"]["mrr@10"], "1.0 is dense alone"
     assert report["mrr@10_by_dense_weight"]["0.7"] == report["mrr@10"], "0.7 is the default mix"
     assert report["suggested_dense_weight"] is None, "five questions are too few to suggest a weight"
+    assert report["dense_weight_advice"].startswith("keep dense_weight = 0.7: 20 questions or more")
     text = runner.invoke(cli, args)
     assert "not in the top 5: How do I reset the controller? (controller.pdf)" in text.stderr
     assert runner.invoke(cli, ["eval", "folder", str(questions)]).exit_code != 0, "neither --docs nor --index"
@@ -168,15 +169,19 @@ def test_a_weight_is_suggested_only_on_enough_questions_and_a_clear_margin():
 
     now = [1.0, 0.5, 0.0, 1.0] * 10  # 40 questions' reciprocal ranks with the current mix (0.7)
     better = [1.0, 1.0, 0.5, 1.0] * 10  # dense alone: as good or better on every question
-    line = suggested_weight({0.5: now, 0.7: now, 1.0: better}, now, 0.7)
+    weight, line = suggested_weight({0.5: now, 0.7: now, 1.0: better}, now, 0.7)
+    assert weight == 1.0
     assert line.startswith(
         "dense_weight = 1.0 (embedding search alone): MRR@10 0.8750 on your 40 questions against 0.6250 with 0.7"
     )
     assert "RAG_DENSE_WEIGHT=1.0" in line
-    assert suggested_weight({0.7: now[:16], 1.0: better[:16]}, now[:16], 0.7) is None, "too few questions"
+    weight, line = suggested_weight({0.7: now[:16], 1.0: better[:16]}, now[:16], 0.7)
+    assert weight is None and line == "keep dense_weight = 0.7: 20 questions or more are needed to suggest another mix"
     noisy = [1.0, 0.0, 1.0, 1.0] * 10  # higher on average, but it loses as often as it wins
-    assert suggested_weight({0.7: now, 0.9: noisy}, now, 0.7) is None, "within the noise"
-    assert suggested_weight({0.5: better, 0.7: better, 0.9: better}, better, 0.7) is None, "a tie keeps the current mix"
+    weight, line = suggested_weight({0.7: now, 0.9: noisy}, now, 0.7)
+    assert weight is None and "0.9's lead (MRR@10 +0.1250) is within the noise of 40 questions" in line
+    weight, line = suggested_weight({0.5: better, 0.7: better, 0.9: better}, better, 0.7)
+    assert weight is None and line == "keep dense_weight = 0.7: no other mix does better on your 40 questions"
 
 
 def test_dense_weight_setting_reaches_search_and_is_checked(env_clean):
@@ -187,5 +192,5 @@ def test_dense_weight_setting_reaches_search_and_is_checked(env_clean):
     assert fusion_of(load_settings({})).dense_weight == 0.7
     mix = fusion_of(load_settings({}, env={"RAG_DENSE_WEIGHT": "0.9"}))
     assert (mix.dense_weight, round(mix.lexical_weight, 6)) == (0.9, 0.1)
-    with pytest.raises(RagError, match="dense_weight must be between 0 and 1, not 1.5"):
+    with pytest.raises(RagError, match="dense_weight must be between 0 and 1, not 1.5 .from RAG_DENSE_WEIGHT"):
         fusion_of(load_settings({}, env={"RAG_DENSE_WEIGHT": "1.5"}))
