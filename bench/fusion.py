@@ -144,14 +144,16 @@ def folder_set(name: str) -> tuple[str, list[Query]]:
 
 def _lists(retriever, question: str):
     """The two candidate lists and each one's score for the other's candidates."""
-    dense, lexical = retriever.candidates(question, CANDIDATES)
+    dense, lexical, vector = retriever.candidates(question, CANDIDATES)
     in_dense, in_lexical = dict(dense), dict(lexical)
     missing = [c for c, _ in lexical if c not in in_dense]
     cross_dense = {}
-    if missing:
-        vector = retriever.embedder.embed_query(question)
+    if missing and vector is not None:
         cross_dense = dict(zip(missing, (retriever.index.store.vectors(missing) @ vector).tolist()))
-    cross_lexical = retriever.index.catalog.lexical_scores(question, [c for c, _ in dense if c not in in_lexical])
+    unscored = [c for c, _ in dense if c not in in_lexical]
+    cross_lexical = dict.fromkeys(unscored, 0.0)
+    if unscored:
+        cross_lexical.update(retriever.index.catalog.lexical_search(question, len(unscored), ids=unscored))
     return dense, lexical, cross_dense, cross_lexical
 
 

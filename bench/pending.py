@@ -108,7 +108,7 @@ def score(settings: Settings, questions: list[Question], share: float, scratch: 
         fusion = Fusion()
         no_dense, stand_in = [], []
         for question, metric in questions:
-            dense, lexical = retriever.candidates(question, CANDIDATES)
+            dense, lexical, _ = retriever.candidates(question, CANDIDATES)
             waiting = index.catalog.pending_among([i for i, _ in lexical]) if withheld else set()
             no_dense.append(metric(index, [i for i, _ in fuse(dense, lexical, fusion)]))
             stand_in.append(metric(index, [i for i, _ in fuse(dense, lexical, fusion, waiting)]))

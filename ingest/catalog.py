@@ -442,24 +442,11 @@ class Catalog:
         useful = [w for w in words if df[w] <= limit] or words[:2]
         return useful[:MAX_QUERY_TERMS]
 
-    def lexical_scores(self, query: str, ids: Sequence[str]) -> dict[str, float]:
-        """The BM25 score of each of ``ids`` for ``query`` (0 for a chunk with none of its terms),
-        on the scale of ``lexical_search``."""
-        scores = dict.fromkeys(ids, 0.0)
-        expression = match_expression(self.query_terms(query))
-        for start in range(0, len(ids) if expression else 0, 500):
-            part = list(ids[start : start + 500])
-            rows = self.db.execute(
-                "SELECT c.id, -f.rank FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN "
-                f"(SELECT rowid FROM chunks WHERE id IN ({','.join('?' * len(part))}))) AS f "
-                "JOIN chunks c ON c.rowid = f.rowid",
-                (expression, *part),
-            )
-            scores.update({row[0]: row[1] for row in rows})
-        return scores
-
-    def lexical_search(self, query: str, k: int, *, paths: Sequence[str] = ()) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score) best first; higher is better. ``paths``: only these files' chunks."""
+    def lexical_search(
+        self, query: str, k: int, *, paths: Sequence[str] = (), ids: Sequence[str] = ()
+    ) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) best first; higher is better. ``paths``: only these files'
+        chunks; ``ids``: only these chunks (a chunk with none of the query's terms is not listed)."""
         expression = match_expression(self.query_terms(query))
         if expression is None:
             return []
@@ -467,6 +454,9 @@ class Catalog:
         if paths:
             within = f" AND rowid IN (SELECT rowid FROM chunks WHERE path IN ({','.join('?' * len(paths))}))"
             values += [stored(p) for p in paths]
+        if ids:
+            within += f" AND rowid IN (SELECT rowid FROM chunks WHERE id IN ({','.join('?' * len(ids))}))"
+            values += list(ids)
         rows = self.db.execute(
             f"SELECT c.id, -f.rank FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ?{within} "
             "ORDER BY rank LIMIT ?) AS f JOIN chunks c ON c.rowid = f.rowid ORDER BY f.rank",

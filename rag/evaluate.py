@@ -220,7 +220,7 @@ def load_squad(file: Path, out: Path) -> tuple[Path, list[QaItem]]:
 # --- runners ------------------------------------------------------------------------------------
 def _timed_candidates(retriever: Retriever, query: str, n: int) -> tuple[list, list, float]:
     started = time.perf_counter()
-    dense, lexical = retriever.candidates(query, n)
+    dense, lexical, _ = retriever.candidates(query, n)
     return dense, lexical, (time.perf_counter() - started) * 1000
 
 
@@ -331,9 +331,15 @@ def evaluate_folder_retrieval(
     """hit@1, hit@5 and MRR@10 for dense, lexical and hybrid search, where a hit is a passage from
     the file (and page) that the question names; and the questions hybrid search missed at 5."""
     located = [item for item in items if not item.impossible and item.source]
+    current = retriever.fusion.dense_weight
+
+    def mode_of(weight: float) -> str:  # 0, 1 and the current mix are modes already searched
+        return {0.0: "lexical", 1.0: "dense", current: "hybrid"}.get(weight, f"dense_weight {weight}")
+
     weighted = {
-        f"dense_weight {w}": (lambda f, w=w: dataclasses.replace(f, dense_weight=w, lexical_weight=1 - w))
+        mode_of(w): (lambda f, w=w: dataclasses.replace(f, dense_weight=w, lexical_weight=1 - w))
         for w in DENSE_WEIGHTS
+        if mode_of(w) not in MODES
     }
     firsts, latencies = _first_hits(
         retriever,
@@ -344,22 +350,17 @@ def evaluate_folder_retrieval(
         modes={**MODES, **weighted},
     )
     n = max(1, len(located))
-    measured = {}
-    for m in [*MODES, *weighted]:
-        ranks = [r[m] for r in firsts]
-        measured[m] = {
-            "hit@1": round(sum(r == 0 for r in ranks) / n, 4),
-            "hit@5": round(sum(r is not None and r < 5 for r in ranks) / n, 4),
-            "mrr@10": round(sum(1 / (r + 1) for r in ranks if r is not None) / n, 4),
+    reciprocal = {m: [0.0 if r[m] is None else 1 / (r[m] + 1) for r in firsts] for m in [*MODES, *weighted]}
+    modes = {
+        m: {
+            "hit@1": round(sum(r[m] == 0 for r in firsts) / n, 4),
+            "hit@5": round(sum(r[m] is not None and r[m] < 5 for r in firsts) / n, 4),
+            "mrr@10": round(sum(reciprocal[m]) / n, 4),
         }
-    modes = {m: measured[m] for m in MODES}
-    by_weight = {w: measured[f"dense_weight {w}"]["mrr@10"] for w in DENSE_WEIGHTS}
-    reciprocal = {
-        w: [0.0 if r[f"dense_weight {w}"] is None else 1 / (r[f"dense_weight {w}"] + 1) for r in firsts]
-        for w in DENSE_WEIGHTS
+        for m in MODES
     }
-    now = [0.0 if r["hybrid"] is None else 1 / (r["hybrid"] + 1) for r in firsts]
-    suggestion = suggested_weight(reciprocal, now, retriever.fusion.dense_weight)
+    by_weight = {w: reciprocal[mode_of(w)] for w in DENSE_WEIGHTS}
+    suggestion = suggested_weight(by_weight, reciprocal["hybrid"], current)
     missed = [
         {"id": item.id, "question": item.question, "source": item.source, "page": item.page}
         for item, r in zip(located, firsts)
@@ -372,7 +373,7 @@ def evaluate_folder_retrieval(
         "search_ms_mean": _mean_ms(latencies),
         "modes": modes,
         "favours": favoured_mode(modes),
-        "mrr@10_by_dense_weight": by_weight,
+        "mrr@10_by_dense_weight": {w: round(sum(v) / n, 4) for w, v in by_weight.items()},
         "suggested_dense_weight": suggestion[0],
         "dense_weight_advice": suggestion[1],
         "missed_at_5": missed,

@@ -207,11 +207,11 @@ class Retriever:
     def search(self, query: str, k: int = 5, *, where: str | None = None) -> list[Hit]:
         return self.retrieve(query, k, where=where).hits
 
-    def candidates(self, query: str, n: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-        """The two ranked lists before fusion: (dense by cosine, lexical by BM25), ``n`` each; both
-        are searched whatever the fusion weights (an evaluation compares them)."""
-        dense, lexical, _ = self._candidates(query, n, both=True)
-        return dense, lexical
+    def candidates(self, query: str, n: int):
+        """The two ranked lists before fusion, (dense by cosine, lexical by BM25), ``n`` each, and
+        the query's vector (None without an embedder); both lists are searched whatever the
+        fusion weights (an evaluation compares them)."""
+        return self._candidates(query, n, both=True)
 
     def pending(self) -> int:
         """Chunks of the index still waiting for their vectors (ingest's stage 2)."""

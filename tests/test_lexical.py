@@ -42,7 +42,7 @@ def test_common_terms_are_pruned_only_on_large_indexes(tmp_path, monkeypatch):
     catalog.close()
 
 
-def test_lexical_scores_of_chosen_chunks_match_the_search(tmp_path):
+def test_lexical_search_among_chosen_chunks_keeps_the_scores(tmp_path):
     from ingest.catalog import Catalog, FileRecord
     from ingest.types import Chunk
 
@@ -51,14 +51,10 @@ def test_lexical_scores_of_chosen_chunks_match_the_search(tmp_path):
     catalog.replace_file(
         FileRecord("/d/a.md", 1, 1, "h" * 64), [Chunk(t, i, 0, 10, None, ()) for i, t in enumerate(texts)]
     )
-    found = dict(catalog.lexical_search("pump seal", 10))
+    everywhere = dict(catalog.lexical_search("pump seal", 10))
     ids = sorted(catalog.chunk_ids("/d/a.md"))
-    scores = catalog.lexical_scores("pump seal", ids)
-    assert set(scores) == set(ids)
-    for chunk_id in ids:
-        assert scores[chunk_id] == (found[chunk_id] if chunk_id in found else 0.0), (
-            "same scale as the search; 0 if no term"
-        )
-    assert sum(v == 0.0 for v in scores.values()) == 1, "only the radio chunk has neither word"
-    assert catalog.lexical_scores("the of and", ids) == dict.fromkeys(ids, 0.0)
+    chosen = [ids[1], ids[3]]  # the radio chunk (neither word) and the seal kit
+    among = catalog.lexical_search("pump seal", 10, ids=chosen)
+    assert among == [(ids[3], everywhere[ids[3]])], "same scale as the whole search; a chunk without a term is left out"
+    assert catalog.lexical_search("the of and", 10, ids=chosen) == []
     catalog.close()
