@@ -287,9 +287,9 @@ def open_retriever(settings: Settings, index: Index) -> Retriever:
 
 
 def load_generator(settings: Settings, model: str | None = None):
-    """The chat model ``model`` (default: the setting, which must then name one model), loaded
-    with the system prompt's evaluated state in its cache."""
-    from rag.generator import LlamaCppGenerator
+    """The chat model ``model`` (default: the setting, which must then name one model), started
+    in its own process (rag.worker), which loads the weights and the system prompt's evaluated
+    state while this one goes on."""
     from rag.models import resolve_model
     from rag.prompt import SYSTEM_PROMPT, USER_PREFIX
 
@@ -303,8 +303,10 @@ def load_generator(settings: Settings, model: str | None = None):
             vocabulary=resolve_model(AUTO_STRONG, settings.cache_path),
             api_key=os.environ.get("RAG_API_KEY"),
         )
+    from rag.worker import ModelWorker
+
     path = resolve_model(model or settings.model, settings.cache_path)
-    generator = LlamaCppGenerator(
+    generator = ModelWorker(
         path,
         threads=settings.effective_threads(),
         context_tokens=settings.context_tokens,

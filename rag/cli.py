@@ -545,15 +545,32 @@ def mcp(index, index_dir, model):
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--machine", is_flag=True, help="Print the CPU, the llama.cpp build and what it uses, threads, model.")
 @_fail_cleanly
-def config(as_json):
+def config(as_json, machine):
     """Print the effective settings and where each one came from.
 
     \b
     Settings come from built-in defaults, then rag.toml (here, else ~/.config/rag/),
     then RAG_* environment variables (e.g. RAG_INDEX_DIR), then flags.
+    With --machine: one block to paste when reporting slowness or a crash.
+
+    \b
+    Example:
+      rag config --machine
     """
     settings = load_settings()
+    if machine:
+        from rag.llama_runtime import machine_report
+
+        report = machine_report(settings.effective_threads(), settings.model)
+        if as_json:
+            click.echo(json.dumps(report, indent=2))
+            return
+        for key, value in report.items():
+            shown = ", ".join(value) if isinstance(value, list) else value
+            click.echo(f"{key:<15} {shown}")
+        return
     rows = {name: {"value": getattr(settings, name), "from": settings.origins[name]} for name in setting_names()}
     if as_json:
         click.echo(json.dumps(rows, indent=2))

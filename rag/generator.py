@@ -55,6 +55,30 @@ class Generator(Protocol):
         ...
 
 
+class Vocabulary:
+    """A GGUF's tokenizer alone (a vocabulary-only load: no weights, a few MB): counts tokens
+    without waiting for, or holding, the model."""
+
+    def __init__(self, model_path: Path):
+        self.model_path = Path(model_path)
+        self._tokenizer = None
+
+    def tokens(self, text: str) -> int:
+        if self._tokenizer is None:
+            from rag.llama_runtime import import_llama
+
+            import_llama()
+            from llama_cpp import Llama
+            from llama_cpp._utils import suppress_stdout_stderr
+
+            with suppress_stdout_stderr(disable=False):  # llama.cpp warns about the context of a vocabulary
+                self._tokenizer = Llama(model_path=str(self.model_path), vocab_only=True, verbose=False)
+        return len(self._tokenizer.tokenize(text.encode("utf-8"), add_bos=False))
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        return self.tokens("".join(m["content"] for m in messages)) + 8 * len(messages)
+
+
 class LlamaCppGenerator:
     """A GGUF chat model run by llama-cpp-python on the CPU.
 
@@ -85,6 +109,9 @@ class LlamaCppGenerator:
         ``n_gpu_layers``: layers offloaded to the GPU when llama.cpp was built with a GPU backend
         (-1: all); a CPU-only build ignores it."""
         try:
+            from rag.llama_runtime import import_llama
+
+            import_llama()
             from llama_cpp import Llama
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ModelError(f"llama-cpp-python is not installed ({exc}). Run: make setup") from exc

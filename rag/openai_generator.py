@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rag.errors import ModelError
-from rag.generator import GREEDY, Message, Sampling
+from rag.generator import GREEDY, Message, Sampling, Vocabulary
 
 YES = {"yes", "כן"}
 NO = {"no", "לא"}
@@ -66,24 +66,14 @@ class OpenAIGenerator:
             raise ModelError(f"model_url must be a URL such as http://host:8080/v1, not {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self._vocabulary = vocabulary
-        self._tokenizer = None
+        self._vocabulary = Vocabulary(vocabulary)
         self._logprobs = True
         """Ask for log-probabilities until the server refuses them once."""
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=httpx.Timeout(600, connect=10), headers=headers)
 
-    def _tokens(self, text: str) -> int:
-        if self._tokenizer is None:
-            from llama_cpp import Llama
-            from llama_cpp._utils import suppress_stdout_stderr
-
-            with suppress_stdout_stderr(disable=False):  # llama.cpp warns about the context of a vocabulary
-                self._tokenizer = Llama(model_path=str(self._vocabulary), vocab_only=True, verbose=False)
-        return len(self._tokenizer.tokenize(text.encode("utf-8"), add_bos=False))
-
     def count_tokens(self, messages: list[Message]) -> int:
-        return self._tokens("".join(m["content"] for m in messages)) + 8 * len(messages)
+        return self._vocabulary.count_tokens(messages)
 
     def _failure(self, exc: Exception) -> ModelError:
         import httpx
