@@ -20,15 +20,23 @@ sudo=""
 if [ "${1:-}" = offline ]; then
     [ -d "${2:-}/wheels" ] || { echo "run.sh: give the folder bash run.sh carry wrote: bash run.sh offline DIR" >&2; exit 1; }
     dir=$(cd "$2" && pwd)
-    need=()
-    for deb in "$dir"/debs/*.deb; do
-        [ -e "$deb" ] || continue
-        name=$(dpkg-deb -f "$deb" Package)
-        dpkg-query -W -f='${Status}' "$name" 2>/dev/null | grep -q 'install ok installed' || need+=("$deb")
+    missing=()
+    for name in "${SYSTEM_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$name" 2>/dev/null | grep -q 'install ok installed' || missing+=("$name")
     done
-    if ((${#need[@]})); then
-        echo "run.sh: installing ${#need[@]} packages from $dir/debs" >&2
-        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download "${need[@]}"
+    if ((${#missing[@]})) && [ -f "$dir/debs/Packages" ]; then
+        # the folder is a flat apt repository: apt resolves against it and what is installed
+        apt=$(mktemp -d)
+        echo "deb [trusted=yes] file:$dir/debs ./" >"$apt/sources.list"
+        opts=(-o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+              -o Dir::State::Lists="$apt/lists" -o Dir::Cache::Archives="$apt/archives" -q)
+        mkdir -p "$apt/lists/partial" "$apt/archives/partial"
+        echo "run.sh: installing ${missing[*]} from $dir/debs" >&2
+        $sudo apt-get "${opts[@]}" update >/dev/null
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get "${opts[@]}" install -y --no-install-recommends "${missing[@]}"
+        rm -rf "$apt"
+    elif ((${#missing[@]})); then
+        echo "run.sh: $dir has no .deb files (made without apt?); please install: ${missing[*]}" >&2
     fi
     exec make demo CARRIED="$dir"
 fi
@@ -62,12 +70,13 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
 if [ "${1:-}" = carry ]; then
     [ -n "${2:-}" ] || { echo "run.sh: give the folder to write: bash run.sh carry DIR" >&2; exit 1; }
     mkdir -p "$2/debs"
+    command -v dpkg-scanpackages >/dev/null || $sudo apt-get install -y -q dpkg-dev
     dir=$(cd "$2" && pwd)
     make carry CARRY="$dir"
     # each system package and all it depends on, for a machine that has none of them
     mapfile -t debs < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
         --no-breaks --no-replaces --no-enhances "${SYSTEM_PACKAGES[@]}" | grep -v '^[ <]' | sort -u)
-    (cd "$dir/debs" && apt-get download -q "${debs[@]}")
+    (cd "$dir/debs" && apt-get download -q "${debs[@]}" && dpkg-scanpackages -m . 2>/dev/null >Packages)
     echo "run.sh: $dir holds the install ($(du -sh "$dir" | cut -f1)); on the other machine: bash run.sh offline $dir" >&2
     exit 0
 fi
