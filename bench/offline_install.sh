@@ -39,9 +39,11 @@ unshare -n env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL \
 }
 step "offline install + ingest + ask" $((SECONDS - start))
 
-tail -8 "$work/out.txt"
+grep -E '^run.sh: installing|^llama.py:' "$work/err.txt" "$work/out.txt" || true
+tail -3 "$work/out.txt"
+tail -3 "$work/err.txt"
 grep -qE '\[[0-9]+\]' "$work/out.txt" || { echo "the answer has no citation" >&2; exit 1; }
-grep -qE 'corpora/|\.(md|pdf|html|txt)' "$work/out.txt" || { echo "no cited file in the answer" >&2; exit 1; }
+grep -qE '^\[1\] corpora/[^ ]+\.(md|pdf|html|txt|docx)' "$work/err.txt" || { echo "no cited file under Sources" >&2; exit 1; }
 tesseract --list-langs 2>/dev/null | grep -qx heb || { echo "Tesseract has no Hebrew after the install" >&2; exit 1; }
 "$work/rag/.venv/bin/rag" config --machine | head -4
 echo "offline install: ok ($work)"

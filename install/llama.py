@@ -90,7 +90,8 @@ def compiler() -> str:
 
 def build_key(build: str) -> str:
     """Which wheels are interchangeable: a native one only on a CPU with the same flags."""
-    parts = [VERSION, build, *BUILDS[build], compiler(), (HERE / "portable.cmake").read_text()]
+    flags = [a.replace(str(HERE), "install") for a in BUILDS[build]]  # the same wherever the clone is
+    parts = [VERSION, build, *flags, compiler(), (HERE / "portable.cmake").read_text()]
     if build == "native":
         parts.append(cpu_flags())
     return f"{build}-{hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]}"
