@@ -200,6 +200,12 @@ def count_text(generator: Generator, text: str) -> int:
     return generator.count_tokens([{"role": "user", "content": text}]) - 8
 
 
+def evaluated_tokens(generator) -> int | None:
+    """The tokens the model has evaluated so far, where it counts them (llama.cpp does)."""
+    count = getattr(generator, "evaluated_tokens", None)
+    return count() if count else None
+
+
 def _loaded(generator):
     """A generator, or the result of calling a loader that makes one."""
     return generator() if callable(generator) and not hasattr(generator, "stream") else generator
@@ -413,11 +419,18 @@ class Engine:
             return Answer(question, message, True, passages, abstain_reason=NO_RELEVANT_PASSAGE, timings=timings)
         if evidence is not None and on_evidence:
             on_evidence(evidence)
+        since = lambda: round((time.perf_counter() - prepared.started) * 1000, 1)  # noqa: E731
+        before = evaluated_tokens(prepared.generator)  # a model still loading is waited for here
+        timings["model_ready_ms"] = since()
         p_yes = self.answerable(prepared)
         timings["answerable"] = round(p_yes, 4)
+        timings["answerable_ms"] = since()
         draft = Draft(self, prepared, options, p_yes) if p_yes >= self.min_answerable else None
         shown = draft.run(emit) if draft else []
         timings.update(draft.timings() if draft else {"completion_tokens": 0})
+        after = evaluated_tokens(prepared.generator)
+        if before is not None and after is not None:  # all passes added: checks, draft, resumptions
+            timings["prompt_tokens_read"] = max(0, after - before - timings["completion_tokens"])
         if shown:
             text = "".join(shown).strip()
             cited = [n for n in dict.fromkeys(n for s in shown for n in cited_in(s)) if n in {p.n for p in passages}]
@@ -499,6 +512,8 @@ class Draft:
         self.text = ""
         """What the model wrote, up to the sentence that ended the draft."""
         self.tokens = 0
+        self.checks_s = 0.0
+        """Time spent in the model's sentence checks."""
         self.first_token_at: float | None = None
         self.first_shown_at: float | None = None
         self.finished_at: float | None = None
@@ -548,7 +563,7 @@ class Draft:
                 sampling=self.options.sampling,
                 **({"prefix": written} if written else {}),
             )
-            stopped, used = False, self.tokens
+            stopped, used = None, self.tokens
             try:
                 for piece in stream:
                     if prepared.stopped():
@@ -556,17 +571,19 @@ class Draft:
                     self.tokens += 1
                     if self.first_token_at is None:
                         self.first_token_at = time.perf_counter()
-                    for raw in splitter.feed(piece):
+                    complete = splitter.feed(piece)
+                    if pause and complete:  # the model is needed for the check: go on from here afterwards
+                        stopped = complete[0]
+                        break
+                    for raw in complete:
                         yield raw, False
                         written += raw
-                        if pause:  # the model is needed for the check: go on from here afterwards
-                            stopped = True
-                            break
-                    if stopped:
-                        break
             finally:
-                stream.close()
-            if not stopped:
+                stream.close()  # before the check asks the model anything
+            if stopped is not None:
+                yield stopped, False
+                written += stopped
+            else:
                 self.cut = self.tokens - used >= left
                 rest = splitter.flush()
                 yield rest, True
@@ -583,9 +600,11 @@ class Draft:
         verifier = engine.verifier_for(prepared.question)
         if verifier.asks_the_model:
             n = supporting_passage(sentence, prepared.passages)
+            began = time.perf_counter()
             entailed = prepared.generator.yes_probability(
                 statement_messages(prepared.question, prepared.passages, plain(sentence), n, self.options.instructions)
             )
+            self.checks_s += time.perf_counter() - began
         signals = sentence_signals(
             sentence,
             question=prepared.question,
@@ -613,6 +632,7 @@ class Draft:
             "ttft_ms": round((first - started) * 1000, 1) if first else None,
             "completion_tokens": self.tokens,
             "finish": "length" if self.cut else "stop",
+            "checks_ms": round(self.checks_s * 1000, 1),
         }
         if self.first_token_at and self.tokens > 1 and end > self.first_token_at:
             out["tokens_per_s"] = round((self.tokens - 1) / (end - self.first_token_at), 1)

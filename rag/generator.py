@@ -133,6 +133,14 @@ class LlamaCppGenerator:
         self.context_tokens = context_tokens
         self.state_dir = state_dir
         self._stop = None
+        self._evaluated = 0
+        evaluate = self._llm.eval
+
+        def counted(tokens):  # every evaluation goes through here: prompts, checks, written tokens
+            self._evaluated += len(tokens)
+            return evaluate(tokens)
+
+        self._llm.eval = counted
         import llama_cpp
 
         # llama.cpp asks between the steps of every evaluation whether to stop (a prompt of a few
@@ -157,6 +165,11 @@ class LlamaCppGenerator:
     def count_tokens(self, messages: list[Message]) -> int:
         text = "".join(m["content"] for m in messages)
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False)) + 8 * len(messages)
+
+    def evaluated_tokens(self) -> int:
+        """How many tokens llama.cpp has evaluated in this process (what the cache did not hold):
+        the difference over an answer, less the tokens it wrote, is what it read."""
+        return self._evaluated
 
     continues = True
     """It can go on from a reply's start (``stream(prefix=...)``): it shares one context between

@@ -212,9 +212,28 @@ class ModelWorker:
             self._unread -= 1
             self._receive()
 
+    _streaming = False
+    """A stream's reply is still coming: a new request first ends it (``_end_stream``)."""
+
+    def _end_stream(self) -> None:
+        """End the open stream in the child and read up to its end, so the next reply read is
+        the next request's (the child writes pieces ahead of a reader that paused)."""
+        self._streaming = False
+        if self._process is None:
+            return
+        self._stop_flag[0] = self._stop_flag[0] or PAUSE
+        try:
+            while self._receive()[0] != "end":
+                pass
+        except (Cancelled, ModelError):
+            pass  # the stream's own end, after its reader had gone
+        self._stop_flag[0] = 0
+
     def _call(self, method: str, *args):
         if self._process is None:
             self._start()
+        if self._streaming:
+            self._end_stream()
         self._drain()
         self._stop_flag[0] = 0
         self._send(method, *args)
@@ -251,41 +270,38 @@ class ModelWorker:
     def yes_probability(self, messages: list[Message]) -> float:
         return self._call("yes_probability", messages)
 
+    def evaluated_tokens(self) -> int:
+        return self._call("evaluated_tokens")
+
     def stream(
         self, messages: list[Message], *, max_tokens: int, sampling: Sampling = GREEDY, prefix: str = ""
     ) -> Iterator[str]:
         if self._process is None:
             self._start()
+        if self._streaming:
+            self._end_stream()
         self._drain()
         self._stop_flag[0] = 0
         self._send("stream", messages, max_tokens, asdict(sampling), prefix)
-        finished = False
+        self._streaming = True
         try:
-            while True:
+            while self._streaming:
                 try:
                     kind, value = self._receive(self._stopped)
                 except (ModelError, Cancelled):
-                    finished = True  # the child's reply to this stream ends with its error
+                    self._streaming = False  # the child's reply to this stream ends with its error
                     raise
                 if kind == "end":
-                    finished = True
+                    self._streaming = False
                     if self._stop_flag[0] == CANCEL:  # stopped after the child's last piece
                         self._stop_flag[0] = 0
                         raise Cancelled()
                     return
                 if self._stop_flag[0] != CANCEL:  # once stopped, the pieces still coming are dropped
-                    yield value
+                    yield value  # another request made meanwhile ends this stream (``_streaming``)
         finally:
-            if not finished and self._process is not None:
-                # the reader left early (a sentence to check, a stop): end the child's stream and
-                # read up to its end, so the next request's reply is the next one read
-                self._stop_flag[0] = self._stop_flag[0] or PAUSE
-                try:
-                    while self._receive()[0] != "end":
-                        pass
-                except (Cancelled, ModelError):
-                    pass  # the stream's own end, after its reader had gone
-                self._stop_flag[0] = 0
+            if self._streaming:  # the reader left early (a sentence to check, a stop)
+                self._end_stream()
 
 
 # -- the child ----------------------------------------------------------------------------------
@@ -334,6 +350,8 @@ def _serve(model: str, options: dict, inbox: Connection, outbox: Connection, fla
                     outbox.send(("end", None))
                 elif method == "yes_probability":
                     outbox.send(("ok", generator.yes_probability(*args)))
+                elif method == "evaluated_tokens":
+                    outbox.send(("ok", generator.evaluated_tokens()))
                 elif method == "prime":
                     outbox.send(("ok", generator.prime(*args)))
                 else:

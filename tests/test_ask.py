@@ -323,3 +323,48 @@ def test_a_question_that_names_a_file_is_answered_from_that_file_and_a_summary_c
     assert {p.source.rsplit("/", 1)[-1] for p in summary.passages} == {"water.pdf"}
     assert summary.cited == [p.n for p in summary.passages] and {p.page for p in summary.passages} <= {1, 2, 3}
     assert "three minutes" in summary.answer and heard and heard[-1].startswith("reading water.pdf: part")
+
+
+def test_the_passages_are_read_once_per_question_and_each_stage_is_timed(handbook, embedder, tiny_model, tmp_path):
+    """The answerable check, the draft and each sentence's check share one prompt in llama.cpp's
+    cache, and the system prompt's state comes from disk: all passes added, the model reads less
+    than the draft's prompt (twice the passages would be more)."""
+    from rag.generator import LlamaCppGenerator
+    from rag.prompt import SYSTEM_PROMPT, USER_PREFIX
+    from rag.verify import DEFAULT_VERIFIER
+
+    LlamaCppGenerator(tiny_model, threads=2, state_dir=tmp_path).prime(SYSTEM_PROMPT, USER_PREFIX)  # saves it
+    generator = LlamaCppGenerator(tiny_model, threads=2, state_dir=tmp_path)
+    generator.prime(SYSTEM_PROMPT, USER_PREFIX)  # a new process: loaded, not read
+    assert generator.evaluated_tokens() == 0
+    engine = _tiny_engine(handbook, embedder, generator, DEFAULT_VERIFIER, max_answer_tokens=64)
+    answer = engine.ask("How long should water be boiled above 2000 metres?")
+    t = answer.timings
+    assert t["completion_tokens"] > 0 and answer.sentences, t  # it wrote and checked at least a sentence
+    assert 0 < t["prompt_tokens_read"] <= t["prompt_tokens"], t
+    stages = [t["retrieve_ms"], t["evidence_ms"], t["model_ready_ms"], t["answerable_ms"], t["first_token_ms"]]
+    assert stages == sorted(stages) and stages[-1] <= t["total_ms"], t
+    assert t["checks_ms"] > 0, t
+
+
+def test_the_model_in_its_own_process_writes_and_checks_as_it_does_in_process(handbook, embedder, tiny_model):
+    """Every sentence checked by the model between two pieces of the stream: the worker's answer,
+    checks and all, is the in-process one (a check never reads a piece written ahead)."""
+    from rag.generator import LlamaCppGenerator
+    from rag.verify import EVIDENCE_WEIGHTS, Verifier
+    from rag.worker import ModelWorker
+
+    asks_and_shows = Verifier({"bias": 30.0, "entailed": 0.001}, EVIDENCE_WEIGHTS, 0.0, 1.0)
+    question = "How should water be treated and stored by field teams?"
+    answers = []
+    worker = ModelWorker(tiny_model, threads=2)
+    try:
+        for generator in (LlamaCppGenerator(tiny_model, threads=2), worker):
+            engine = _tiny_engine(handbook, embedder, generator, asks_and_shows, max_answer_tokens=80)
+            answers.append(engine.ask(question))
+    finally:
+        worker.close()
+    local, remote = answers
+    assert len(local.sentences) >= 2, local.sentences  # at least one check between two pieces
+    assert remote.answer == local.answer
+    assert [s["p"] for s in remote.sentences] == [s["p"] for s in local.sentences]

@@ -51,6 +51,11 @@ def test_a_reload_restores_the_conversation_and_the_list_keeps_it(server, browse
     _ask(browser, QUESTION)
     browser.wait_for("document.querySelectorAll('.turn.done').length === 1")
     answer = browser.evaluate("document.querySelector('.answer').textContent")
+    stages = browser.evaluate("[...document.querySelectorAll('.turn .timings li')].map(li => li.textContent)")
+    assert stages[0].endswith("passages found") and any(s.endswith("done") for s in stages), stages
+    assert browser.evaluate("document.querySelector('.turn .timings summary').textContent").startswith(
+        "Where the time went"
+    )
     browser.open(server)  # a reload
     browser.wait_for("document.querySelectorAll('.turn.done').length === 1")
     assert browser.evaluate("document.querySelector('.question').textContent") == QUESTION

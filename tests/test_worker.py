@@ -86,6 +86,18 @@ def test_a_stream_left_early_does_not_shift_the_next_reply(worker):
     assert "".join(worker.stream(MESSAGES, max_tokens=12)) == whole
 
 
+def test_a_question_asked_while_a_stream_is_open_gets_its_own_reply(worker, tiny_generator):
+    """A reader that pauses a stream and asks the model a check (the engine between sentences)
+    gets a probability, not a piece of the answer the child wrote ahead."""
+    expected = tiny_generator.yes_probability(MESSAGES)
+    pieces = worker.stream(MESSAGES, max_tokens=60)
+    next(pieces)
+    time.sleep(0.3)  # the child writes pieces ahead meanwhile
+    assert worker.yes_probability(MESSAGES) == pytest.approx(expected, abs=1e-6)
+    assert list(pieces) == []  # that stream is over
+    assert worker.evaluated_tokens() > 0
+
+
 def test_a_stop_cancels_the_model_at_once(worker):
     with pytest.raises(Cancelled), worker.stop_when(lambda: True):
         "".join(worker.stream(MESSAGES, max_tokens=200))

@@ -164,8 +164,32 @@ function finishTurn(parts, turn, index) {
     for (const s of turn.sources) list.append(sourceItem(s, s.n, index));
     parts.section.append(list);
   }
+  if (turn.timings) parts.section.append(timingDetails(turn.timings));
   if (turn.stopped) parts.section.append(element("div", "meta", "Stopped."));
   parts.section.classList.add("done");
+}
+
+// Where a slow answer waited: each stage's time from the question, and what the model read and wrote.
+const TIMED = [
+  ["retrieve_ms", "passages found"], ["evidence_ms", "your documents' sentence found"],
+  ["model_ready_ms", "model ready"], ["answerable_ms", "answerability checked"],
+  ["first_token_ms", "model's first word"], ["ttft_ms", "first checked sentence shown"],
+  ["total_ms", "done"],
+];
+function timingDetails(t) {
+  const details = element("details", "timings");
+  details.append(element("summary", "", `Where the time went (${((t.total_ms || t.summary_ms || 0) / 1000).toFixed(1)} s)`));
+  const list = element("ul");
+  for (const [key, label] of TIMED) {
+    if (t[key] != null) list.append(element("li", "", `${(t[key] / 1000).toFixed(2)} s — ${label}`));
+  }
+  const counts = [];
+  if (t.prompt_tokens_read != null) counts.push(`${t.prompt_tokens_read} prompt tokens read (the prompt: ${t.prompt_tokens})`);
+  if (t.completion_tokens) counts.push(`${t.completion_tokens} written${t.tokens_per_s ? ` at ${t.tokens_per_s}/s` : ""}`);
+  if (t.checks_ms) counts.push(`sentence checks ${(t.checks_ms / 1000).toFixed(2)} s`);
+  if (counts.length) list.append(element("li", "", counts.join("; ")));
+  details.append(list);
+  return details;
 }
 
 // --- Conversations, kept in this browser --------------------------------------------------------
@@ -382,6 +406,7 @@ async function ask(question) {
           answer: data.answer, abstained: data.abstained, extractive: data.extractive, done: true,
           summary: /^(Key points of|עיקרי) /.test(data.answer),
           sources: data.sources.filter((s) => data.shown_sources.includes(s.n)),
+          timings: data.timings,
         });
         finishTurn(parts, turn, index);
         if (!conversation.title) conversation.title = question.slice(0, 80);
