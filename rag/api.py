@@ -341,6 +341,8 @@ def build_engine(settings: Settings, index: Index, *, models: dict | None = None
         context_budget=settings.context_budget,
         context_tokens=settings.context_tokens,
         min_answerable=settings.min_answerable,
+        # a local model loads in its own process (rag.worker): start it as the question arrives
+        start_model_early=not settings.model_url,
         **verifiers(settings),
     )
 

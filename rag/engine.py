@@ -249,8 +249,12 @@ class Engine:
         min_answerable: float = Settings.min_answerable,
         verifier: Verifier = DEFAULT_VERIFIER,
         hebrew_verifier: Verifier | None = None,
+        start_model_early: bool = False,
     ):
         self.retriever = retriever
+        self.start_model_early = start_model_early
+        """Start loading the model as a question arrives, not once its passages are found: for a
+        model that loads in the background (``ModelWorker``), so nothing waits for it."""
         self._generator = generator
         self._strong = strong_generator
         self.top_k = top_k
@@ -364,6 +368,8 @@ class Engine:
             files = named_files(question, self.retriever.index.catalog.files()) or None
         if files and len(files) == 1 and wants_summary(question):
             return self.summarise(question, files[0], emit, on_progress)
+        if self.start_model_early:
+            self.generator_for(question)  # it loads in its own process while the passages are found
         prepared = self.prepare(question, where=where, files=files, instructions=options.instructions)
         prepared.stopped = stopped
         if stopped():

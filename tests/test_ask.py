@@ -76,6 +76,15 @@ def test_abstains_without_loading_the_model_when_nothing_is_relevant(handbook, e
     assert loader.loads == 0
 
 
+def test_a_model_that_loads_in_the_background_is_started_as_the_question_arrives(handbook, embedder, tiny_generator):
+    """Its weights load while the passages and the evidence are found (rag.worker loads in its
+    own process), so the answer does not wait for both one after the other."""
+    loader = LoadCounter(tiny_generator)
+    engine = Engine(Retriever(handbook, embedder), loader, top_k=3, start_model_early=True)
+    answer = engine.ask("Which team won the 1998 football world cup final?")
+    assert answer.abstained and loader.loads == 1
+
+
 class Scripted:
     """Pure logic under test: how the engine reads the model's reply, not the model."""
 
