@@ -229,13 +229,17 @@ class ModelWorker:
             pass  # the stream's own end, after its reader had gone
         self._stop_flag[0] = 0
 
-    def _call(self, method: str, *args):
+    def _ready(self) -> None:
+        """The child up, no stream open, no reply unread, no stop raised: the next request's turn."""
         if self._process is None:
             self._start()
         if self._streaming:
             self._end_stream()
         self._drain()
         self._stop_flag[0] = 0
+
+    def _call(self, method: str, *args):
+        self._ready()
         self._send(method, *args)
         return self._receive(self._stopped)[1]
 
@@ -276,12 +280,7 @@ class ModelWorker:
     def stream(
         self, messages: list[Message], *, max_tokens: int, sampling: Sampling = GREEDY, prefix: str = ""
     ) -> Iterator[str]:
-        if self._process is None:
-            self._start()
-        if self._streaming:
-            self._end_stream()
-        self._drain()
-        self._stop_flag[0] = 0
+        self._ready()
         self._send("stream", messages, max_tokens, asdict(sampling), prefix)
         self._streaming = True
         try:
