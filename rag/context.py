@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from ingest import hebrew
 from ingest.chunker import sentence_spans
@@ -41,8 +42,14 @@ class _Piece:
     passage: int
     position: int
     text: str
-    tokens: int
-    words: frozenset[str]
+    count: CountTokens = field(compare=False, repr=False)
+    words: frozenset[str] = frozenset()
+
+    @cached_property
+    def tokens(self) -> int:
+        """Counted when the budget asks, not when the sentence is scored: the evidence sentence
+        is chosen without the tokenizer, so it waits for nothing the model needs."""
+        return self.count(self.text)
 
 
 _SOFT_WRAP = re.compile(f"(?<=[^\\s.!?:;])[ \\t]*\\n[ \\t]*(?=[a-z0-9({hebrew.LETTERS}])")
@@ -121,7 +128,7 @@ def score_sentences(
     from the embedder), by meaning, which finds paraphrases and misspelt names."""
     wanted = set(terms(question))
     pieces = [
-        _Piece(i, j, text, count_tokens(text), frozenset(terms(text)))
+        _Piece(i, j, text, count_tokens, frozenset(terms(text)))
         for i, passage in enumerate(passages)
         for j, text in enumerate(pieces_of(passage.text))
     ]

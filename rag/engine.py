@@ -293,10 +293,18 @@ class Engine:
         return self.strong_generator if has_hebrew(question) else self.generator
 
     def prepare(
-        self, question: str, *, where: str | None = None, files: Sequence[str] | None = None, instructions: str = ""
+        self,
+        question: str,
+        *,
+        where: str | None = None,
+        files: Sequence[str] | None = None,
+        instructions: str = "",
+        on_evidence: Callable[[Evidence], None] | None = None,
     ) -> Prepared:
         """Retrieve, find the evidence sentence and fit the context: everything before the model
-        writes. ``Prepared.messages`` is None when nothing relevant was found."""
+        writes. ``Prepared.messages`` is None when nothing relevant was found. ``on_evidence``
+        gets the evidence sentence as soon as it is chosen, before any token is counted: it
+        needs neither the model nor its tokenizer."""
         started = time.perf_counter()
         retrieval = self.retriever.retrieve(question, self.top_k, where=where, files=files)
         timings = {"retrieve_ms": round((time.perf_counter() - started) * 1000, 1)}
@@ -318,6 +326,8 @@ class Engine:
             evidence = Evidence(best.text, place.source, place.page, place.heading, place.origin, place.ordinal)
             evidence_similarity = float(similarity([best.text])[0]) if similarity else 0.0
         timings["evidence_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        if evidence is not None and on_evidence:
+            on_evidence(evidence)
         passages = fit_context(question, passages, count, self.context_budget, similarity, scored)
         messages = build_messages(question, passages, instructions)
         prompt_tokens = generator.count_tokens(messages)
@@ -370,13 +380,15 @@ class Engine:
             return self.summarise(question, files[0], emit, on_progress)
         if self.start_model_early:
             self.generator_for(question)  # it loads in its own process while the passages are found
-        prepared = self.prepare(question, where=where, files=files, instructions=options.instructions)
+        prepared = self.prepare(
+            question, where=where, files=files, instructions=options.instructions, on_evidence=on_evidence
+        )
         prepared.stopped = stopped
         if stopped():
             raise Cancelled()
         stop_model = getattr(prepared.generator, "stop_when", None)
         with stop_model(stopped) if stop_model else contextlib.nullcontext():
-            answer = self._answer(prepared, emit, on_evidence, options)
+            answer = self._answer(prepared, emit, options)
         answer.pending_vectors = prepared.pending
         return answer
 
@@ -410,21 +422,19 @@ class Engine:
         self,
         prepared: Prepared,
         emit: Callable[[str], None],
-        on_evidence: Callable[[Evidence], None] | None,
         options: AnswerOptions = DEFAULT_OPTIONS,
     ) -> Answer:
         """Evidence first; then the draft a sentence at a time, each shown only once it passes the
         verifier (rag.verify); the first that fails ends the draft. Nothing shown is taken back.
-        When no sentence passes, the evidence itself, quoted and cited, if the verifier trusts it;
-        else a plain statement that the documents do not say, beside the closest passage."""
+        When no sentence passes, the documents' own sentence, quoted and cited, if the verifier
+        trusts the evidence; else a plain statement that the documents do not say, beside the
+        closest passage."""
         question = prepared.question
         passages, evidence, timings = prepared.passages, prepared.evidence, prepared.timings
         if prepared.messages is None:
             message = not_found_message(question)
             emit(message)
             return Answer(question, message, True, passages, abstain_reason=NO_RELEVANT_PASSAGE, timings=timings)
-        if evidence is not None and on_evidence:
-            on_evidence(evidence)
         since = lambda: round((time.perf_counter() - prepared.started) * 1000, 1)  # noqa: E731
         before = evaluated_tokens(prepared.generator)  # a model still loading is waited for here
         timings["model_ready_ms"] = since()
