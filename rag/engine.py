@@ -27,7 +27,7 @@ from rag.retriever import Hit, Retriever
 from rag.scope import named_files, wants_summary
 from rag.settings import Settings
 from rag.summary import summary_points
-from rag.support import check_answer
+from rag.support import check_answer, quoted_sentence
 from rag.verify import (
     DEFAULT_VERIFIER,
     SentenceSplitter,
@@ -123,7 +123,10 @@ class Answer:
     draft: str | None = None
     """What the model wrote, when some of it was withheld (never shown)."""
     extractive: bool = False
-    """The answer is the evidence sentence, quoted: no drafted sentence passed the verifier."""
+    """The answer is the documents' own sentence, quoted: no drafted sentence passed the verifier."""
+    quote: str = ""
+    """For an extractive answer, the sentence quoted: the evidence sentence, or the one the
+    model's withheld draft pointed at (rag.support.quoted_sentence)."""
     sentences: list[dict] = field(default_factory=list)
     """Each drafted sentence the verifier judged: text, P(right), shown, and why when withheld."""
     pending_vectors: int = 0
@@ -482,9 +485,16 @@ class Engine:
             p_evidence = verifier.p_evidence_right(signals)
             prepared.timings["evidence_p"] = round(p_evidence, 4)
             if p_evidence >= verifier.evidence_threshold:
-                text = extractive_answer(question, evidence.text, place)
+                # the passages answer: quote the sentence the model's withheld draft points at
+                pointed = (
+                    draft
+                    and not draft.declined
+                    and quoted_sentence(plain(draft.text), question, passages, evidence.text)
+                )
+                quote, n = pointed or (evidence.text, place)
+                text = extractive_answer(question, quote, n)
                 emit(text)
-                return Answer(question, text, False, passages, cited=[place], extractive=True)
+                return Answer(question, text, False, passages, cited=[n], extractive=True, quote=quote)
         if draft is None:
             reason = NOT_STATED
         elif draft.declined:

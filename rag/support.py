@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ingest import hebrew
 from ingest.chunker import sentence_spans
-from ingest.lexical import terms
+from ingest.lexical import normalize, terms
 from rag.citations import MARKER
 
 _SPECIFIC = re.compile(
@@ -53,10 +55,17 @@ def specifics(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+_MIXED = re.compile(f"[^\\W_]*(?:[{hebrew.LETTERS}][A-Za-z]|[A-Za-z][{hebrew.LETTERS}])[^\\W_]*")
+"""A word of Hebrew and Latin letters run together ("הenson", "שuoודי"): the 1.5B writing Hebrew
+slips into English mid-word; documents write a Latin name after a prefix with a hyphen."""
+
+
 def unsupported_specifics(answer: str, passages: str, question: str) -> list[str]:
-    """Specific tokens of ``answer`` found in neither ``passages`` nor ``question``."""
+    """Specific tokens of ``answer`` found in neither ``passages`` nor ``question``, and the words
+    of Hebrew and Latin letters run together that neither holds."""
     haystack = _squash(passages) + " " + _squash(question)
-    return [t for t in specifics(answer) if _squash(t) not in haystack]
+    tokens = specifics(answer) + _MIXED.findall(MARKER.sub(" ", answer))
+    return list(dict.fromkeys(t for t in tokens if _squash(t) not in haystack))
 
 
 @dataclass(frozen=True)
@@ -107,8 +116,99 @@ def unanchored_numbers(answer: str, passages: str, question: str) -> list[str]:
     return found
 
 
+_ASKS_COUNT = re.compile(
+    r"\bhow (?:many|much|old)\b|\bwhat (?:percentage|percent|share)\b|\b(?:what|which) year\b"
+    r"|\b[ובלמש]?כמה\b|\bבאיזו? שנה\b|\bה?אחוז\b",
+    re.IGNORECASE,
+)
+"""A question that asks for a count, an amount, a share or a year: its answer holds a number."""
+_NUMBER_WORDS = frozenset(
+    normalize(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fifteen twenty thirty "
+        "forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands million billion dozen "
+        "half quarter once twice none "
+        "אחד אחת שניים שתיים שני שתי שלוש שלושה שלושת ארבע ארבעה ארבעת חמש חמישה חמשת שש שישה ששת שבע "
+        "שבעה שבעת שמונה שמונת תשע תשעה תשעת עשר עשרה עשרים שלושים ארבעים חמישים שישים שבעים שמונים "
+        "תשעים מאה מאות אלף אלפים מיליון מיליארד חצי רבע פעם פעמיים"
+    ).split()
+)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _word_forms(word: str) -> set[str]:
+    """A normalised word and, when Hebrew, its forms without prefixes ("בשנת" -> "שנת")."""
+    return set(hebrew.variants(word)) if hebrew.WORD.match(word) else {word}
+
+
+def gives_number(answer: str, question: str) -> bool:
+    """Whether ``answer`` holds a number (digits or a number word, in English or Hebrew) that the
+    question does not already hold."""
+    asked = set(_WORD.findall(normalize(question)))
+    for word in _WORD.findall(normalize(MARKER.sub(" ", answer))):
+        if word in asked:
+            continue
+        if any(c.isdigit() for c in word) or _word_forms(word) & _NUMBER_WORDS:
+            return True
+    return False
+
+
+def new_words(answer: str, question: str) -> list[str]:
+    """The words of ``answer`` (stop words and citation markers left out) that the question does
+    not hold in any form: what the sentence says beyond restating what was asked."""
+    asked = set(terms(question))
+    found = []
+    for word in _WORD.findall(MARKER.sub(" ", answer)):
+        forms = set(terms(word))
+        if forms and not forms & asked:
+            found.append(word)
+    return found
+
+
+def unfounded_words(answer: str, passages: str, question: str) -> list[str]:
+    """The words ``answer`` adds to the question (``new_words``) that no passage holds in any
+    form, or that the passages hold only away from the question's distinctive words (further
+    than ``ANCHOR_WINDOW`` sentences from one; ``unanchored_numbers``' rule, for every word): what
+    the sentence says that the passages do not say about what was asked. On the Hebrew PDFs the
+    1.5B's wrong drafts had such words ("בישראל" where the passage says Iran; a sentence from
+    another document) and its right ones none."""
+    sentences = [passages[a:b] for a, b in sentence_spans(passages)]
+    words = [set(terms(sentence)) for sentence in sentences]
+    limit = max(2, ANCHOR_SHARE * len(words))
+    anchors = {w for w in set(terms(question)) if 0 < sum(w in found for found in words) <= limit}
+    found = []
+    for word in new_words(answer, question):
+        forms = set(terms(word))
+        places = [i for i, held in enumerate(words) if held & forms]
+        near = set().union(
+            *(
+                words[j]
+                for i in places
+                for j in range(max(0, i - ANCHOR_WINDOW), i + ANCHOR_WINDOW + 1)
+                if j < len(words)
+            )
+        )
+        if not near & anchors:
+            found.append(word)
+    return found
+
+
+def off_question(answer: str, question: str) -> str:
+    """Pure: why ``answer`` cannot be an answer to ``question`` whatever the passages say, or "".
+    It restates the question and adds nothing (the 1.5B, asked in Hebrew "which country, an EU
+    member, ...", writes "the European Union is the country ..."); or the question asks how many,
+    how much or which year and the answer gives no number."""
+    if not new_words(answer, question):
+        return "it only restates the question"
+    if _ASKS_COUNT.search(question) and not gives_number(answer, question):
+        return "the question asks for a number and it gives none"
+    return ""
+
+
 def check_answer(answer: str, passages: str, question: str) -> SupportCheck:
     """Is ``answer`` backed by ``passages``? (See the module docstring.)"""
+    unrelated = off_question(answer, question)
+    if unrelated:
+        return SupportCheck(False, unrelated)
     missing = unsupported_specifics(answer, passages, question)
     if missing:
         return SupportCheck(
@@ -118,3 +218,35 @@ def check_answer(answer: str, passages: str, question: str) -> SupportCheck:
     if elsewhere:
         return SupportCheck(False, f"the passages give {', '.join(elsewhere[:3])} only about something else", elsewhere)
     return SupportCheck(True)
+
+
+def quoted_sentence(draft: str, question: str, passages: Sequence, evidence: str) -> tuple[str, int] | None:
+    """Pure: the passages' own sentence that holds what a withheld ``draft`` says beyond the
+    question, and the number of its passage; None when the draft says nothing founded there.
+
+    The evidence sentence is chosen by the question's words, so where the answer sits in the
+    sentence beside it (the product's name after the description that the question repeats) the
+    quote shows the description. The model, reading the passages, usually names the right thing
+    even when its sentence cannot be shown (a garbled word, a check it fails); the words it adds
+    that the passages say about the question point at the sentence to quote instead. The reader
+    sees the documents' words, never the draft's. Only a sentence that holds as many of the
+    question's words as the ``evidence`` sentence does, and can answer it (not ``off_question``),
+    is chosen: on HeQ, whose evidence sentences mostly answer, a sentence the draft points at
+    holding fewer was wrong each time (6 of 6), on the Hebrew PDFs it was right 2 of 4 times."""
+    from rag.context import pieces_of
+
+    seen = "\n".join(p.text for p in passages)
+    unfounded = set(unfounded_words(draft, seen, question))
+    said = [set(terms(w)) for w in dict.fromkeys(new_words(draft, question)) if w not in unfounded]
+    if not said:
+        return None
+    asked = set(terms(question))
+    least = len(asked & set(terms(evidence)))
+    best, best_key = None, (0, 0)
+    for p in passages:
+        for text in pieces_of(p.text):
+            held = set(terms(text))
+            key = (sum(bool(forms & held) for forms in said), len(asked & held))
+            if key[0] and key[1] >= least and key > best_key and not off_question(text, question):
+                best, best_key = (text, p.n), key
+    return best

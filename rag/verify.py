@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from ingest.chunker import full_stop_continues
 from ingest.lexical import terms
 from rag.citations import MARKER
-from rag.support import unanchored_numbers, unsupported_specifics
+from rag.support import off_question, unanchored_numbers, unfounded_words, unsupported_specifics
 
 _BOUNDARY = re.compile(r"[.!?…׃](?:\s*\[[\d\s,;]+\])*(?=\s)|\n")
 """Where a sentence may end: a full stop (with any citation markers right after it), or a line break."""
@@ -96,6 +96,10 @@ class Signals:
     question: float
     cited: bool
     later: bool
+    off_question: bool = False
+    """It restates the question, or gives no number where a number is asked (rag.support.off_question)."""
+    unfounded: int = 0
+    """Words it adds to the question that the passages do not say about it (rag.support.unfounded_words)."""
 
 
 def sentence_signals(
@@ -127,6 +131,8 @@ def sentence_signals(
         question=share(set(terms(question)), passage_words),
         cited=bool(cited),
         later=position > 0,
+        off_question=bool(off_question(text, question)),
+        unfounded=len(unfounded_words(text, seen, question)),
     )
 
 
@@ -146,12 +152,19 @@ class EvidenceSignals:
     question: float
     top: bool
     """Whether the evidence sentence is in the first passage."""
+    off_question: bool = False
 
 
 def evidence_signals(
     question: str, evidence: str, *, answerable: float, similarity: float, top: bool
 ) -> EvidenceSignals:
-    return EvidenceSignals(answerable, similarity, share(set(terms(question)), set(terms(evidence))), top)
+    return EvidenceSignals(
+        answerable,
+        similarity,
+        share(set(terms(question)), set(terms(evidence))),
+        top,
+        bool(off_question(evidence, question)),
+    )
 
 
 def _logistic(weights: dict[str, float], values: dict[str, float]) -> float:
@@ -167,17 +180,23 @@ class Verifier:
     evidence_weights: dict[str, float]
     sentence_threshold: float
     evidence_threshold: float
+    founded_only: bool = False
+    """Withhold a sentence with a word the passages do not say about the question (``unfounded``)."""
 
     def p_right(self, signals: Signals) -> float:
         """P(the sentence states the answer rightly). A number, flag or identifier that no passage
         holds makes it 0: on manuals-qa the fitted model already withheld each such sentence
         (7 of the 10 in three sets were wrong), and the rule keeps that when a model's own
-        statement check is weaker (an endpoint's, say)."""
-        if signals.unsupported:
+        statement check is weaker (an endpoint's, say). So does a sentence that cannot answer
+        the question whatever the passages say (``off_question``)."""
+        if signals.unsupported or signals.off_question or (self.founded_only and signals.unfounded):
             return 0.0
         return _logistic(self.sentence_weights, {k: float(v) for k, v in asdict(signals).items()})
 
     def p_evidence_right(self, signals: EvidenceSignals) -> float:
+        """P(the evidence sentence, quoted, answers); 0 for one that cannot, whatever it says."""
+        if signals.off_question:
+            return 0.0
         return _logistic(self.evidence_weights, {k: float(v) for k, v in asdict(signals).items()})
 
     @property
@@ -225,6 +244,7 @@ HEBREW_VERIFIER = Verifier(
     evidence_weights={"bias": -10.2706, "answerable": 1.7257, "similarity": 7.6811, "question": 5.9542, "top": -0.4137},
     sentence_threshold=0.6,
     evidence_threshold=0.55,
+    founded_only=True,
 )
 """For Hebrew questions: fit on HeQ's 104 drafted sentences judged by reading (the 1.5B's check
 of a Hebrew sentence carries no signal there: its weight comes out negative), so a Hebrew answer

@@ -3,7 +3,7 @@ real manuals (manuals-qa) with the 1.5B model."""
 
 import pytest
 
-from rag.support import check_answer, specifics, unsupported_specifics
+from rag.support import check_answer, off_question, specifics, unfounded_words, unsupported_specifics
 
 GNUPLOT = (
     "Command-line options: -p tells the program not to close any remaining interactive plot windows "
@@ -65,6 +65,61 @@ def test_hebrew_answers_are_checked_the_same_way():
     passages = "הוועדה התכנסה בשנת 1948 בירושלים ודנה בחוקה."
     assert check_answer("הוועדה התכנסה בירושלים [1].", passages, "איפה התכנסה הוועדה?").supported
     assert not check_answer("הוועדה התכנסה בשנת 1952 [1].", passages, "מתי התכנסה הוועדה?").supported
+
+
+@pytest.mark.parametrize(
+    ("answer", "question"),
+    [
+        # the 1.5B's draft on the Hebrew PDFs: the question's own words, the country never named
+        (
+            "האיחוד האירופי הוא מדינה שבה יאוחסנו רכיבי המערכת בענן. [1]",
+            "איזו מדינה, שבה יאוחסנו רכיבי המערכת בענן, מצוינת במסמך כחברה באיחוד האירופי?",
+        ),
+        ("The reset button resets the device [2].", "What does the reset button do to the device?"),
+        ("The tank holds a lot of water [1].", "How much water does the tank hold?"),
+        ("בחלק הראשון נבדק מדגם ידני [1].", "מה היה אחוז ההסכמה בין המתייגים?"),
+        ("הגיבויים נשמרים במסד הנתונים.", "לכמה זמן יישמרו הגיבויים?"),
+    ],
+)
+def test_a_sentence_that_cannot_answer_the_question_is_off_question(answer, question):
+    assert off_question(answer, question)
+    assert not check_answer(answer, answer, question).supported
+
+
+@pytest.mark.parametrize(
+    ("answer", "question"),
+    [
+        ("במדינה איראן, לפי הסיכום, החוק מתיר סחר בכליות. [1]", "באיזו מדינה, לפי הסיכום, החוק מתיר סחר בכליות?"),
+        ("למשך 10 ימים [1].", "לכמה זמן יישמרו הגיבויים האוטומטיים?"),
+        ("Boil it for three minutes [1].", "How long should water be boiled?"),
+        ("It holds two litres [1].", "How much water does the tank hold?"),
+        ("פעמיים בשנה [1].", "כמה פעמים בשנה מתכנסת הוועדה?"),
+        ("Claude תרגם היטב 87 משפטים מתוך 100.", "כמה מתוך 100 המשפטים תרגם Claude היטב?"),
+    ],
+)
+def test_an_answer_that_adds_what_was_asked_is_not_off_question(answer, question):
+    assert off_question(answer, question) == ""
+
+
+KIDNEYS = (
+    "בישראל נחקק חוק ההשתלות בשנת 2008. מחלת כליות היא בעיה רפואית קשה. "
+    "ברוב המדינות התור להשתלת כליות ארוך. החוק ברוב המדינות אוסר סחר באיברים. "
+    "יש מדינה אחת שבה החוק מתיר סחר בכליות והיא איראן."
+)
+
+
+def test_a_word_the_passages_do_not_say_about_the_question_is_unfounded():
+    question = "באיזו מדינה, לפי הסיכום, החוק מתיר סחר בכליות?"
+    assert unfounded_words("במדינה איראן החוק מתיר סחר בכליות [1].", KIDNEYS, question) == []
+    # Israel is in the passages, but not where they speak of trade in kidneys
+    assert unfounded_words("בישראל החוק מתיר סחר בכליות [1].", KIDNEYS, question) == ["בישראל"]
+    assert unfounded_words("בספרד החוק מתיר סחר בכליות.", KIDNEYS, question) == ["בספרד"]
+
+
+def test_hebrew_and_latin_letters_run_together_are_unsupported():
+    passages = "כלל רכיבי המערכת יאוחסנו ב-Ireland, באזור eu-west-1."
+    assert unsupported_specifics("הרכיבים יאוחסנו ב-Ireland [1].", passages, "היכן יאוחסנו?") == []
+    assert unsupported_specifics("המדען שuoודי הציע זאת.", passages, "מי הציע?") == ["שuoודי"]
 
 
 CONTENTS = (
