@@ -114,15 +114,18 @@ def rag_answer(engine, question: str) -> dict:
         "answer": answer.answer,
         "abstained": answer.abstained,
         "extractive": answer.extractive,
-        "shown": [answer.evidence.text] if answer.extractive and answer.evidence else shown,
+        "shown": [answer.quote] if answer.extractive else shown,
         "reason": answer.abstain_reason,
         "passages": [p.text for p in answer.passages],
+        "pages": [[p.source, p.page] for p in answer.passages],
         "cited": bool(answer.cited),
         "evidence": answer.evidence.text if answer.evidence else None,
         "draft": answer.draft,
         "sentences": answer.sentences,
         "answerable": t.get("answerable"),
+        "evidence_p": t.get("evidence_p"),
         "prompt_tokens": t.get("prompt_tokens"),
+        "prompt_tokens_read": t.get("prompt_tokens_read"),
         "first_token_ms": t.get("first_token_ms"),
         "ttft_ms": t.get("ttft_ms") or (t.get("total_ms") if not answer.abstained else None),
         "evidence_ms": t.get("evidence_ms"),
@@ -335,7 +338,7 @@ def main() -> None:
         )
     from verifier import REVIEWED, load_reviews
 
-    review_set = {"manuals": "manuals", "xquad": "xquad", "hebrew-pdf": "hebrew-pdf"}.get(args.set_name)
+    review_set = {"manuals": "manuals", "xquad": "xquad", "hebrew-pdf": "hebrew-pdf", "heq": "heq"}.get(args.set_name)
     reviews = load_reviews(review_set) if review_set else {}
     print(f"\nshown answers, {'strict and reviewed' if reviews else 'strict'} ({REVIEWED.name}/{review_set}.jsonl):")
     print(f"{'system':<7}{'scoring':<10}{'shown-wrong':>12}{'right shown':>12}{'silent':>8}")
@@ -348,6 +351,12 @@ def main() -> None:
     line = first_sentence_line(rag_rows)
     if line:
         print(f"rag: {line}; extractive answers {sum(r['extractive'] for r in rag_rows)}")
+    read = [r["prompt_tokens_read"] / r["prompt_tokens"] for r in rag_rows if r.get("prompt_tokens_read") and r.get("prompt_tokens")]
+    if read:
+        print(
+            f"rag: prompt tokens read per question (all passes added) against the draft prompt: median "
+            f"{statistics.median(read):.2f}x, most {max(read):.2f}x over {len(read)} questions the model read"
+        )
     if args.json_out:
         Path(args.json_out).write_text(
             json.dumps({"summary": summary, "rows": rows}, indent=1, ensure_ascii=False), encoding="utf-8"
