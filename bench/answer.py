@@ -351,7 +351,11 @@ def main() -> None:
     line = first_sentence_line(rag_rows)
     if line:
         print(f"rag: {line}; extractive answers {sum(r['extractive'] for r in rag_rows)}")
-    read = [r["prompt_tokens_read"] / r["prompt_tokens"] for r in rag_rows if r.get("prompt_tokens_read") and r.get("prompt_tokens")]
+    read = [
+        r["prompt_tokens_read"] / r["prompt_tokens"]
+        for r in rag_rows
+        if r.get("prompt_tokens_read") and r.get("prompt_tokens")
+    ]
     if read:
         print(
             f"rag: prompt tokens read per question (all passes added) against the draft prompt: median "

@@ -159,3 +159,54 @@ def test_a_few_hebrew_files_among_long_english_ones_get_the_multilingual_embedde
     assert "of the documents are mostly Hebrew" in result.stderr and "multilingual embedder" in result.stderr, (
         result.stderr
     )
+
+
+def _cited(answer: dict) -> list[dict]:
+    return [s for s in answer["sources"] if s["cited"]] or [
+        s for s in answer["sources"] if s["n"] in answer.get("supported_by", [])
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 39, open: the 1.5B's Hebrew draft over English text is garbled and withheld, and the "
+    "evidence check reads the question's words, which an English sentence never holds",
+)
+def test_a_hebrew_question_over_an_english_document_is_answered_in_hebrew(hebrew_index):
+    """Cross-language: the English first-aid notes, asked in Hebrew; the answer (a drafted
+    sentence, or the documents' own sentence quoted) comes in Hebrew and cites the English file."""
+    docs, index_dir = hebrew_index
+    result = CliRunner().invoke(
+        cli, ["ask", "מתחת לאיזו טמפרטורת גוף מתחילה היפותרמיה?", "--index-dir", str(index_dir), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert not answer["abstained"], answer
+    assert "35" in answer["answer"], answer["answer"]
+    assert any("\u05d0" <= ch <= "\u05ea" for ch in answer["answer"]), "answered in the question's language"
+    cited = _cited(answer)
+    assert cited and all(s["source"].endswith("first-aid.md") for s in cited), answer["sources"]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 39, open: the 4-bit multilingual-e5-small ranks the English files above the Hebrew "
+    "one for an English question, and the lexical search cannot cross scripts",
+)
+def test_an_english_question_over_a_hebrew_document_is_answered_in_english(hebrew_index):
+    docs, index_dir = hebrew_index
+    result = CliRunner().invoke(
+        cli, ["ask", "How far from the tents must a campfire be?", "--index-dir", str(index_dir), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert not answer["abstained"], answer
+    text = answer["answer"]
+    latin = sum(ch.isascii() and ch.isalpha() for ch in text)
+    hebrew = sum("\u05d0" <= ch <= "\u05ea" for ch in text)
+    assert latin > hebrew, f"answered in the question's language: {text}"
+    assert "three" in text.lower() or "3" in text, text
+    cited = _cited(answer)
+    assert cited and all(s["source"].endswith("בטיחות-אש.md") for s in cited), answer["sources"]
