@@ -112,6 +112,8 @@ class Scored:
 
     pieces: list[_Piece]
     score: dict[tuple[int, int], float]
+    cosine: dict[tuple[int, int], float] = field(default_factory=dict)
+    """Each sentence's cosine to the question, where the embedder gave one."""
 
     def best(self) -> _Piece | None:
         """The sentence that matches the question best (the earlier one on a tie)."""
@@ -134,10 +136,11 @@ def score_sentences(
     ]
     weights = _weights(pieces)
     lexical = _scaled([sum(weights[w] for w in p.words & wanted) for p in pieces])
-    dense = _scaled(similarity([p.text for p in pieces])) if similarity and pieces else [0.0] * len(pieces)
+    cosines = [float(c) for c in similarity([p.text for p in pieces])] if similarity and pieces else []
+    dense = _scaled(cosines) if cosines else [0.0] * len(pieces)
     share = DENSE_SHARE if similarity else 0.0
     score = {(p.passage, p.position): (1 - share) * lx + share * dn for p, lx, dn in zip(pieces, lexical, dense)}
-    return Scored(pieces, score)
+    return Scored(pieces, score, {(p.passage, p.position): c for p, c in zip(pieces, cosines)})
 
 
 def select_context(

@@ -327,7 +327,7 @@ class Engine:
         if best is not None:
             place = passages[best.passage]
             evidence = Evidence(best.text, place.source, place.page, place.heading, place.origin, place.ordinal)
-            evidence_similarity = float(similarity([best.text])[0]) if similarity else 0.0
+            evidence_similarity = scored.cosine.get((best.passage, best.position), 0.0)
         timings["evidence_ms"] = round((time.perf_counter() - started) * 1000, 1)
         if evidence is not None and on_evidence:
             on_evidence(evidence)
