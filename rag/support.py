@@ -152,14 +152,20 @@ def gives_number(answer: str, question: str) -> bool:
     return False
 
 
+_POLARITY = frozenset(normalize("no not never none neither nor yes cannot לא אין אינו אינה אינם אינן כן מעולם").split())
+"""Stop words that carry an answer: "which is not safe" answers "is that safe?"."""
+
+
 def new_words(answer: str, question: str) -> list[str]:
-    """The words of ``answer`` (stop words and citation markers left out) that the question does
-    not hold in any form: what the sentence says beyond restating what was asked."""
+    """The words of ``answer`` (stop words and citation markers left out, but not "not", "no",
+    "לא", "אין") that the question does not hold in any form: what the sentence says beyond
+    restating what was asked."""
     asked = set(terms(question))
+    asked_polarity = set(_WORD.findall(normalize(question))) & _POLARITY
     found = []
     for word in _WORD.findall(MARKER.sub(" ", answer)):
         forms = set(terms(word))
-        if forms and not forms & asked:
+        if (forms and not forms & asked) or (normalize(word) in _POLARITY - asked_polarity):
             found.append(word)
     return found
 

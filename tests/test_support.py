@@ -95,6 +95,12 @@ def test_a_sentence_that_cannot_answer_the_question_is_off_question(answer, ques
         ("It holds two litres [1].", "How much water does the tank hold?"),
         ("פעמיים בשנה [1].", "כמה פעמים בשנה מתכנסת הוועדה?"),
         ("Claude תרגם היטב 87 משפטים מתוך 100.", "כמה מתוך 100 המשפטים תרגם Claude היטב?"),
+        # a yes or a no is an answer, though every other word comes from the question
+        (
+            "Copying the database file with cp while it runs is not safe [1].",
+            "Is copying the database file with cp while it runs safe?",
+        ),
+        ("לא, המערכת אינה שומרת גיבויים.", "האם המערכת שומרת גיבויים?"),
     ],
 )
 def test_an_answer_that_adds_what_was_asked_is_not_off_question(answer, question):
