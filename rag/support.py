@@ -198,12 +198,21 @@ def unfounded_words(answer: str, passages: str, question: str) -> list[str]:
     return found
 
 
+_OFFERS = re.compile(
+    r"^\W*(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|may|must)\b|\bor\b"
+    r"|^\W*האם\b|(?<!\S)או(?!\S)",
+    re.IGNORECASE,
+)
+"""A yes-or-no question, or one that offers alternatives: the answer may take every word from it
+("Were the tapes restored … or did they lose legitimacy?" — "The tapes were restored …")."""
+
+
 def off_question(answer: str, question: str) -> str:
     """Pure: why ``answer`` cannot be an answer to ``question`` whatever the passages say, or "".
     It restates the question and adds nothing (the 1.5B, asked in Hebrew "which country, an EU
     member, ...", writes "the European Union is the country ..."); or the question asks how many,
     how much or which year and the answer gives no number."""
-    if not new_words(answer, question):
+    if not new_words(answer, question) and not _OFFERS.search(question):
         return "it only restates the question"
     if _ASKS_COUNT.search(question) and not gives_number(answer, question):
         return "the question asks for a number and it gives none"

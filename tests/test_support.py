@@ -101,6 +101,11 @@ def test_a_sentence_that_cannot_answer_the_question_is_off_question(answer, ques
             "Is copying the database file with cp while it runs safe?",
         ),
         ("לא, המערכת אינה שומרת גיבויים.", "האם המערכת שומרת גיבויים?"),
+        # the question offers the answer: it picks one
+        (
+            "The tapes were restored and processed without destroying historical legitimacy [1].",
+            "Were the tapes restored and processed without destroying historical legitimacy or did they lose it?",
+        ),
     ],
 )
 def test_an_answer_that_adds_what_was_asked_is_not_off_question(answer, question):
