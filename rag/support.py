@@ -25,6 +25,7 @@ from ingest import hebrew
 from ingest.chunker import sentence_spans
 from ingest.lexical import normalize, terms
 from rag.citations import MARKER
+from rag.context import pieces_of
 
 _SPECIFIC = re.compile(
     r"(?<![\w-])--?[A-Za-z][\w-]*"  # option flags: -p, --persist
@@ -89,6 +90,14 @@ ANCHOR_WINDOW = 1
 """A number counts as said about the question within this many sentences of a distinctive word."""
 
 
+def _distinctive(question: str, words: list[set[str]], *, held: bool = False) -> set[str]:
+    """The question's words found in at most ``ANCHOR_SHARE`` of the sentences (``words``: each
+    sentence's terms), or in two; with ``held``, only those found in one at least."""
+    limit = max(2, ANCHOR_SHARE * len(words))
+    counts = {w: sum(w in found for found in words) for w in set(terms(question))}
+    return {w for w, n in counts.items() if n <= limit and (n > 0 or not held)}
+
+
 def unanchored_numbers(answer: str, passages: str, question: str) -> list[str]:
     """For a question that asks for a number, a version, a limit or a default: the numbers and
     versions of ``answer`` that the passages hold, but never within ``ANCHOR_WINDOW`` sentences
@@ -99,9 +108,7 @@ def unanchored_numbers(answer: str, passages: str, question: str) -> list[str]:
         return []
     sentences = [passages[a:b] for a, b in sentence_spans(passages)]
     words = [set(terms(sentence)) for sentence in sentences]
-    wanted = set(terms(question))
-    limit = max(2, ANCHOR_SHARE * len(words))
-    anchors = {w for w in wanted if sum(w in found for found in words) <= limit}
+    anchors = _distinctive(question, words)
     squashed = [_squash(sentence) for sentence in sentences]
     found = []
     for token in specifics(answer):
@@ -177,10 +184,8 @@ def unfounded_words(answer: str, passages: str, question: str) -> list[str]:
     the sentence says that the passages do not say about what was asked. On the Hebrew PDFs the
     1.5B's wrong drafts had such words ("בישראל" where the passage says Iran; a sentence from
     another document) and its right ones none."""
-    sentences = [passages[a:b] for a, b in sentence_spans(passages)]
-    words = [set(terms(sentence)) for sentence in sentences]
-    limit = max(2, ANCHOR_SHARE * len(words))
-    anchors = {w for w in set(terms(question)) if 0 < sum(w in found for found in words) <= limit}
+    words = [set(terms(passages[a:b])) for a, b in sentence_spans(passages)]
+    anchors = _distinctive(question, words, held=True)
     found = []
     for word in new_words(answer, question):
         forms = set(terms(word))
@@ -248,8 +253,6 @@ def quoted_sentence(draft: str, question: str, passages: Sequence, evidence: str
     question's words as the ``evidence`` sentence does, and can answer it (not ``off_question``),
     is chosen: on HeQ, whose evidence sentences mostly answer, a sentence the draft points at
     holding fewer was wrong each time (6 of 6), on the Hebrew PDFs it was right 2 of 4 times."""
-    from rag.context import pieces_of
-
     seen = "\n".join(p.text for p in passages)
     unfounded = set(unfounded_words(draft, seen, question))
     said = [set(terms(w)) for w in dict.fromkeys(new_words(draft, question)) if w not in unfounded]

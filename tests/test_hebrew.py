@@ -161,10 +161,17 @@ def test_a_few_hebrew_files_among_long_english_ones_get_the_multilingual_embedde
     )
 
 
-def _cited(answer: dict) -> list[dict]:
-    return [s for s in answer["sources"] if s["cited"]] or [
+def _answered(index_dir: Path, question: str) -> tuple[dict, list[dict]]:
+    """`rag ask --json` over the index: the answer, which must not be an abstention, and the
+    sources it points to (those it cites, else those holding most of its words)."""
+    result = CliRunner().invoke(cli, ["ask", question, "--index-dir", str(index_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert not answer["abstained"], answer
+    cited = [s for s in answer["sources"] if s["cited"]] or [
         s for s in answer["sources"] if s["n"] in answer.get("supported_by", [])
     ]
+    return answer, cited
 
 
 @pytest.mark.slow
@@ -176,16 +183,9 @@ def _cited(answer: dict) -> list[dict]:
 def test_a_hebrew_question_over_an_english_document_is_answered_in_hebrew(hebrew_index):
     """Cross-language: the English first-aid notes, asked in Hebrew; the answer (a drafted
     sentence, or the documents' own sentence quoted) comes in Hebrew and cites the English file."""
-    docs, index_dir = hebrew_index
-    result = CliRunner().invoke(
-        cli, ["ask", "מתחת לאיזו טמפרטורת גוף מתחילה היפותרמיה?", "--index-dir", str(index_dir), "--json"]
-    )
-    assert result.exit_code == 0, result.output
-    answer = json.loads(result.stdout)
-    assert not answer["abstained"], answer
+    answer, cited = _answered(hebrew_index[1], "מתחת לאיזו טמפרטורת גוף מתחילה היפותרמיה?")
     assert "35" in answer["answer"], answer["answer"]
     assert any("\u05d0" <= ch <= "\u05ea" for ch in answer["answer"]), "answered in the question's language"
-    cited = _cited(answer)
     assert cited and all(s["source"].endswith("first-aid.md") for s in cited), answer["sources"]
 
 
@@ -196,17 +196,10 @@ def test_a_hebrew_question_over_an_english_document_is_answered_in_hebrew(hebrew
     "one for an English question, and the lexical search cannot cross scripts",
 )
 def test_an_english_question_over_a_hebrew_document_is_answered_in_english(hebrew_index):
-    docs, index_dir = hebrew_index
-    result = CliRunner().invoke(
-        cli, ["ask", "How far from the tents must a campfire be?", "--index-dir", str(index_dir), "--json"]
-    )
-    assert result.exit_code == 0, result.output
-    answer = json.loads(result.stdout)
-    assert not answer["abstained"], answer
+    answer, cited = _answered(hebrew_index[1], "How far from the tents must a campfire be?")
     text = answer["answer"]
     latin = sum(ch.isascii() and ch.isalpha() for ch in text)
     hebrew = sum("\u05d0" <= ch <= "\u05ea" for ch in text)
     assert latin > hebrew, f"answered in the question's language: {text}"
     assert "three" in text.lower() or "3" in text, text
-    cited = _cited(answer)
     assert cited and all(s["source"].endswith("בטיחות-אש.md") for s in cited), answer["sources"]
