@@ -14,7 +14,13 @@ from ingest.types import Block, Chunk, Document
 
 CountTokens = Callable[[Sequence[str]], list[int]]
 SEPARATOR = "\n\n"
-_SENTENCE_END = re.compile(r"(?<=[.!?;:…׃])\s+|\n+")
+BULLETS = "•▪◦●■□➢►"
+_SENTENCE_END = re.compile(
+    rf"(?<=[.!?;:…׃])\s+|\n+|\s*[{BULLETS}]\s*|\s+o\s+(?=[A-Z\u05d0-\u05ea])"
+)
+"""A sentence ends at its stop, at a line break, and where a list item starts: a bullet glyph, or
+the "o" of a second-level list that a PDF's text layer runs into the line ("… המובנה בשירות o
+גיבוי אוטומטי …", "… the service o Backups are …"); the bullet itself belongs to no sentence."""
 _NOT_AN_END = re.compile(
     r"(?:(?:\b[A-Z][a-z]+|\b[A-Z]\.)\s?[A-Z]|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Mt|Jr|Sr|Gen|Col|Lt|Capt|Sgt|Rev|Gov|Sen|Rep|Inc|Ltd|Co|Corp|No|Nos|Fig|Figs|"
     r"Vol|vs|etc|al|approx|ca|cf|e\.g|i\.e|pp|p|ch|sec|ed|eds)\.)\.?$",

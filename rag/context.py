@@ -52,13 +52,14 @@ class _Piece:
         return self.count(self.text)
 
 
-_SOFT_WRAP = re.compile(f"(?<=[^\\s.!?:;])[ \\t]*\\n[ \\t]*(?=[a-z0-9({hebrew.LETTERS}])")
+_SOFT_WRAP = re.compile(f"(?<=[^\\s.!?:;])[ \\t]*\\n[ \\t]*(?=[a-z0-9({hebrew.LETTERS}]|[\"“„«][a-z{hebrew.LETTERS}])")
 
 
 def reflow(text: str) -> str:
     """Join lines that a PDF's layout broke inside a sentence ("for one minute. At\naltitudes above"):
-    a line break after a character that ends no sentence and before a lower-case letter, a digit
-    or a Hebrew letter becomes a space. Lists and headings (a capital after the break) stay apart."""
+    a line break after a character that ends no sentence and before a lower-case letter, a digit,
+    a Hebrew letter or a quotation mark opening a word ("הוא מציע להקים\n"קרן קיימת חדשה"") becomes
+    a space. Lists and headings (a capital after the break) stay apart."""
     return _SOFT_WRAP.sub(" ", text)
 
 

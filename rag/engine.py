@@ -27,7 +27,7 @@ from rag.retriever import Hit, Retriever
 from rag.scope import named_files, wants_summary
 from rag.settings import Settings
 from rag.summary import summary_points
-from rag.support import check_answer, quoted_sentence
+from rag.support import check_answer, quoted_sentence, with_antecedent
 from rag.verify import (
     DEFAULT_VERIFIER,
     SentenceSplitter,
@@ -492,6 +492,7 @@ class Engine:
                     and quoted_sentence(plain(draft.text), question, passages, evidence.text)
                 )
                 quote, n = pointed or (evidence.text, place)
+                quote = with_antecedent(quote, next(p.text for p in passages if p.n == n))
                 text = extractive_answer(question, quote, n)
                 emit(text)
                 return Answer(question, text, False, passages, cited=[n], extractive=True, quote=quote)

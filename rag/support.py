@@ -268,3 +268,20 @@ def quoted_sentence(draft: str, question: str, passages: Sequence, evidence: str
             if key[0] and key[1] >= least and key > best_key and not off_question(text, question):
                 best, best_key = (text, p.n), key
     return best
+
+
+_PERSON_PRONOUN = re.compile(r"(?:he|she|they|ו?(?:הוא|היא|הם|הן))\b", re.IGNORECASE)
+
+
+def with_antecedent(sentence: str, passage: str) -> str:
+    """Pure: ``sentence`` as a quote that a reader can follow on its own: when it starts with a
+    personal pronoun, the sentence before it in ``passage`` leads it, for that is where the person
+    is named ("…היחיד שהציע תכנית מעשית … הוא אהוד טוקטלי. הוא מציע להקים…" for "who proposed…").
+    Unchanged when the sentence opens the passage or follows a gap (" … ") the context left."""
+    if not _PERSON_PRONOUN.match(sentence):
+        return sentence
+    pieces = pieces_of(passage)
+    for before, piece in zip(pieces, pieces[1:]):
+        if piece == sentence:
+            return sentence if before.strip(" .…") == "" or before.endswith("…") else f"{before} {sentence}"
+    return sentence

@@ -114,3 +114,24 @@ def test_lines_broken_inside_a_sentence_are_joined_before_scoring():
     )
     assert "At altitudes above 2,000 metres, boil it for three minutes." in pieces_of(pdf_text)
     assert reflow("- first item\n- second item") == "- first item\n- second item", "list lines stay apart"
+
+
+def test_list_items_a_pdf_ran_into_one_line_are_sentences_of_their_own():
+    """A Hebrew design document's bullets (real text layer of hebrew-pdf's moh file): the backup
+    retention item must be a sentence of its own, or the quote is the whole list."""
+    text = (
+        "גיבוי • גיבוי מסד נתונים (RDS) o יעשה שימוש במנגנון הגיבוי המובנה בשירות "
+        "o גיבויים ישמרו למשך 10 ימים ▪ ניתן להאריך את תקופת השמירה עד 35 ימים"
+    )
+    assert "גיבויים ישמרו למשך 10 ימים" in pieces_of(text)
+    assert pieces_of("Backups • Daily o The service keeps them for 10 days.") == [
+        "Backups",
+        "Daily",
+        "The service keeps them for 10 days.",
+    ]
+    assert pieces_of("Set o to 1 to enable it.") == ["Set o to 1 to enable it."], "a lone o before a lower-case word"
+
+
+def test_a_line_broken_before_a_quoted_name_is_joined():
+    text = 'הוא אהוד טוקטלי. הוא מציע להקים\n"קרן קיימת חדשה" (קק"ח), שתרכוש קרקעות.'
+    assert pieces_of(text) == ["הוא אהוד טוקטלי.", 'הוא מציע להקים "קרן קיימת חדשה" (קק"ח), שתרכוש קרקעות.']

@@ -3,7 +3,14 @@ real manuals (manuals-qa) with the 1.5B model."""
 
 import pytest
 
-from rag.support import check_answer, off_question, specifics, unfounded_words, unsupported_specifics
+from rag.support import (
+    check_answer,
+    off_question,
+    specifics,
+    unfounded_words,
+    unsupported_specifics,
+    with_antecedent,
+)
 
 GNUPLOT = (
     "Command-line options: -p tells the program not to close any remaining interactive plot windows "
@@ -166,3 +173,18 @@ def test_a_number_stated_beside_the_question_words_is_supported():
     assert check_answer("Use the using modifier; see page 275 [1].", CONTENTS, "How are data files read?").supported, (
         "a question that asks for no number is not checked this way"
     )
+
+
+def test_a_quote_that_starts_with_he_or_she_brings_the_sentence_that_names_them():
+    passage = (
+        "כעבור 50 שנה תוחזר כל נחלה. למיטב ידיעתי, היחיד שהציע תכנית מעשית הוא אהוד טוקטלי. "
+        'הוא מציע להקים "קרן קיימת חדשה", שתמכור נחלות.'
+    )
+    quote = 'הוא מציע להקים "קרן קיימת חדשה", שתמכור נחלות.'
+    assert with_antecedent(quote, passage) == "למיטב ידיעתי, היחיד שהציע תכנית מעשית הוא אהוד טוקטלי. " + quote
+    assert with_antecedent("She wrote it in 1901.", "Ada Smith lived here. She wrote it in 1901.") == (
+        "Ada Smith lived here. She wrote it in 1901."
+    )
+    assert with_antecedent("She wrote it.", "Intro … She wrote it.") == "She wrote it.", "not across a gap"
+    assert with_antecedent("Theory holds.", "A. Theory holds.") == "Theory holds.", "no pronoun, no change"
+    assert with_antecedent("She wrote it.", "She wrote it. More.") == "She wrote it.", "nothing before it"
