@@ -15,9 +15,7 @@ from ingest.types import Block, Chunk, Document
 CountTokens = Callable[[Sequence[str]], list[int]]
 SEPARATOR = "\n\n"
 BULLETS = "•▪◦●■□➢►"
-_SENTENCE_END = re.compile(
-    rf"(?<=[.!?;:…׃])\s+|\n+|\s*[{BULLETS}]\s*|\s+o\s+(?=[A-Z\u05d0-\u05ea])"
-)
+_SENTENCE_END = re.compile(rf"(?<=[.!?;:…׃])\s+|\n+|\s*[{BULLETS}]\s*|\s+o\s+(?=[A-Z\u05d0-\u05ea])")
 """A sentence ends at its stop, at a line break, and where a list item starts: a bullet glyph, or
 the "o" of a second-level list that a PDF's text layer runs into the line ("… המובנה בשירות o
 גיבוי אוטומטי …", "… the service o Backups are …"); the bullet itself belongs to no sentence."""

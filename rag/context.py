@@ -52,7 +52,7 @@ class _Piece:
         return self.count(self.text)
 
 
-_SOFT_WRAP = re.compile(f"(?<=[^\\s.!?:;])[ \\t]*\\n[ \\t]*(?=[a-z0-9({hebrew.LETTERS}]|[\"“„«][a-z{hebrew.LETTERS}])")
+_SOFT_WRAP = re.compile(f'(?<=[^\\s.!?:;])[ \\t]*\\n[ \\t]*(?=[a-z0-9({hebrew.LETTERS}]|["“„«][a-z{hebrew.LETTERS}])')
 
 
 def reflow(text: str) -> str:
