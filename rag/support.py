@@ -124,11 +124,16 @@ def unanchored_numbers(answer: str, passages: str, question: str) -> list[str]:
 
 
 _ASKS_COUNT = re.compile(
-    r"\bhow (?:many|much|old)\b|\bwhat (?:percentage|percent|share)\b|\b(?:what|which) year\b"
-    r"|\b[ובלמש]?כמה\b|\bבאיזו? שנה\b|\bה?אחוז\b",
+    r"\bhow (?:many|much|old|long|far|heavy|tall|big|large|wide|deep|high)\b|\bwhat (?:percentage|percent|share)\b"
+    r"|\b(?:what|which) (?:year|date)\b|\bwhat time\b(?! zone)|\buntil when\b"
+    r"|\bwhat (?:is|was|are|were) the (?:weight|length|size|distance|height|width|depth|diameter|voltage|pressure)\b"
+    r"|\b[ובלמש]?כמה\b|\bבאיזו? שנה\b|\bה?אחוז\b|\bעד מתי\b|\bמאז מתי\b|\b(?:ב|עד |מ)איז(?:ה|ו) (?:תאריך|שעה)\b"
+    r"|\bמה (?:ה)?(?:משקל|אורך|גודל|מרחק|גובה|רוחב|עומק|קוטר|מתח|לחץ|ספיקה)\b",
     re.IGNORECASE,
 )
-"""A question that asks for a count, an amount, a share or a year: its answer holds a number."""
+"""A question that asks for a count, an amount, a measure, a share, a year, a date or an hour ("until
+when", "עד מתי", "מה משקל"): its answer holds a number. Not a bare "when" or "מתי", which asks as
+often under what condition ("מתי מונית מוכרת?")."""
 _NUMBER_WORDS = frozenset(
     normalize(
         "zero one two three four five six seven eight nine ten eleven twelve thirteen fifteen twenty thirty "
@@ -136,7 +141,8 @@ _NUMBER_WORDS = frozenset(
         "half quarter once twice none "
         "אחד אחת שניים שתיים שני שתי שלוש שלושה שלושת ארבע ארבעה ארבעת חמש חמישה חמשת שש שישה ששת שבע "
         "שבעה שבעת שמונה שמונת תשע תשעה תשעת עשר עשרה עשרים שלושים ארבעים חמישים שישים שבעים שמונים "
-        "תשעים מאה מאות אלף אלפים מיליון מיליארד חצי רבע פעם פעמיים"
+        "תשעים מאה מאות אלף אלפים מיליון מיליארד חצי רבע פעם פעמיים "
+        "יומיים שבועיים חודשיים שעתיים שנתיים"
     ).split()
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)

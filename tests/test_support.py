@@ -188,3 +188,18 @@ def test_a_quote_that_starts_with_he_or_she_brings_the_sentence_that_names_them(
     assert with_antecedent("She wrote it.", "Intro … She wrote it.") == "She wrote it.", "not across a gap"
     assert with_antecedent("Theory holds.", "A. Theory holds.") == "Theory holds.", "no pronoun, no change"
     assert with_antecedent("She wrote it.", "She wrote it. More.") == "She wrote it.", "nothing before it"
+
+
+def test_a_question_for_a_date_or_a_measure_needs_a_number_in_its_answer():
+    """Found by an outside tester's own Hebrew documents: "until when" answered by the notice's
+    opening sentence, "how many days" withheld although "עד יומיים" answers it."""
+    works = "עד מתי יימשכו העבודות ברחוב הרצל?"
+    assert off_question("העירייה מתחילה בעבודות ברחוב הרצל", works)
+    assert not off_question("העבודות ברחוב הרצל יימשכו עד יום שני, 30 ביוני 2025", works)
+    assert off_question("המשאבה מיועדת להגברת לחץ במבנים", "מה משקל המשאבה?")
+    assert not off_question("מותר לעבוד מהבית עד יומיים בשבוע", "כמה ימים בשבוע מותר לעבוד מהבית?")
+    assert off_question("The dumb terminal plots into a text block.", "How large is the dumb terminal's plot?")
+    assert not off_question("Gnuplot assumes UTC.", "Which time zone does gnuplot assume?"), "a time zone is no hour"
+    assert not off_question("נסיעה במונית מוכרת כאשר אין תחבורה ציבורית", "מתי נסיעה במונית מוכרת?"), (
+        "a bare when may ask a condition"
+    )
