@@ -48,6 +48,9 @@ CREATE TABLE IF NOT EXISTS skipped (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY, action TEXT NOT NULL, path TEXT NOT NULL, file_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sentence_vectors (key BLOB NOT NULL, chunk INTEGER NOT NULL, vector BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS sentence_vectors_by_key ON sentence_vectors(key);
+CREATE INDEX IF NOT EXISTS sentence_vectors_by_chunk ON sentence_vectors(chunk);
 """
 
 
@@ -97,6 +100,10 @@ class Catalog:
         if not any(row[1] == "embedded" for row in self.db.execute("PRAGMA table_info(chunks)")):
             self.db.execute("ALTER TABLE chunks ADD COLUMN embedded INTEGER NOT NULL DEFAULT 1")
         self.db.execute("CREATE INDEX IF NOT EXISTS chunks_pending ON chunks(rowid) WHERE embedded = 0")
+        # catalogs from before sentence vectors: the next ingest run embeds their chunks' sentences
+        if not any(row[1] == "sentences" for row in self.db.execute("PRAGMA table_info(chunks)")):
+            self.db.execute("ALTER TABLE chunks ADD COLUMN sentences INTEGER NOT NULL DEFAULT 0")
+        self.db.execute("CREATE INDEX IF NOT EXISTS chunks_without_sentences ON chunks(rowid) WHERE sentences = 0")
 
     def _has_origin(self) -> bool:
         return any(row[1] == "origin" for row in self.db.execute("PRAGMA table_info(chunks)"))
@@ -198,6 +205,53 @@ class Catalog:
         with self.transaction() as db:
             db.executemany("UPDATE chunks SET embedded = 1 WHERE id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM journal WHERE seq = ?", [(seq,) for seq in journal])
+
+    # --- sentence vectors (ingest.sentences): what a question's evidence is scored on ------------
+    def chunks_without_sentences(self, after: int, limit: int) -> list[tuple[int, str]]:
+        """(rowid, text) of up to ``limit`` chunks with their vector whose sentences have none yet."""
+        rows = self.db.execute(
+            "SELECT rowid, text FROM chunks WHERE sentences = 0 AND embedded = 1 AND rowid > ? ORDER BY rowid LIMIT ?",
+            (after, limit),
+        )
+        return list(rows)
+
+    def store_sentences(self, chunks: Sequence[int], rows: Sequence[tuple[int, bytes, bytes]]) -> None:
+        """(chunk rowid, key, vector bytes) of the sentences of ``chunks``, which are then done;
+        a chunk deleted meanwhile takes nothing."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO sentence_vectors (key, chunk, vector) SELECT ?, rowid, ? FROM chunks WHERE rowid = ?",
+                [(key, vector, chunk) for chunk, key, vector in rows],
+            )
+            db.executemany("UPDATE chunks SET sentences = 1 WHERE rowid = ?", [(c,) for c in chunks])
+
+    def sentence_vectors(self, keys: Sequence[bytes]) -> dict[bytes, bytes]:
+        """The stored vector bytes of each key found (see ``ingest.sentences.sentence_key``)."""
+        found: dict[bytes, bytes] = {}
+        unique = list(dict.fromkeys(keys))
+        for i in range(0, len(unique), 500):
+            part = unique[i : i + 500]
+            rows = self.db.execute(
+                f"SELECT key, vector FROM sentence_vectors WHERE key IN ({','.join('?' * len(part))})", part
+            )
+            found.update(rows)
+        return found
+
+    def move_sentences(self, old_path: str, new_path: str) -> None:
+        """A renamed file's sentence vectors, moved to its copied chunks (same ordinals)."""
+        old, new = stored(old_path), stored(new_path)
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE sentence_vectors SET chunk = (SELECT n.rowid FROM chunks n JOIN chunks o ON n.ordinal = o.ordinal "
+                "WHERE o.rowid = sentence_vectors.chunk AND n.path = ?) "
+                "WHERE chunk IN (SELECT rowid FROM chunks WHERE path = ?)",
+                (new, old),
+            )
+            db.execute(
+                "UPDATE chunks SET sentences = 1 WHERE path = ? AND ordinal IN "
+                "(SELECT ordinal FROM chunks WHERE path = ? AND sentences = 1)",
+                (new, old),
+            )
 
     def mark_pending(self, ids: Sequence[str]) -> None:
         """These chunks have lost their vectors (a deleted store): stage 2 must run for them again."""
@@ -349,6 +403,9 @@ class Catalog:
     @staticmethod
     def _delete_chunks(db: sqlite3.Connection, path: str) -> None:
         db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE path = ?)", (stored(path),))
+        db.execute(
+            "DELETE FROM sentence_vectors WHERE chunk IN (SELECT rowid FROM chunks WHERE path = ?)", (stored(path),)
+        )
         db.execute("DELETE FROM chunks WHERE path = ?", (stored(path),))
 
     @staticmethod

@@ -24,8 +24,14 @@ import numpy as np
 
 from ingest.catalog import Catalog, FileRecord, chunk_id
 from ingest.errors import IndexBusy, IndexMismatch, IngestError
+from ingest.sentences import sentence_key
 from ingest.store import EMBEDDED, StoreConfig, VectorStore
 from ingest.types import Chunk
+
+SENTENCE_DTYPE = "<f2"
+"""Sentence vectors are kept as 16-bit floats: 768 bytes for 384 dimensions; a cosine moves by
+less than 0.0005 (tests/test_pipeline.py), far below what the evidence's choice or the checks
+tell apart."""
 
 CATALOG = "catalog.sqlite"
 VECTORS = "vectors"
@@ -277,12 +283,31 @@ class Index:
         self.store.upsert([chunk_id for chunk_id, _, _ in rows], vectors, versions)
         self.catalog.mark_embedded([chunk_id for chunk_id, _, _ in rows], seqs)
 
+    def store_sentences(self, chunks: Sequence[int], sentences: Sequence[tuple[int, str, np.ndarray]]) -> None:
+        """The sentences of ``chunks`` (catalog rowids) embedded: (chunk rowid, sentence, vector) each."""
+        name = self.embedder_name or ""
+        rows = [
+            (chunk, sentence_key(name, text), np.asarray(v, dtype=SENTENCE_DTYPE).tobytes())
+            for chunk, text, v in sentences
+        ]
+        self.catalog.store_sentences(chunks, rows)
+
+    def sentence_vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of those of ``texts`` that ingest embedded as a chunk's sentences."""
+        name = self.embedder_name or ""
+        keys = {sentence_key(name, text): text for text in texts}
+        found = self.catalog.sentence_vectors(list(keys))
+        return {
+            keys[key]: np.frombuffer(vector, dtype=SENTENCE_DTYPE).astype(np.float32) for key, vector in found.items()
+        }
+
     def rename_file(self, old_path: str, record: FileRecord) -> int:
         """A file moved: copy its chunks, and the vectors it has, to the new path without embedding again."""
         chunks = self.catalog.chunks_of(old_path)
         old_ids = self.catalog.chunk_ids(old_path)
         waiting = self.catalog.pending_among(old_ids)
         self.add_file(record, chunks, self.catalog.reading_of(old_path))
+        self.catalog.move_sentences(old_path, record.path)
         kept = [(old, chunk) for old, chunk in zip(old_ids, chunks) if old not in waiting]
         if kept:
             vectors = self.store.vectors([old for old, _ in kept])

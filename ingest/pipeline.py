@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ingest.catalog import FileRecord
 from ingest.chunker import CHUNK_TOKENS, OVERLAP_TOKENS, chunk_document, embedding_text
 from ingest.embedder import Embedder
@@ -26,6 +28,7 @@ from ingest.lexical import latin_letter_share
 from ingest.ocr import DEFAULT as DEFAULT_OCR
 from ingest.ocr import OcrConfig
 from ingest.paths import readable
+from ingest.sentences import pieces_of
 from ingest.sync import plan_sync
 from ingest.types import Chunk, Document
 from ingest.walk import MAX_FILE_MB, FoundFile, discover, inside, resolve_roots
@@ -81,6 +84,8 @@ class SyncReport:
     chunks_added: int = 0
     chunks_removed: int = 0
     vectors_added: int = 0
+    sentences_added: int = 0
+    """Sentence vectors stored (``ingest.sentences``): what questions score their evidence on."""
     pending_vectors: int = 0
     """Chunks left without vectors when the run ended (searchable by their words; the next run embeds them)."""
     seconds: float = 0.0
@@ -113,6 +118,7 @@ class SyncReport:
             "chunks_removed": self.chunks_removed,
             "vectors_repaired": self.vectors_repaired,
             "vectors_added": self.vectors_added,
+            "sentences_added": self.sentences_added,
             "pending_vectors": self.pending_vectors,
             "searchable_seconds": round(self.searchable_seconds, 3),
             "seconds": round(self.seconds, 3),
@@ -413,6 +419,7 @@ class _Vectors:
         self.index, self.embedder, self.batch = index, embedder, batch
         self.report, self.progress, self.storage_error = report, progress, storage_error
         self.after = 0
+        self.sentences_after = 0
         self.failed: set[str] = set()
 
     def step(self) -> bool:
@@ -426,7 +433,7 @@ class _Vectors:
     def _step(self) -> bool:
         rows = self.index.catalog.pending_chunks(self.after, self.batch)
         if not rows:
-            return False
+            return self._sentence_step()
         self.after = rows[-1][0]
         rows = [row for row in rows if row[1] not in self.failed]
         texts = [embedding_text(heading, text) for _, _, _, _, heading, text in rows]
@@ -449,10 +456,36 @@ class _Vectors:
             )
         return True
 
+    def _sentence_step(self) -> bool:
+        """Once no chunk waits for its vector: the sentences of a batch of embedded chunks (what a
+        question's evidence is scored on, ``Index.sentence_vectors``), those no stored vector
+        covers yet (an overlap with the chunk before). Optional: if the embedder fails here, the
+        evidence embeds them when a question needs them, and the next run tries again."""
+        rows = self.index.catalog.chunks_without_sentences(self.sentences_after, self.batch)
+        if not rows:
+            return False
+        self.sentences_after = rows[-1][0]
+        pieces = [(rowid, piece) for rowid, text in rows for piece in pieces_of(text)]
+        known = set(self.index.sentence_vectors([piece for _, piece in pieces]))
+        todo = list(dict.fromkeys(piece for _, piece in pieces if piece not in known))
+        vectors, _ = self._embed(todo) if todo else (np.zeros((0, 0), dtype=np.float32), "")
+        if vectors is not None:
+            first = {piece: rowid for rowid, piece in reversed(pieces)}  # a sentence two chunks share: stored once
+            found = [(first[piece], piece, vector) for piece, vector in zip(todo, vectors)]
+            try:
+                self.index.store_sentences([rowid for rowid, _ in rows], found)
+            except Exception as exc:
+                if is_storage_failure(exc):
+                    raise self.storage_error(exc) from exc
+                raise
+            self.report.sentences_added += len(found)
+        return True
+
     def finish(self) -> None:
         """Embed every chunk still waiting (from the first: a file changed during the run may
-        have written its chunks behind the point the interleaved batches had reached)."""
-        self.after = 0
+        have written its chunks behind the point the interleaved batches had reached), then
+        their sentences."""
+        self.after = self.sentences_after = 0
         while self.step():
             pass
 

@@ -16,25 +16,21 @@ renumbered, so the citation numbers the model sees stay 1..n.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from ingest import hebrew
-from ingest.chunker import sentence_spans
 from ingest.hebrew import has_hebrew
 from ingest.lexical import terms
+from ingest.sentences import pieces_of
 from rag.prompt import Passage
 
 CountTokens = Callable[[str], int]
 Similarity = Callable[[list[str]], Sequence[float]]
 DENSE_SHARE = 0.5
 GAP = " … "
-MAX_PIECE_CHARS = 400
 STRONG = 0.5
 """A sentence scoring at least this share of the best score is a strong match."""
-_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -50,33 +46,6 @@ class _Piece:
         """Counted when the budget asks, not when the sentence is scored: the evidence sentence
         is chosen without the tokenizer, so it waits for nothing the model needs."""
         return self.count(self.text)
-
-
-_SOFT_WRAP = re.compile(f'(?<=[^\\s.!?:;])[ \\t]*\\n[ \\t]*(?=[a-z0-9({hebrew.LETTERS}]|["“„«][a-z{hebrew.LETTERS}])')
-
-
-def reflow(text: str) -> str:
-    """Join lines that a PDF's layout broke inside a sentence ("for one minute. At\naltitudes above"):
-    a line break after a character that ends no sentence and before a lower-case letter, a digit,
-    a Hebrew letter or a quotation mark opening a word ("הוא מציע להקים\n"קרן קיימת חדשה"") becomes
-    a space. Lists and headings (a capital after the break) stay apart."""
-    return _SOFT_WRAP.sub(" ", text)
-
-
-def pieces_of(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[str]:
-    """Sentences of ``text``; a sentence longer than ``max_chars`` is cut at spaces."""
-    out: list[str] = []
-    text = reflow(text)
-    for start, end in sentence_spans(text):
-        sentence = _SPACE.sub(" ", text[start:end]).strip()
-        while len(sentence) > max_chars:
-            cut = sentence.rfind(" ", 0, max_chars)
-            cut = cut if cut > max_chars // 2 else max_chars
-            out.append(sentence[:cut].strip())
-            sentence = sentence[cut:].strip()
-        if sentence:
-            out.append(sentence)
-    return out
 
 
 def _weights(pieces: Sequence[_Piece]) -> dict[str, float]:

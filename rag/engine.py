@@ -192,11 +192,23 @@ def supporting_passages(answer: str, passages: list[Passage]) -> list[int]:
     return [best[1]] if best[0] >= KEEP_SUPPORT else []
 
 
-def sentence_similarity(embedder, query_vector):
-    """texts -> cosine similarity of each to the question's vector, by the index's embedder."""
+def sentence_similarity(embedder, query_vector, stored=None):
+    """texts -> cosine similarity of each to the question's vector, by the index's embedder.
+    ``stored``: texts -> {text: vector} of those ingest already embedded (``Index.sentence_vectors``);
+    only the others are embedded now."""
     if embedder is None or query_vector is None:
         return None
-    return lambda texts: (embedder.embed_documents(texts) @ query_vector).tolist()
+
+    def similarity(texts):
+        import numpy as np
+
+        found = stored(texts) if stored else {}
+        todo = [text for text in dict.fromkeys(texts) if text not in found]
+        if todo:
+            found.update(zip(todo, embedder.embed_documents(todo)))
+        return (np.stack([found[text] for text in texts]) @ query_vector).tolist()
+
+    return similarity
 
 
 def count_text(generator: Generator, text: str) -> int:
@@ -320,7 +332,9 @@ class Engine:
         passages = passages_from(self.retriever.with_neighbours(question, retrieval.hits))
         generator = self.generator_for(question)
         count = lambda text: count_text(generator, text)  # noqa: E731
-        similarity = sentence_similarity(self.retriever.embedder, retrieval.query_vector)
+        similarity = sentence_similarity(
+            self.retriever.embedder, retrieval.query_vector, self.retriever.index.sentence_vectors
+        )
         scored = score_sentences(question, passages, count, similarity)
         best = scored.best()
         evidence, evidence_similarity = None, 0.0

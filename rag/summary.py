@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ingest.lexical import terms
+from ingest.sentences import pieces_of
 from ingest.types import Chunk
-from rag.context import pieces_of
 
 MAX_POINTS = 8
 MIN_WORDS, MAX_WORDS = 6, 60

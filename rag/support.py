@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from ingest import hebrew
 from ingest.chunker import sentence_spans
 from ingest.lexical import normalize, terms
+from ingest.sentences import pieces_of
 from rag.citations import MARKER
-from rag.context import pieces_of
 
 _SPECIFIC = re.compile(
     r"(?<![\w-])--?[A-Za-z][\w-]*"  # option flags: -p, --persist

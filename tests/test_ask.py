@@ -377,3 +377,27 @@ def test_the_model_in_its_own_process_writes_and_checks_as_it_does_in_process(ha
     assert len(local.sentences) >= 2, local.sentences  # at least one check between two pieces
     assert remote.answer == local.answer
     assert [s["p"] for s in remote.sentences] == [s["p"] for s in local.sentences]
+
+
+def test_the_evidence_embeds_no_sentence_that_ingest_embedded(handbook, embedder, tiny_generator):
+    """The evidence is scored on the sentence vectors stage 2 stored: a question embeds only
+    itself. An index without them (built before they were kept) embeds the passages' sentences
+    and chooses the same evidence."""
+    from test_pipeline import CountingEmbedder
+
+    counting = CountingEmbedder(embedder)
+    engine = Engine(Retriever(handbook, counting), tiny_generator, top_k=3)
+    question = "How long should water be boiled above 2000 metres?"
+    stored = engine.prepare(question)
+    assert counting.embedded == 0 and "three minutes" in stored.evidence.text
+    saved = handbook.catalog.db.execute("SELECT key, chunk, vector FROM sentence_vectors").fetchall()
+    assert saved
+    handbook.catalog.db.execute("DELETE FROM sentence_vectors")
+    try:
+        embedded = engine.prepare(question)
+        assert counting.embedded > 3, "an older index: the sentences are embedded at question time"
+        assert embedded.evidence == stored.evidence
+        assert embedded.evidence_similarity == pytest.approx(stored.evidence_similarity, abs=5e-4), "16-bit floats"
+        assert [p.text for p in embedded.passages] == [p.text for p in stored.passages]
+    finally:
+        handbook.catalog.db.executemany("INSERT INTO sentence_vectors VALUES (?, ?, ?)", saved)

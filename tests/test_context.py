@@ -1,6 +1,7 @@
 """Pure: the context budget keeps the sentences that answer the question."""
 
-from rag.context import GAP, budget_for, merge_same_place, pieces_of, select_context
+from ingest.sentences import pieces_of
+from rag.context import GAP, budget_for, merge_same_place, select_context
 from rag.prompt import Passage
 
 
@@ -103,7 +104,7 @@ def test_a_hebrew_question_gets_a_larger_budget_for_the_same_text():
 
 
 def test_lines_broken_inside_a_sentence_are_joined_before_scoring():
-    from rag.context import pieces_of, reflow
+    from ingest.sentences import pieces_of, reflow
 
     pdf_text = (
         "Boil for one minute. At\naltitudes above 2,000 metres, boil it for\nthree minutes.\nStorage\nKeep it covered."

@@ -19,6 +19,7 @@ class CountingEmbedder:
     def __init__(self, inner):
         self.inner = inner
         self.name, self.dimension, self.max_tokens = inner.name, inner.dimension, inner.max_tokens
+        self.relevance_floor = inner.relevance_floor
         self.embedded = 0
 
     def count_tokens(self, texts):
@@ -328,4 +329,55 @@ def test_a_pdf_with_math_letters_and_emoji_is_indexed_and_found(tmp_path, embedd
     assert len(index.catalog.lexical_search("𝑒", 5)) == 2, "the math letter is a term of both pages (NFKC: e)"
     assert retriever.search("mass times light squared", 1)[0].text.startswith("Energy 𝑒 equals")
     assert retriever.search("האנרגיה של הגוף", 1)[0].page == 1
+    index.close()
+
+
+def _sentence_rows(index, path=None):
+    query = "SELECT count(*) FROM sentence_vectors" + (
+        " WHERE chunk IN (SELECT rowid FROM chunks WHERE path = ?)" if path else ""
+    )
+    return index.catalog.db.execute(query, (path,) if path else ()).fetchone()[0]
+
+
+def test_each_chunks_sentences_are_embedded_once_and_follow_their_file(tmp_path, docs, embedder):
+    """Stage 2 keeps a vector for every sentence of every chunk (what a question's evidence
+    scores), found by its text, the same vector the embedder gives; a changed file's old
+    sentences go, a renamed file keeps its own, a deleted file's go with it."""
+    import numpy as np
+
+    from ingest.sentences import pieces_of
+
+    index = _index(tmp_path, embedder)
+    _run(index, [docs], embedder)
+    sentences = [p for path in index.catalog.files() for c in index.catalog.chunks_of(path) for p in pieces_of(c.text)]
+    stored = index.sentence_vectors(sentences)
+    assert set(stored) == set(sentences) and "The valve torque is 42 newton metres." in stored
+    fresh = embedder.embed_documents(sentences[:3])
+    assert np.abs(np.stack([stored[s] for s in sentences[:3]]) - fresh).max() < 1e-3
+    assert np.abs((np.stack([stored[s] for s in sentences[:3]]) - fresh) @ fresh.T).max() < 5e-4
+
+    notes = str(docs / "notes.md")
+    (docs / "notes.md").write_text("# Notes\n\nThe generator now runs on petrol.\n", encoding="utf-8")
+    _run(index, [docs], embedder)
+    assert "The generator now runs on petrol." in index.sentence_vectors(["The generator now runs on petrol."])
+    assert not index.sentence_vectors(["The generator runs on diesel fuel only."]), "the old version's went"
+
+    pumps = _sentence_rows(index, str(docs / "pumps.pdf"))
+    os.rename(docs / "pumps.pdf", docs / "pumps-renamed.pdf")
+    _run(index, [docs], embedder)
+    assert _sentence_rows(index, str(docs / "pumps-renamed.pdf")) == pumps > 0
+    assert _sentence_rows(index, str(docs / "pumps.pdf")) == 0
+
+    (docs / "pumps-renamed.pdf").unlink()
+    _run(index, [docs], embedder)
+    assert not index.sentence_vectors(["The valve torque is 42 newton metres."])
+    left = {p for path in index.catalog.files() for c in index.catalog.chunks_of(path) for p in pieces_of(c.text)}
+    assert _sentence_rows(index) == len(left) and set(index.sentence_vectors(list(left))) == left, notes
+
+    # an index from before sentence vectors: the next run, with nothing changed, embeds them
+    index.catalog.db.execute("DELETE FROM sentence_vectors")
+    index.catalog.db.execute("UPDATE chunks SET sentences = 0")
+    report = _run(index, [docs], embedder)
+    assert report.unchanged == 3 and report.sentences_added == len(left)
+    assert set(index.sentence_vectors(list(left))) == left
     index.close()
