@@ -53,11 +53,13 @@ def test_ingest_json_summary_and_rerun(runner, folder):
         "chunks_removed",
         "vectors_repaired",
         "vectors_added",
+        "sentences_added",
         "pending_vectors",
         "searchable_seconds",
         "seconds",
     }
     assert summary["added"] == 2 and summary["chunks_added"] >= 2
+    assert summary["sentences_added"] >= summary["chunks_added"], "every chunk's sentences have their vectors"
     assert summary["vectors_added"] == summary["chunks_added"] and summary["pending_vectors"] == 0
     assert 0 < summary["searchable_seconds"] <= summary["seconds"]
     assert [os.path.basename(s["path"]) for s in summary["skipped"]] == ["broken.pdf"]
