@@ -16,8 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ingest.catalog import FileRecord
 from ingest.chunker import CHUNK_TOKENS, OVERLAP_TOKENS, chunk_document, embedding_text
 from ingest.embedder import Embedder
@@ -468,16 +466,11 @@ class _Vectors:
         pieces = [(rowid, piece) for rowid, text in rows for piece in pieces_of(text)]
         known = set(self.index.sentence_vectors([piece for _, piece in pieces]))
         todo = list(dict.fromkeys(piece for _, piece in pieces if piece not in known))
-        vectors, _ = self._embed(todo) if todo else (np.zeros((0, 0), dtype=np.float32), "")
-        if vectors is not None:
+        vectors = self._embed(todo)[0] if todo else []
+        if vectors is not None:  # a disk that fails here ends the run with sync()'s one line
             first = {piece: rowid for rowid, piece in reversed(pieces)}  # a sentence two chunks share: stored once
             found = [(first[piece], piece, vector) for piece, vector in zip(todo, vectors)]
-            try:
-                self.index.store_sentences([rowid for rowid, _ in rows], found)
-            except Exception as exc:
-                if is_storage_failure(exc):
-                    raise self.storage_error(exc) from exc
-                raise
+            self.index.store_sentences([rowid for rowid, _ in rows], found)
             self.report.sentences_added += len(found)
         return True
 

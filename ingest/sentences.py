@@ -2,7 +2,7 @@
 
 The evidence sentence, the context fitted to the budget, the sentence checks and the extractive
 summary all cut a passage into the same pieces; ingest embeds those pieces beside the chunk
-(``Index.store_vectors``), so a question's evidence needs no embedding of its passages' sentences.
+(``Index.store_sentences``), so a question's evidence needs no embedding of its passages' sentences.
 """
 
 from __future__ import annotations
