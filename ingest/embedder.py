@@ -51,6 +51,9 @@ class LazyEmbedder:
         self.name, self.dimension, self.max_tokens = cls.name, cls.dimension, cls.max_tokens
         self.multilingual = cls.multilingual
         self.relevance_floor = cls.relevance_floor
+        self.cross_relevance_floor = getattr(cls, "cross_relevance_floor", None)
+        """A multilingual model's floor for a passage in the other script than the question (None:
+        the model does not relate languages)."""
         self._threads = threads
         self._cache_dir = cache_dir
         self._loaded: Embedder | None = None

@@ -79,6 +79,21 @@ def has_hebrew(text: str) -> bool:
     return bool(_HEBREW.search(text))
 
 
+def script(text: str) -> str:
+    """ "hebrew" or "latin": the letters ``text`` has more of ("" when it has neither)."""
+    hebrew, latin = len(_HEBREW.findall(text)), len(_LATIN.findall(text))
+    if not hebrew and not latin:
+        return ""
+    return "hebrew" if hebrew >= latin else "latin"
+
+
+def crosses_script(question: str, text: str) -> bool:
+    """Is ``text`` written mostly in the other script than ``question``? Then no word of the one
+    can match a word of the other, and only meaning (the embedder) relates them."""
+    asked, written = script(question), script(text)
+    return bool(asked and written and asked != written)
+
+
 def is_letter(char: str) -> bool:
     return "\u05d0" <= char <= "\u05ea"
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from ingest.hebrew import has_hebrew
+from ingest.hebrew import crosses_script, has_hebrew
 from ingest.lexical import terms
 from ingest.sentences import pieces_of
 from rag.prompt import Passage
@@ -108,6 +108,8 @@ def score_sentences(
     lexical = _scaled([sum(weights[w] for w in p.words & wanted) for p in pieces])
     cosines = [float(c) for c in similarity([p.text for p in pieces])] if similarity and pieces else []
     dense = _scaled(cosines) if cosines else [0.0] * len(pieces)
+    if cosines:  # a sentence in the other script than the question holds none of its words: meaning alone
+        lexical = [dn if crosses_script(question, p.text) else lx for p, lx, dn in zip(pieces, lexical, dense)]
     share = DENSE_SHARE if similarity else 0.0
     score = {(p.passage, p.position): (1 - share) * lx + share * dn for p, lx, dn in zip(pieces, lexical, dense)}
     return Scored(pieces, score, {(p.passage, p.position): c for p, c in zip(pieces, cosines)})

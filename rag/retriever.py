@@ -18,6 +18,7 @@ from typing import Protocol
 
 from ingest.catalog import StoredChunk
 from ingest.embedder import Embedder
+from ingest.hebrew import crosses_script, script
 from ingest.index import Index
 from ingest.lexical import terms
 from ingest.unicode import clean
@@ -141,12 +142,16 @@ def fuse(
     lexical: list[tuple[str, float]],
     fusion: Fusion,
     unembedded: frozenset[str] | set[str] = frozenset(),
+    unreadable: frozenset[str] | set[str] = frozenset(),
 ) -> list[tuple[str, float]]:
     """Pure: combine two ranked (id, score) lists into one, best first.
 
     ``unembedded``: chunks that have no vector yet (ingest's stage 2 has not reached them), so
     the dense list cannot hold them; each takes its lexical value for the dense one too, so a
-    chunk is not ranked down for waiting (bench/pending.py)."""
+    chunk is not ranked down for waiting (bench/pending.py).
+    ``unreadable``: chunks written in the other script than the query (a Hebrew file for an
+    English question), which no query word can match; each not in the lexical list takes its
+    dense value for the lexical one too, so a chunk is not ranked down for its language."""
     scores: dict[str, float] = {}
     weights = query_weights(dense, lexical, fusion)
     for weight, ranked in zip(weights, (dense, lexical)):
@@ -164,6 +169,13 @@ def fuse(
         else:
             stand_in = {i: weights[0] / (fusion.rrf_k + rank + 1) for rank, (i, _) in enumerate(lexical)}
         for chunk_id in unembedded & stand_in.keys():
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + stand_in[chunk_id]
+    if unreadable and dense and weights[1] > 0:
+        if fusion.method != "rrf":
+            stand_in = {i: weights[1] * v for i, v in _min_max(dense, fusion.candidates).items()}
+        else:
+            stand_in = {i: weights[1] / (fusion.rrf_k + rank + 1) for rank, (i, _) in enumerate(dense)}
+        for chunk_id in (set(unreadable) - {i for i, _ in lexical}) & stand_in.keys():
             scores[chunk_id] = scores.get(chunk_id, 0.0) + stand_in[chunk_id]
     return sorted(scores.items(), key=lambda item: -item[1])
 
@@ -186,6 +198,8 @@ class Retrieval:
     """Chunks of the index still waiting for their vectors (searched by their words only)."""
     waiting_hits: int = 0
     """How many of ``hits`` are such chunks: their similarity to the question is not known."""
+    best_across: float = 0.0
+    """The highest cosine among dense candidates written in the other script than the question."""
 
 
 class Retriever:
@@ -257,12 +271,21 @@ class Retriever:
         dense, lexical, vector = self._candidates_in(query, files, n) if files else self._candidates(query, n)
         pending = self.pending()
         unembedded = self.index.catalog.pending_among([i for i, _ in lexical]) if pending else set()
+        unreadable = self.unreadable(query, dense)
         depth = max(k, self.rerank_depth) if self.reranker else k
-        hits = self.hits(fuse(dense, lexical, self.fusion, unembedded), dense, lexical, depth, where=where)
+        hits = self.hits(fuse(dense, lexical, self.fusion, unembedded, unreadable), dense, lexical, depth, where=where)
         if self.reranker:
             hits = self.reranker.rerank(query, hits)[:k]
         best = max((score for _, score in dense), default=0.0)
-        return Retrieval(hits, best, vector, pending, sum(h.id in unembedded for h in hits))
+        across = max((score for i, score in dense if i in unreadable), default=0.0)
+        return Retrieval(hits, best, vector, pending, sum(h.id in unembedded for h in hits), across)
+
+    def unreadable(self, query: str, dense: list[tuple[str, float]]) -> set[str]:
+        """The dense candidates written in the other script than ``query`` (see ``fuse``)."""
+        if not dense or not script(query):
+            return set()
+        stored = self.index.catalog.get_chunks([i for i, _ in dense])
+        return {i for i, chunk in stored.items() if crosses_script(query, chunk.text)}
 
     def hits(self, fused, dense, lexical, k: int, *, where: str | None = None) -> list[Hit]:
         """The first ``k`` distinct passages of a fused ranking, read from the catalog."""

@@ -136,3 +136,19 @@ def test_list_items_a_pdf_ran_into_one_line_are_sentences_of_their_own():
 def test_a_line_broken_before_a_quoted_name_is_joined():
     text = 'הוא אהוד טוקטלי. הוא מציע להקים\n"קרן קיימת חדשה" (קק"ח), שתרכוש קרקעות.'
     assert pieces_of(text) == ["הוא אהוד טוקטלי.", 'הוא מציע להקים "קרן קיימת חדשה" (קק"ח), שתרכוש קרקעות.']
+
+
+def test_a_sentence_in_the_other_script_is_scored_by_meaning_alone():
+    """A Hebrew question, English passages: the English sentence that means the answer beats a
+    Hebrew sentence that only shares a common word with the question."""
+    from rag.context import score_sentences
+
+    passages = [
+        Passage(1, "first-aid.md", None, "", "Hypothermia begins when the core body temperature falls below 35 °C."),
+        Passage(2, "אש.md", None, "", "הגחלים ממשיכים לבעור מתחת לחול שעות רבות."),
+    ]
+    by_meaning = lambda texts: [0.83 if "Hypothermia" in t else 0.79 for t in texts]  # noqa: E731
+    scored = score_sentences("מתחת לאיזו טמפרטורת גוף מתחילה היפותרמיה?", passages, words, by_meaning)
+    assert scored.best().text.startswith("Hypothermia")
+    # without the embedder's meaning nothing crosses: the words decide
+    assert score_sentences("מתחת לאיזו טמפרטורת גוף מתחילה היפותרמיה?", passages, words).best().passage == 1

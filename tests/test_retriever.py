@@ -157,3 +157,25 @@ def test_a_hit_extended_by_the_chunk_before_starts_where_that_chunk_starts(tmp_p
     (extended,) = retriever.with_neighbours(query, [hit])
     assert extended.ordinal == chunks[0].ordinal == 0
     assert extended.text.startswith(chunks[0].text[:40]) and extended.text.endswith(second.text[-40:])
+
+
+def test_a_chunk_in_the_other_script_is_not_ranked_down_by_the_words_it_cannot_share():
+    """An English question over a mixed folder: no English word can match a Hebrew chunk, so the
+    lexical list's silence about it is no evidence; it takes its dense value there too."""
+    dense = [("he", 0.80), ("en1", 0.79), ("en2", 0.70), ("en3", 0.60)]
+    lexical = [("en1", 3.0), ("en2", 2.0), ("en3", 1.0)]
+    fusion = Fusion(0.7, 0.3, candidates=4, method="convex")
+    assert fuse(dense, lexical, fusion)[0][0] == "en1"
+    fused = dict(fuse(dense, lexical, fusion, unreadable={"he"}))
+    assert max(fused, key=fused.get) == "he" and abs(fused["he"] - 1.0) < 1e-9
+    # a chunk the lexical list did match keeps its own lexical value
+    assert dict(fuse(dense, lexical, fusion, unreadable={"en3"}))["en3"] == dict(fuse(dense, lexical, fusion))["en3"]
+
+
+def test_which_script_a_text_is_written_in():
+    from ingest.hebrew import crosses_script, script
+
+    assert script("How far from the tents?") == "latin" and script("כמה רחוק מהאוהלים?") == "hebrew"
+    assert script("המערכת מבוססת על OpenEMR") == "hebrew" and script("42 %") == ""
+    assert crosses_script("How far?", "במרחק של שלושה מטרים") and not crosses_script("How far?", "3 m")
+    assert not crosses_script("על איזה מוצר קוד פתוח מבוססת המערכת?", "המערכת מבוססת מוצר Open Source בשם OpenEMR")
