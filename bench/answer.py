@@ -6,6 +6,9 @@ Sets (read from ../shared/data/, never copied into the project):
   the manuals answer and 15 that they do not (manuals-qa/qa.jsonl);
 - xquad: XQuAD-en, Wikipedia paragraphs with one-fact questions (regression check);
 - heq: HeQ validation, Hebrew, with unanswerable questions (regression check; multilingual index).
+- cross: a mixed folder (the Hebrew PDFs of hebrew-pdf and the SQLite pages of manuals-qa), asked
+  across languages: their questions translated (by us, bench/data/cross_language.jsonl), English
+  over the Hebrew PDFs and Hebrew over the English pages.
 
 Systems, one model loaded once and warmed by one untimed question each:
 
@@ -57,7 +60,10 @@ SETS = {
     "xquad": ("xquad-en/xquad.en.json", None),
     "heq": ("heq-val/val_v1.1.json", "multilingual"),
     "hebrew-pdf": ("hebrew-pdf/qa.jsonl", "multilingual"),
+    "cross": ("", "multilingual"),
 }
+CROSS = ROOT / "bench" / "data" / "cross_language.jsonl"
+CROSS_FILES = [("hebrew-pdf/pdfs", "*.pdf"), ("manuals-qa/corpus", "sqlite3__*.html")]
 FOLDERS = {"manuals": "corpus", "hebrew-pdf": "pdfs"}
 """Sets that are a folder of documents with a qa.jsonl beside it (the rest are SQuAD files)."""
 NAIVE_CHARS = 1000
@@ -124,6 +130,7 @@ def rag_answer(engine, question: str) -> dict:
         "sentences": answer.sentences,
         "answerable": t.get("answerable"),
         "evidence_p": t.get("evidence_p"),
+        "across": bool(t.get("across")),
         "prompt_tokens": t.get("prompt_tokens"),
         "prompt_tokens_read": t.get("prompt_tokens_read"),
         "first_token_ms": t.get("first_token_ms"),
@@ -178,10 +185,12 @@ def median(rows: list[dict], key: str) -> float | None:
 def load_set(name: str, settings, limit: int | None):
     """(folder to ingest, questions) for a named set; ``limit`` spreads over answerable and not alike."""
     relative, _ = SETS[name]
-    source = DATA / relative
-    if not source.exists():
+    source = CROSS if name == "cross" else DATA / relative
+    if not source.exists() or (name == "cross" and not (DATA / "hebrew-pdf").exists()):
         sys.exit(f"{source} is missing: this benchmark reads the shared data sets (see ../shared/data/README.md)")
-    if name in FOLDERS:
+    if name == "cross":
+        folder, items = mixed_folder(workspace(settings.cache_path, source)), load_qa_jsonl(source)
+    elif name in FOLDERS:
         folder, items = source.parent / FOLDERS[name], load_qa_jsonl(source)
     else:
         folder, items = load_squad(source, workspace(settings.cache_path, source))
@@ -192,6 +201,19 @@ def load_set(name: str, settings, limit: int | None):
         impossible = sample(impossible, round(limit * share))
         answerable = sample(answerable, limit - len(impossible))
     return source, folder, answerable + impossible
+
+
+def mixed_folder(out: Path) -> Path:
+    """The cross set's folder: copies of the shared Hebrew PDFs and English SQLite pages."""
+    import shutil
+
+    folder = out / "mixed"
+    folder.mkdir(parents=True, exist_ok=True)
+    for relative, pattern in CROSS_FILES:
+        for path in sorted((DATA / relative).glob(pattern)):
+            if not (folder / path.name).exists():
+                shutil.copy2(path, folder / path.name)
+    return folder
 
 
 def reviewed_outcome(row: dict, reviews: dict, strict: bool) -> str:
@@ -338,7 +360,13 @@ def main() -> None:
         )
     from verifier import REVIEWED, load_reviews
 
-    review_set = {"manuals": "manuals", "xquad": "xquad", "hebrew-pdf": "hebrew-pdf", "heq": "heq"}.get(args.set_name)
+    review_set = {
+        "manuals": "manuals",
+        "xquad": "xquad",
+        "hebrew-pdf": "hebrew-pdf",
+        "heq": "heq",
+        "cross": "cross",
+    }.get(args.set_name)
     reviews = load_reviews(review_set) if review_set else {}
     print(f"\nshown answers, {'strict and reviewed' if reviews else 'strict'} ({REVIEWED.name}/{review_set}.jsonl):")
     print(f"{'system':<7}{'scoring':<10}{'shown-wrong':>12}{'right shown':>12}{'silent':>8}")

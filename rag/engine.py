@@ -10,11 +10,12 @@ passages do not back (``rag.support``) is retracted, keeping the evidence.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ingest.hebrew import has_hebrew
+from ingest.hebrew import crosses_script, has_hebrew
 from ingest.lexical import terms
 from ingest.paths import file_id, file_name, readable
 from ingest.unicode import clean
@@ -27,7 +28,7 @@ from rag.retriever import Hit, Retriever
 from rag.scope import named_files, wants_summary
 from rag.settings import Settings
 from rag.summary import summary_points
-from rag.support import check_answer, quoted_sentence, with_antecedent
+from rag.support import check_answer, off_question, pointed_sentence, quoted_sentence, with_antecedent
 from rag.verify import (
     DEFAULT_VERIFIER,
     SentenceSplitter,
@@ -43,6 +44,8 @@ NO_RELEVANT_PASSAGE = "no relevant passage"
 MODEL_DECLINED = "the model found no answer in the passages"
 UNSUPPORTED = "the drafted answer is not supported by the passages"
 NOT_STATED = "the passages do not state the answer"
+COPY_TOKENS = 96
+"""The longest reply the model writes across languages (``Engine._quote_across``)."""
 
 
 def not_found_message(question: str) -> str:
@@ -52,10 +55,12 @@ def not_found_message(question: str) -> str:
 
 
 def extractive_answer(question: str, sentence: str, n: int) -> str:
-    """The documents' own sentence as the answer, quoted and cited (no drafted sentence passed)."""
+    """The documents' own sentence as the answer, quoted and cited (no drafted sentence passed),
+    introduced in the question's language, and naming the sentence's when it is the other one."""
+    crossed = crosses_script(question, sentence)
     if has_hebrew(question):
-        return f"במסמכים כתוב: „{sentence}” [{n}]"
-    return f"Your documents say: “{sentence}” [{n}]"
+        return f"במסמכים כתוב{', באנגלית' if crossed else ''}: „{sentence}” [{n}]"
+    return f"Your documents say{', in Hebrew' if crossed else ''}: “{sentence}” [{n}]"
 
 
 def evidence_passage(evidence: Evidence | None, passages: list[Passage]) -> int | None:
@@ -247,6 +252,9 @@ class Prepared:
     """Cosine of the evidence sentence and the question, by the index's embedder."""
     stopped: Callable[[], bool] = lambda: False
     """True once the answer is no longer wanted (see ``Engine.ask``)."""
+    across: bool = False
+    """The passages are written mostly in the other script than the question (an English question,
+    Hebrew files): the answer is the passages' sentence the model points at (``Engine._quote_across``)."""
 
 
 class Engine:
@@ -277,6 +285,8 @@ class Engine:
             min_relevance = retriever.embedder.relevance_floor if retriever.embedder else 0.0
         self.min_relevance = min_relevance
         """Best dense similarity below which the documents do not answer."""
+        self.cross_relevance = getattr(retriever.embedder, "cross_relevance_floor", None)
+        """The same for passages in the other script than the question (None: not searched across)."""
         self.max_answer_tokens = max_answer_tokens
         self.context_budget = context_budget
         self.context_tokens = context_tokens
@@ -324,7 +334,10 @@ class Engine:
         retrieval = self.retriever.retrieve(question, self.top_k, where=where, files=files)
         timings = {"retrieve_ms": round((time.perf_counter() - started) * 1000, 1)}
         # a passage still waiting for its vector has no similarity to judge by: no floor then
-        if not retrieval.hits or (retrieval.best_dense < self.min_relevance and not retrieval.waiting_hits):
+        relevant = retrieval.best_dense >= self.min_relevance or (
+            self.cross_relevance is not None and retrieval.best_across >= self.cross_relevance
+        )
+        if not retrieval.hits or (not relevant and not retrieval.waiting_hits):
             return Prepared(
                 question, passages_from(retrieval.hits), None, None, None, timings, started, retrieval.pending
             )
@@ -346,22 +359,35 @@ class Engine:
         if evidence is not None and on_evidence:
             on_evidence(evidence)
         passages = fit_context(question, passages, count, self.context_budget, similarity, scored)
-        messages = build_messages(question, passages, instructions)
+        # the passages together, not the best alone: a Hebrew PDF's passage of English examples is not the file
+        across = self.cross_relevance is not None and crosses_script(question, "\n".join(p.text for p in passages))
+        messages = build_messages(question, passages, instructions, across=across)
         prompt_tokens = generator.count_tokens(messages)
         while len(passages) > 1 and prompt_tokens + self.max_answer_tokens > self.context_tokens:
             passages = passages[:-1]
-            messages = build_messages(question, passages, instructions)
+            messages = build_messages(question, passages, instructions, across=across)
             prompt_tokens = generator.count_tokens(messages)
         timings["prompt_tokens"] = prompt_tokens
         return Prepared(
-            question, passages, evidence, messages, generator, timings, started, retrieval.pending, evidence_similarity
+            question,
+            passages,
+            evidence,
+            messages,
+            generator,
+            timings,
+            started,
+            retrieval.pending,
+            evidence_similarity,
+            across=across,
         )
 
     def answerable(self, prepared: Prepared) -> float:
         """The model's probability that the passages answer the question."""
         if prepared.messages is None:
             return 0.0
-        return prepared.generator.yes_probability(check_messages(prepared.question, prepared.passages))
+        return prepared.generator.yes_probability(
+            check_messages(prepared.question, prepared.passages, across=prepared.across)
+        )
 
     def ask(
         self,
@@ -458,6 +484,15 @@ class Engine:
         p_yes = self.answerable(prepared)
         timings["answerable"] = round(p_yes, 4)
         timings["answerable_ms"] = since()
+        if prepared.across:
+            timings["across"] = True
+            answer = self._quote_across(prepared, p_yes, emit, options)
+            answer.timings, answer.evidence = timings, evidence
+            after = evaluated_tokens(prepared.generator)
+            if before is not None and after is not None:
+                timings["prompt_tokens_read"] = max(0, after - before - timings["completion_tokens"])
+            timings["total_ms"] = round((time.perf_counter() - prepared.started) * 1000, 1)
+            return answer
         draft = Draft(self, prepared, options, p_yes) if p_yes >= self.min_answerable else None
         shown = draft.run(emit) if draft else []
         timings.update(draft.timings() if draft else {"completion_tokens": 0})
@@ -485,6 +520,43 @@ class Engine:
         answer.draft = draft.text if draft and draft.withheld else None
         timings["total_ms"] = round((time.perf_counter() - prepared.started) * 1000, 1)
         return answer
+
+    def _quote_across(self, prepared: Prepared, p_yes: float, emit, options: AnswerOptions) -> Answer:
+        """The passages are in the other language. The 1.5B translates wrongly, and what it
+        drafts across languages no check here can judge (an English answer to a Hebrew question
+        passed the English checks 5 times in bench/answer.py --set cross, right once). It can
+        point at the sentence that answers, though: its reply, in the passages' words, is matched
+        to the passages' own sentence (``pointed_sentence``), which is shown, quoted in its
+        language and introduced in the question's; else nothing is."""
+        question, passages, timings = prepared.question, prepared.passages, prepared.timings
+        reply, found = "", None
+        if p_yes >= self.min_answerable:
+            began = time.perf_counter()
+            pieces = prepared.generator.stream(
+                prepared.messages, max_tokens=COPY_TOKENS, sampling=dataclasses.replace(options.sampling, stop=("\n",))
+            )
+            for piece in pieces:
+                if prepared.stopped():
+                    pieces.close()
+                    raise Cancelled()
+                timings.setdefault("first_token_ms", round((time.perf_counter() - prepared.started) * 1000, 1))
+                reply += piece
+            timings["pointer_ms"] = round((time.perf_counter() - began) * 1000, 1)
+            found = pointed_sentence(reply, passages)
+        timings["completion_tokens"] = count_text(prepared.generator, reply) if reply else 0
+        if found and not off_question(found[0], question):
+            quote, n = found
+            quote = with_antecedent(quote, next(p.text for p in passages if p.n == n))
+            text = extractive_answer(question, quote, n)
+            emit(text)
+            timings["ttft_ms"] = round((time.perf_counter() - prepared.started) * 1000, 1)
+            return Answer(question, text, False, passages, cited=[n], extractive=True, quote=quote, draft=reply)
+        message = not_found_message(question)
+        emit(message)
+        reason = (
+            NOT_STATED if p_yes < self.min_answerable else f"{UNSUPPORTED}: its reply points at no sentence of them"
+        )
+        return Answer(question, message, True, passages, abstain_reason=reason, draft=reply or None)
 
     def _without_draft(self, prepared: Prepared, p_yes: float, draft: Draft | None, emit) -> Answer:
         """No drafted sentence is shown: the evidence as an extractive answer, if trusted; else

@@ -95,11 +95,27 @@ USER_INSTRUCTIONS = (
 """Below the question: what an API client's system message asks of the reply (language, length, format)."""
 
 
-def build_messages(question: str, passages: Sequence[Passage], instructions: str = "") -> list[dict[str, str]]:
+COPY_ACROSS = {
+    "English": "The passages are written in English: answer in English, in one sentence, in the passage's own words, "
+    "then its passage number in square brackets.",
+    "Hebrew": "The passages are written in Hebrew: answer in one sentence, keeping the passage's names and numbers "
+    "as written there, then its passage number in square brackets.",
+}
+"""Said when the passages are mostly in the other script than the question: the 1.5B's translations
+and its drafts across languages are mostly wrong (docs/benchmarks.md, issue 39), but it can point
+at the sentence that answers, which is then shown as the documents wrote it."""
+
+
+def build_messages(
+    question: str, passages: Sequence[Passage], instructions: str = "", *, across: bool = False
+) -> list[dict[str, str]]:
     """The answering request. ``instructions``: the user's own wishes for the reply (an OpenAI
-    client's system message), placed beneath rag's grounding rules, never instead of them."""
+    client's system message), placed beneath rag's grounding rules, never instead of them.
+    ``across``: the passages are in the other language: ask for the answering sentence, copied."""
     user = f"{format_context(passages)}\n\nQuestion: {question.strip()}"
-    if has_hebrew(question):
+    if across:
+        user += "\n" + COPY_ACROSS["English" if has_hebrew(question) else "Hebrew"]
+    elif has_hebrew(question):
         user += "\n" + ANSWER_IN_HEBREW
     if instructions.strip():
         user += "\n\n" + USER_INSTRUCTIONS.format(instructions=instructions.strip()[:2000])
@@ -109,13 +125,13 @@ def build_messages(question: str, passages: Sequence[Passage], instructions: str
 ANSWERABLE_CHECK = "Do the passages above state the answer to this question? Reply yes or no."
 
 
-def check_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
+def check_messages(question: str, passages: Sequence[Passage], *, across: bool = False) -> list[dict[str, str]]:
     """The answer's messages with a yes/no question after it: does the context answer?
 
     Everything up to the question is the answer prompt's own text, so the model's cache
     serves both (see ``Generator.yes_probability``).
     """
-    messages = build_messages(question, passages)
+    messages = build_messages(question, passages, across=across)
     messages[-1] = {"role": "user", "content": messages[-1]["content"] + "\n\n" + ANSWERABLE_CHECK}
     return messages
 

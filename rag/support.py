@@ -276,6 +276,45 @@ def quoted_sentence(draft: str, question: str, passages: Sequence, evidence: str
     return best
 
 
+COPIED = 0.6
+_CAPITALISED = re.compile(r"\b[A-Z][\w.+-]*")
+"""How much of the model's reply must match one sentence of the passages, both ways (``pointed_sentence``)."""
+
+
+def pointed_sentence(reply: str, passages: Sequence) -> tuple[str, int] | None:
+    """Pure: the passages' sentence that the model's ``reply`` points at, and its passage's
+    number; None when it points at none. A sentence in the reply's script must hold at least
+    ``COPIED`` of the reply's words and the reply ``COPIED`` of the sentence's (a copy, or a close
+    paraphrase); one in the other script can share only names, written with a capital ("OpenEMR",
+    "Claude"), and is chosen when it alone holds the most of them (then the most words and
+    numbers): numbers alone pointed at wrong sentences (2 of 2 in bench/answer.py --set cross), and
+    so did plain English words inside a Hebrew PDF's sentence. What is shown is the documents' text."""
+    said = set(terms(MARKER.sub(" ", reply)))
+    if not said:
+        return None
+    written = hebrew.script(reply)
+    names_said = {t for word in _CAPITALISED.findall(reply) for t in terms(word)}
+    copies: list[tuple[float, tuple[str, int]]] = []
+    names: list[tuple[int, tuple[str, int]]] = []
+    for p in passages:
+        for text in pieces_of(p.text):
+            held = set(terms(text))
+            both = len(said & held)
+            if not both:
+                continue
+            if hebrew.script(text) == written:
+                copies.append((min(both / len(said), both / len(held)), (text, p.n)))
+            elif named := len(names_said & held):
+                names.append(((named, both), (text, p.n)))
+    best = max(copies, default=(0.0, None), key=lambda c: c[0])
+    if best[0] >= COPIED and len(said) >= 2:
+        return best[1]
+    names.sort(key=lambda c: c[0], reverse=True)
+    if names and (len(names) == 1 or names[0][0] > names[1][0]):
+        return names[0][1]
+    return None
+
+
 _PERSON_PRONOUN = re.compile(r"(?:he|she|they|ו?(?:הוא|היא|הם|הן))\b", re.IGNORECASE)
 
 

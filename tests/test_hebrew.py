@@ -175,25 +175,36 @@ def _answered(index_dir: Path, question: str) -> tuple[dict, list[dict]]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 39, open: the 1.5B's Hebrew draft over English text is garbled and withheld, and the "
-    "evidence check reads the question's words, which an English sentence never holds",
-)
-def test_a_hebrew_question_over_an_english_document_is_answered_in_hebrew(hebrew_index):
-    """Cross-language: the English first-aid notes, asked in Hebrew; the answer (a drafted
-    sentence, or the documents' own sentence quoted) comes in Hebrew and cites the English file."""
+def test_a_hebrew_question_over_an_english_document_quotes_it_in_a_hebrew_answer(hebrew_index):
+    """Cross-language: the English first-aid notes, asked in Hebrew. The best passage is English:
+    the model points at the answering sentence in its English words, and the answer, introduced
+    in Hebrew, quotes the document's own sentence and cites the English file."""
     answer, cited = _answered(hebrew_index[1], "מתחת לאיזו טמפרטורת גוף מתחילה היפותרמיה?")
-    assert "35" in answer["answer"], answer["answer"]
-    assert any("\u05d0" <= ch <= "\u05ea" for ch in answer["answer"]), "answered in the question's language"
+    assert answer["answer"].startswith("במסמכים כתוב, באנגלית: „Hypothermia begins"), answer["answer"]
+    assert "35" in answer["answer"] and answer["extractive"], answer["answer"]
+    assert answer["timings"]["across"] is True
     assert cited and all(s["source"].endswith("first-aid.md") for s in cited), answer["sources"]
 
 
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 39, open: the 4-bit multilingual-e5-small ranks the English files above the Hebrew "
-    "one for an English question, and the lexical search cannot cross scripts",
+    reason="issue 39, open: an answer in Hebrew words from an English passage needs a translation, and the "
+    "bundled 1.5B translates wrongly (docs/benchmarks.md); rag answers in the passage's English instead",
+)
+def test_a_hebrew_question_over_an_english_document_is_answered_in_hebrew_words(hebrew_index):
+    answer, _ = _answered(hebrew_index[1], "מתחת לאיזו טמפרטורת גוף מתחילה היפותרמיה?")
+    body = answer["answer"].removeprefix("במסמכים כתוב, באנגלית: ")
+    assert "35" in body and sum("\u05d0" <= ch <= "\u05ea" for ch in body) > sum(
+        ch.isascii() and ch.isalpha() for ch in body
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 39, open: the 4-bit multilingual-e5-small still ranks an English file first here, and over "
+    "Hebrew passages the 1.5B writes English that can point at a Hebrew sentence only by a name",
 )
 def test_an_english_question_over_a_hebrew_document_is_answered_in_english(hebrew_index):
     answer, cited = _answered(hebrew_index[1], "How far from the tents must a campfire be?")

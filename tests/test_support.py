@@ -203,3 +203,39 @@ def test_a_question_for_a_date_or_a_measure_needs_a_number_in_its_answer():
     assert not off_question("נסיעה במונית מוכרת כאשר אין תחבורה ציבורית", "מתי נסיעה במונית מוכרת?"), (
         "a bare when may ask a condition"
     )
+
+
+def test_the_sentence_a_reply_points_at_across_languages():
+    """A Hebrew question over English passages: the model's English reply is matched to the
+    passages' own sentence; over Hebrew passages an English reply can point only by a name or a
+    number, and only at a sentence that alone holds the most of them."""
+    from rag.prompt import Passage
+    from rag.support import pointed_sentence
+
+    english = [
+        Passage(
+            1,
+            "first-aid.md",
+            None,
+            "",
+            "Hypothermia begins when the core body temperature falls below 35 °C. "
+            "Early signs are shivering and slurred speech.",
+        ),
+        Passage(2, "first-aid.md", None, "", "Move the person out of wind and rain."),
+    ]
+    reply = "Hypothermia begins when the core body temperature falls below 35 °C [1]."
+    assert pointed_sentence(reply, english) == (
+        "Hypothermia begins when the core body temperature falls below 35 °C.",
+        1,
+    )
+    assert pointed_sentence("The person must rest in a warm room [1].", english) is None  # no copy, no paraphrase
+
+    hebrew = [
+        Passage(1, "a.pdf", 4, "", "המערכת מבוססת מוצר Open Source בשם OpenEMR. היא כוללת פיתוחים רבים."),
+        Passage(2, "b.pdf", 9, "", "אחוז ההסכמה בין המתייגים היה 85.16% בשלב הראשון. בשלב השני הוא עלה."),
+    ]
+    assert pointed_sentence("The Clinikal system is based on OpenEMR [1].", hebrew)[1] == 1
+    assert pointed_sentence("It was agreed in the first stage [2].", hebrew) is None
+    assert pointed_sentence("The agreement rate was 85.16% [2].", hebrew) is None, "a number alone points at nothing"
+    hebrew.append(Passage(3, "c.pdf", 2, "", "את המאגר תרגם Claude, והוא תרגם היטב 87 משפטים מתוך 100."))
+    assert pointed_sentence("Claude translated 87 of the 100 sentences well [3].", hebrew)[1] == 3
