@@ -23,7 +23,7 @@ from rag.citations import KEEP_SUPPORT, CitationFilter, support
 from rag.context import fit_context, score_sentences
 from rag.errors import Cancelled
 from rag.generator import GREEDY, Generator, Sampling
-from rag.prompt import Passage, build_messages, check_messages, declines, statement_messages
+from rag.prompt import Passage, across_request, build_messages, check_messages, declines, statement_messages
 from rag.retriever import Hit, Retriever
 from rag.scope import named_files, wants_summary
 from rag.settings import Settings
@@ -253,8 +253,8 @@ class Prepared:
     stopped: Callable[[], bool] = lambda: False
     """True once the answer is no longer wanted (see ``Engine.ask``)."""
     across: bool = False
-    """The passages are written mostly in the other script than the question (an English question,
-    Hebrew files): the answer is the passages' sentence the model points at (``Engine._quote_across``)."""
+    """The best passage is written in the other script than the question (an English question, a
+    Hebrew file): the answer is the passages' sentence the model points at (``Engine._quote_across``)."""
 
 
 class Engine:
@@ -359,8 +359,7 @@ class Engine:
         if evidence is not None and on_evidence:
             on_evidence(evidence)
         passages = fit_context(question, passages, count, self.context_budget, similarity, scored)
-        # the passages together, not the best alone: a Hebrew PDF's passage of English examples is not the file
-        across = self.cross_relevance is not None and crosses_script(question, "\n".join(p.text for p in passages))
+        across = self.cross_relevance is not None and crosses_script(question, passages[0].text)
         messages = build_messages(question, passages, instructions, across=across)
         prompt_tokens = generator.count_tokens(messages)
         while len(passages) > 1 and prompt_tokens + self.max_answer_tokens > self.context_tokens:
@@ -522,7 +521,7 @@ class Engine:
         return answer
 
     def _quote_across(self, prepared: Prepared, p_yes: float, emit, options: AnswerOptions) -> Answer:
-        """The passages are in the other language. The 1.5B translates wrongly, and what it
+        """The best passage is in the other language. The 1.5B translates wrongly, and what it
         drafts across languages no check here can judge (an English answer to a Hebrew question
         passed the English checks 5 times in bench/answer.py --set cross, right once). It can
         point at the sentence that answers, though: its reply, in the passages' words, is matched
@@ -542,7 +541,7 @@ class Engine:
                 timings.setdefault("first_token_ms", round((time.perf_counter() - prepared.started) * 1000, 1))
                 reply += piece
             timings["pointer_ms"] = round((time.perf_counter() - began) * 1000, 1)
-            found = pointed_sentence(reply, passages)
+            found = pointed_sentence(reply, passages, echo=across_request(question))
         timings["completion_tokens"] = count_text(prepared.generator, reply) if reply else 0
         if found and not off_question(found[0], question):
             quote, n = found

@@ -101,9 +101,14 @@ COPY_ACROSS = {
     "Hebrew": "The passages are written in Hebrew: answer in one sentence, keeping the passage's names and numbers "
     "as written there, then its passage number in square brackets.",
 }
-"""Said when the passages are mostly in the other script than the question: the 1.5B's translations
+"""Said when the best passage is in the other script than the question: the 1.5B's translations
 and its drafts across languages are mostly wrong (docs/benchmarks.md, issue 39), but it can point
 at the sentence that answers, which is then shown as the documents wrote it."""
+
+
+def across_request(question: str) -> str:
+    """What the request says after ``question`` when its passages are in the other language."""
+    return COPY_ACROSS["English" if has_hebrew(question) else "Hebrew"]
 
 
 def build_messages(
@@ -114,7 +119,7 @@ def build_messages(
     ``across``: the passages are in the other language: ask for the answering sentence, copied."""
     user = f"{format_context(passages)}\n\nQuestion: {question.strip()}"
     if across:
-        user += "\n" + COPY_ACROSS["English" if has_hebrew(question) else "Hebrew"]
+        user += "\n" + across_request(question)
     elif has_hebrew(question):
         user += "\n" + ANSWER_IN_HEBREW
     if instructions.strip():

@@ -281,16 +281,18 @@ _CAPITALISED = re.compile(r"\b[A-Z][\w.+-]*")
 """How much of the model's reply must match one sentence of the passages, both ways (``pointed_sentence``)."""
 
 
-def pointed_sentence(reply: str, passages: Sequence) -> tuple[str, int] | None:
+def pointed_sentence(reply: str, passages: Sequence, echo: str = "") -> tuple[str, int] | None:
     """Pure: the passages' sentence that the model's ``reply`` points at, and its passage's
     number; None when it points at none. A sentence in the reply's script must hold at least
     ``COPIED`` of the reply's words and the reply ``COPIED`` of the sentence's (a copy, or a close
     paraphrase); one in the other script can share only names, written with a capital ("OpenEMR",
     "Claude"), and is chosen when it alone holds the most of them (then the most words and
-    numbers): numbers alone pointed at wrong sentences (2 of 2 in bench/answer.py --set cross), and
+    numbers). Nothing, when the reply starts by saying ``echo`` (the request) back. Numbers alone pointed at wrong sentences (2 of 2 in bench/answer.py --set cross), and
     so did plain English words inside a Hebrew PDF's sentence. What is shown is the documents' text."""
+    spans = sentence_spans(reply.strip())
+    first = set(terms(reply.strip()[spans[0][0] : spans[0][1]] if spans else reply))
     said = set(terms(MARKER.sub(" ", reply)))
-    if not said:
+    if not said or len(first & set(terms(echo))) >= COPIED * len(first):  # it starts by saying the request back
         return None
     written = hebrew.script(reply)
     names_said = {t for word in _CAPITALISED.findall(reply) for t in terms(word)}

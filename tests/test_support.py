@@ -239,3 +239,13 @@ def test_the_sentence_a_reply_points_at_across_languages():
     assert pointed_sentence("The agreement rate was 85.16% [2].", hebrew) is None, "a number alone points at nothing"
     hebrew.append(Passage(3, "c.pdf", 2, "", "את המאגר תרגם Claude, והוא תרגם היטב 87 משפטים מתוך 100."))
     assert pointed_sentence("Claude translated 87 of the 100 sentences well [3].", hebrew)[1] == 3
+
+
+def test_a_reply_that_says_the_request_back_points_at_nothing():
+    from rag.prompt import Passage, across_request
+    from rag.support import pointed_sentence
+
+    passages = [Passage(1, "a.pdf", 2, "", "תרגום אוטומטי (דרך Google Translate) של כ54% מהרשומות נמצא עובר סף.")]
+    reply = "The passages are written in English. In passage [1] it says that Google Translate passed 54%."
+    assert pointed_sentence(reply, passages) is not None
+    assert pointed_sentence(reply, passages, echo=across_request("באיזו תווית מתייגים שם של עיתון?")) is None
