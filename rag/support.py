@@ -277,8 +277,8 @@ def quoted_sentence(draft: str, question: str, passages: Sequence, evidence: str
 
 
 COPIED = 0.6
-_CAPITALISED = re.compile(r"\b[A-Z][\w.+-]*")
 """How much of the model's reply must match one sentence of the passages, both ways (``pointed_sentence``)."""
+_CAPITALISED = re.compile(r"\b[A-Z][\w.+-]*")
 
 
 def pointed_sentence(reply: str, passages: Sequence, echo: str = "") -> tuple[str, int] | None:
@@ -287,8 +287,9 @@ def pointed_sentence(reply: str, passages: Sequence, echo: str = "") -> tuple[st
     ``COPIED`` of the reply's words and the reply ``COPIED`` of the sentence's (a copy, or a close
     paraphrase); one in the other script can share only names, written with a capital ("OpenEMR",
     "Claude"), and is chosen when it alone holds the most of them (then the most words and
-    numbers). Nothing, when the reply starts by saying ``echo`` (the request) back. Numbers alone pointed at wrong sentences (2 of 2 in bench/answer.py --set cross), and
-    so did plain English words inside a Hebrew PDF's sentence. What is shown is the documents' text."""
+    numbers). Nothing, when the reply starts by saying ``echo`` (the request) back. Numbers alone
+    pointed at wrong sentences (2 of 2 in bench/answer.py --set cross), and so did plain English
+    words inside a Hebrew PDF's sentence. What is shown is the documents' text."""
     spans = sentence_spans(reply.strip())
     first = set(terms(reply.strip()[spans[0][0] : spans[0][1]] if spans else reply))
     said = set(terms(MARKER.sub(" ", reply)))
@@ -297,7 +298,7 @@ def pointed_sentence(reply: str, passages: Sequence, echo: str = "") -> tuple[st
     written = hebrew.script(reply)
     names_said = {t for word in _CAPITALISED.findall(reply) for t in terms(word)}
     copies: list[tuple[float, tuple[str, int]]] = []
-    names: list[tuple[int, tuple[str, int]]] = []
+    names: list[tuple[tuple[int, int], tuple[str, int]]] = []
     for p in passages:
         for text in pieces_of(p.text):
             held = set(terms(text))
