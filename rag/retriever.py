@@ -281,8 +281,10 @@ class Retriever:
         return Retrieval(hits, best, vector, pending, sum(h.id in unembedded for h in hits), across)
 
     def unreadable(self, query: str, dense: list[tuple[str, float]]) -> set[str]:
-        """The dense candidates written in the other script than ``query`` (see ``fuse``)."""
-        if not dense or not script(query):
+        """The dense candidates written in the other script than ``query`` (see ``fuse``); none
+        for an embedder that does not relate languages (reading them cost an English index a
+        quarter of a warm search)."""
+        if not dense or not script(query) or getattr(self.embedder, "cross_relevance_floor", None) is None:
             return set()
         stored = self.index.catalog.get_chunks([i for i, _ in dense])
         return {i for i, chunk in stored.items() if crosses_script(query, chunk.text)}
